@@ -57,6 +57,16 @@ class AmbiguityReason(StrEnum):
     PERSON_ABSENT = "person_absent"
 
 
+class Flag(StrEnum):
+    """Per-sample conditions a source reports (ChildPlay classes, GazeWorld)."""
+
+    EYES_CLOSED = "eyes_closed"
+    EYES_HIDDEN = "eyes_hidden"  # face turned away or covered
+    OCCLUDED = "occluded"  # the gaze target is hidden behind something
+    UNCERTAIN = "uncertain"  # annotators could not tell
+    GAZE_SHIFT = "gaze_shift"  # the gaze is moving between targets
+
+
 def _check_unit(name: str, value: float) -> float:
     if not (-COORD_TOLERANCE <= value <= 1 + COORD_TOLERANCE):
         raise ValueError(f"{name}={value!r} is outside the normalized range [0, 1]")
