@@ -1,0 +1,222 @@
+"""GazeFollow (extended release of Chong et al. 2018) -> GazeSample.
+
+The release has two comma-separated files without a header:
+
+- ``train_annotations_release.txt``: 17 fields, one row per person; ``in_or_out`` is
+  1 (gaze inside the frame), 0 (outside) or -1 (invalid: skipped, recorded as a problem
+  of kind "invalid").
+- ``test_annotations_release.txt``: 16 fields (no ``in_or_out``; every test person is
+  in-frame); each annotator of a person is its own row, so rows are grouped by
+  (path, eye point) into one sample with several gaze points.
+
+Body box, eye and gaze are normalized; the head box is in pixels, so each image's size is
+read from its header (lazily, cached). Head boxes with swapped corners are put in order
+and clipped to the image.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vl4gaze.geometry import box_from_pixels
+from vl4gaze.schema import GazeSample, InOut, Person, Point
+from vl4gaze.sources._common import (
+    ImageSizeFn,
+    clip01,
+    far_out,
+    image_size,
+    size_problem,
+    to_float,
+)
+from vl4gaze.sources.problems import INVALID, ProblemLog, SourceProblem
+
+TRAIN_FILE = "train_annotations_release.txt"
+TEST_FILE = "test_annotations_release.txt"
+
+TRAIN_FIELDS: tuple[str, ...] = (
+    "path", "id", "body_x", "body_y", "body_w", "body_h", "eye_x", "eye_y", "gaze_x",
+    "gaze_y", "head_xmin", "head_ymin", "head_xmax", "head_ymax", "in_or_out", "source",
+    "original_name",
+)
+TEST_FIELDS: tuple[str, ...] = tuple(f for f in TRAIN_FIELDS if f != "in_or_out")
+
+_NORMALIZED = ("body_x", "body_y", "body_w", "body_h", "eye_x", "eye_y", "gaze_x", "gaze_y")
+_PIXELS = ("head_xmin", "head_ymin", "head_xmax", "head_ymax")
+
+
+@dataclass
+class _Row:
+    """The parts of one annotation row that a sample needs."""
+
+    line: int
+    eye: tuple[float, float]
+    gaze: tuple[float, float]
+    head: tuple[float, float, float, float]
+    inout: InOut
+
+
+@dataclass
+class _PersonRows:
+    """All rows of one person (one per annotator in the test split)."""
+
+    rows: list[_Row] = field(default_factory=list)
+
+
+def read_gazefollow(
+    path: str,
+    *,
+    strict: bool = False,
+    problems: list[SourceProblem] | None = None,
+    splits: tuple[str, ...] = ("train", "test"),
+    image_size_fn: ImageSizeFn | None = None,
+) -> Iterator[GazeSample]:
+    """Yield one GazeSample per person of a GazeFollow release directory.
+
+    ``path`` is the release root (holding both annotation files and the image folders) or
+    one annotation file (its folder is then the image root). ``image_size_fn`` replaces
+    the header read (benchmarks, tests).
+    """
+    log = ProblemLog(strict, problems)
+    size_of = image_size_fn or image_size
+    target = Path(path)
+    if target.is_file():
+        files = [(_split_of(target), target)]
+        root = target.parent
+    else:
+        root = target
+        files = [(s, root / (TRAIN_FILE if s == "train" else TEST_FILE)) for s in splits]
+        present = [(s, f) for s, f in files if f.is_file()]
+        if not present:
+            log.add(str(root), None, None, f"no {TRAIN_FILE} or {TEST_FILE} in this folder")
+            return
+        files = present
+    root_abs = os.path.abspath(root)
+    for split, file in files:
+        images = _parse_file(file, split, log)
+        yield from _samples(images, split, str(file), root_abs, size_of, log)
+
+
+def _split_of(file: Path) -> str:
+    return "test" if "test" in file.name else "train"
+
+
+def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
+    """Parse and check every row; return image path -> person key -> rows, in file order."""
+    fields = TRAIN_FIELDS if split == "train" else TEST_FIELDS
+    n_fields = len(fields)
+    index = {name: i for i, name in enumerate(fields)}
+    i_eye_x, i_eye_y = index["eye_x"], index["eye_y"]
+    i_gaze_x, i_gaze_y = index["gaze_x"], index["gaze_y"]
+    i_head = [index[name] for name in _PIXELS]
+    i_norm = [index[name] for name in _NORMALIZED]
+    i_inout = index.get("in_or_out")
+    name = str(file)
+    images: dict[str, dict] = {}
+    with open(file, newline="", encoding="utf-8") as handle:
+        for line, row in enumerate(csv.reader(handle), start=1):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != n_fields:
+                log.add(name, line, None,
+                        f"expected {n_fields} comma-separated fields ({split} format), "
+                        f"found {len(row)}")
+                continue
+            image = row[0].strip()
+            if not image:
+                log.add(name, line, "path", "empty image path")
+                continue
+            values = _numbers(row, i_norm + i_head, fields, name, line, log)
+            if values is None:
+                continue
+            bad = next((fields[i] for i in i_norm if far_out(values[i])), None)
+            if bad is not None:
+                log.add(name, line, bad,
+                        f"{bad}={values[index[bad]]!r} is far outside the normalized range [0, 1]")
+                continue
+            inout = InOut.IN
+            if i_inout is not None:
+                text = row[i_inout].strip()
+                if text not in ("1", "0", "-1", "1.0", "0.0", "-1.0"):
+                    log.add(name, line, "in_or_out", f"in_or_out={text!r} is not 1, 0 or -1")
+                    continue
+                flag = int(float(text))
+                if flag == -1:
+                    log.add(name, line, "in_or_out",
+                            "row marked invalid by the release (in_or_out = -1); skipped",
+                            kind=INVALID)
+                    continue
+                inout = InOut.IN if flag == 1 else InOut.OUT
+            eye = (values[i_eye_x], values[i_eye_y])
+            parsed = _Row(line, eye, (values[i_gaze_x], values[i_gaze_y]),
+                          tuple(values[i] for i in i_head), inout)  # type: ignore[arg-type]
+            # Test: one person per (path, eye point), one row per annotator. Train: one row
+            # per person (the line keeps duplicates apart).
+            key = eye if split == "test" else (eye, line)
+            images.setdefault(image, {}).setdefault(key, _PersonRows()).rows.append(parsed)
+    return images
+
+
+def _numbers(
+    row: list[str], columns: list[int], fields: tuple[str, ...], file: str, line: int,
+    log: ProblemLog,
+) -> dict[int, float] | None:
+    values: dict[int, float] = {}
+    for i in columns:
+        try:
+            values[i] = to_float(row[i])
+        except ValueError:
+            log.add(file, line, fields[i], f"{fields[i]}={row[i]!r} is not a number")
+            return None
+    return values
+
+
+def _samples(
+    images: dict[str, dict], split: str, file: str, root: str, size_of: ImageSizeFn,
+    log: ProblemLog,
+) -> Iterator[GazeSample]:
+    for rel, people in images.items():
+        absolute = os.path.join(root, rel)
+        first_line = min(rows.rows[0].line for rows in people.values())
+        try:
+            width, height = size_of(absolute)
+        except OSError as error:
+            n_rows = sum(len(rows.rows) for rows in people.values())
+            log.add(file, first_line, "path",
+                    f"{size_problem(absolute, error)} ({n_rows} row(s) skipped)")
+            continue
+        persons: list[tuple[Person, _PersonRows]] = []
+        for rows in people.values():
+            first = rows.rows[0]
+            x1, y1, x2, y2 = first.head
+            bad = next((name for name, value, extent in zip(
+                _PIXELS, first.head, (width, height, width, height), strict=True)
+                if far_out(value, extent)), None)
+            if bad is not None:
+                value = first.head[_PIXELS.index(bad)]
+                log.add(file, first.line, bad,
+                        f"{bad}={value!r} is far outside the {width}x{height} image")
+                continue
+            head = box_from_pixels(x1, y1, x2, y2, width, height)
+            eye = Point(clip01(first.eye[0]), clip01(first.eye[1]))
+            persons.append((Person(head=head, eye=eye, index=len(persons)), rows))
+        for person, rows in persons:
+            first = rows.rows[0]
+            gaze = ()
+            if first.inout is InOut.IN:
+                gaze = tuple(Point(clip01(r.gaze[0]), clip01(r.gaze[1])) for r in rows.rows)
+            yield GazeSample(
+                image=absolute,
+                width=width,
+                height=height,
+                source="gazefollow",
+                source_id=f"{rel}#{person.index}",
+                split=split,
+                person=person,
+                gaze=gaze,
+                inout=first.inout,
+                others=tuple(p for p, _ in persons if p is not person),
+            )

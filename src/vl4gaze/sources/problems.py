@@ -1,0 +1,63 @@
+"""Validation problems found while reading a source, and how they are routed.
+
+A reader never crashes on a bad line and never guesses silently: each bad line becomes a
+``SourceProblem`` naming the file, line and field. In the default mode the line is skipped
+and the problem recorded; in strict mode the first problem raises ``SourceError``.
+Rows that the source itself marks invalid (GazeFollow's ``in_or_out = -1``) are recorded
+with ``kind="invalid"``: they are part of the published data, not a fault, so strict mode
+counts them but does not fail on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Problem kinds: a malformed or impossible value, or a row the source marks invalid.
+ERROR = "error"
+INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """One thing wrong with a source file: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+    kind: str = ERROR
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}{field}: {self.message}"
+
+
+class SourceError(ValueError):
+    """A source file is malformed; ``problem`` says where (file, line, field)."""
+
+    def __init__(self, problem: SourceProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class ProblemLog:
+    """Routes a reader's problems: raise at once (strict) or append to ``problems``."""
+
+    def __init__(self, strict: bool = False, problems: list[SourceProblem] | None = None):
+        self.strict = strict
+        self.problems = problems
+
+    def add(
+        self,
+        file: str,
+        line: int | None,
+        field: str | None,
+        message: str,
+        kind: str = ERROR,
+    ) -> None:
+        problem = SourceProblem(str(file), line, field, message, kind)
+        if self.strict and kind == ERROR:
+            raise SourceError(problem)
+        if self.problems is not None:
+            self.problems.append(problem)
