@@ -17,6 +17,7 @@ and clipped to the image.
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from pathlib import Path
 from vl4gaze.geometry import box_from_pixels
 from vl4gaze.schema import GazeSample, InOut, Person, Point
 from vl4gaze.sources._common import (
+    FAR_OUT,
     ImageSizeFn,
     clip01,
     far_out,
@@ -109,10 +111,11 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
     fields = TRAIN_FIELDS if split == "train" else TEST_FIELDS
     n_fields = len(fields)
     index = {name: i for i, name in enumerate(fields)}
-    i_eye_x, i_eye_y = index["eye_x"], index["eye_y"]
-    i_gaze_x, i_gaze_y = index["gaze_x"], index["gaze_y"]
     i_head = [index[name] for name in _PIXELS]
     i_norm = [index[name] for name in _NORMALIZED]
+    k_eye_x, k_eye_y = _NORMALIZED.index("eye_x"), _NORMALIZED.index("eye_y")
+    k_gaze_x, k_gaze_y = _NORMALIZED.index("gaze_x"), _NORMALIZED.index("gaze_y")
+    lo, hi = -FAR_OUT, 1 + FAR_OUT
     i_inout = index.get("in_or_out")
     name = str(file)
     images: dict[str, dict] = {}
@@ -129,13 +132,15 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
             if not image:
                 log.add(name, line, "path", "empty image path")
                 continue
-            values = _numbers(row, i_norm + i_head, fields, name, line, log)
-            if values is None:
-                continue
-            bad = next((fields[i] for i in i_norm if far_out(values[i])), None)
-            if bad is not None:
-                log.add(name, line, bad,
-                        f"{bad}={values[index[bad]]!r} is far outside the normalized range [0, 1]")
+            try:  # fast path: every number parses and lies in range
+                norm = [float(row[i]) for i in i_norm]
+                head = [float(row[i]) for i in i_head]
+                ok = (math.isfinite(sum(head) + sum(norm))
+                      and lo <= min(norm) and max(norm) <= hi)
+            except ValueError:
+                ok = False
+            if not ok:
+                _report_numbers(row, fields, i_norm, i_head, name, line, log)
                 continue
             inout = InOut.IN
             if i_inout is not None:
@@ -150,9 +155,8 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
                             kind=INVALID)
                     continue
                 inout = InOut.IN if flag == 1 else InOut.OUT
-            eye = (values[i_eye_x], values[i_eye_y])
-            parsed = _Row(line, eye, (values[i_gaze_x], values[i_gaze_y]),
-                          tuple(values[i] for i in i_head), inout)  # type: ignore[arg-type]
+            eye = (norm[k_eye_x], norm[k_eye_y])
+            parsed = _Row(line, eye, (norm[k_gaze_x], norm[k_gaze_y]), tuple(head), inout)
             # Test: one person per (path, eye point), one row per annotator. Train: one row
             # per person (the line keeps duplicates apart).
             key = eye if split == "test" else (eye, line)
@@ -160,18 +164,21 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
     return images
 
 
-def _numbers(
-    row: list[str], columns: list[int], fields: tuple[str, ...], file: str, line: int,
-    log: ProblemLog,
-) -> dict[int, float] | None:
-    values: dict[int, float] = {}
-    for i in columns:
+def _report_numbers(
+    row: list[str], fields: tuple[str, ...], i_norm: list[int], i_head: list[int], file: str,
+    line: int, log: ProblemLog,
+) -> None:
+    """The slow path: find the first field that is not a number or far out of range."""
+    for i in i_norm + i_head:
         try:
-            values[i] = to_float(row[i])
+            value = to_float(row[i])
         except ValueError:
             log.add(file, line, fields[i], f"{fields[i]}={row[i]!r} is not a number")
-            return None
-    return values
+            return
+        if i in i_norm and far_out(value):
+            log.add(file, line, fields[i],
+                    f"{fields[i]}={value!r} is far outside the normalized range [0, 1]")
+            return
 
 
 def _samples(
