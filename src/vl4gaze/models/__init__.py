@@ -1,1 +1,96 @@
-"""models stage (see DESIGN.md)."""
+"""Model back ends behind one protocol (``base.Model``), chosen by a spec string.
+
+``load_model(spec, **options)`` understands ``hf:NAME_OR_PATH``, ``openai:MODEL``,
+``vllm:NAME_OR_PATH``, ``baseline:NAME`` and ``tiny`` (the offline random LLaVA, built
+once into the cache). Each back end takes only the options it knows; the others (and
+None values) are dropped, so a caller such as ``vl4gaze eval`` may pass its whole option
+set (bench, seed, device, dtype, base_url...) whatever the model.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vl4gaze.models.base import (
+    BackendError,
+    FatalBackendError,
+    HeatmapModel,
+    Model,
+    Request,
+)
+
+__all__ = [
+    "SPEC_FORMS",
+    "BackendError",
+    "FatalBackendError",
+    "HeatmapModel",
+    "Model",
+    "Request",
+    "load_model",
+]
+
+SPEC_FORMS = "hf:NAME_OR_PATH, openai:MODEL, vllm:NAME_OR_PATH, baseline:NAME, tiny[:SEED]"
+
+
+def _hf(name: str, **options: Any) -> Model:
+    from vl4gaze.models.hf import HFModel
+
+    return _call(HFModel, name, options)
+
+
+def _tiny(arg: str, *, seed: int = 0, **options: Any) -> Model:
+    from vl4gaze.models.hf import HFModel
+    from vl4gaze.models.tiny import tiny_model_path
+
+    model_seed = int(arg) if arg else seed
+    options["name"] = "tiny" if not arg else f"tiny:{arg}"
+    return _call(HFModel, str(tiny_model_path(model_seed)), options)
+
+
+def _openai(name: str, **options: Any) -> Model:
+    from vl4gaze.models.openai_api import OpenAIModel
+
+    return _call(OpenAIModel, name, options)
+
+
+def _vllm(name: str, **options: Any) -> Model:
+    from vl4gaze.models.vllm import VLLMModel
+
+    return _call(VLLMModel, name, options)
+
+
+def _baseline(name: str, **options: Any) -> Model:
+    from vl4gaze.models.baselines import make_baseline
+
+    return _call(make_baseline, name, options)
+
+
+_FACTORIES: dict[str, Callable[..., Model]] = {
+    "hf": _hf,
+    "openai": _openai,
+    "vllm": _vllm,
+    "baseline": _baseline,
+    "tiny": _tiny,
+}
+
+
+def _call(factory: Callable[..., Any], arg: str, options: dict[str, Any]) -> Any:
+    """Call ``factory(arg, **options)`` with only the keyword options it accepts."""
+    params = inspect.signature(factory).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return factory(arg, **options)
+    return factory(arg, **{k: v for k, v in options.items() if k in params})
+
+
+def load_model(spec: str, **options: Any) -> Model:
+    """The back end named by ``spec`` (see :data:`SPEC_FORMS`), configured by ``options``."""
+    kind, _, arg = spec.partition(":")
+    if kind not in _FACTORIES:
+        raise ValueError(f"unknown model spec {spec!r}; expected one of {SPEC_FORMS}")
+    if kind != "tiny" and not arg:
+        raise ValueError(f"model spec {spec!r} lacks a name after '{kind}:'")
+    options = {k: (Path(v) if k == "bench" else v) for k, v in options.items() if v is not None}
+    return _FACTORIES[kind](arg, **options)

@@ -1,0 +1,335 @@
+"""Ask a model every question of a benchmark, resumably: the prediction log of a run.
+
+A run directory holds ``config.json`` and an append-only ``predictions.jsonl`` (one
+``Prediction`` per line; ``predictions.shard-<i>-of-<n>.jsonl`` when sharded). Each batch
+is written with one ``write`` then flushed and fsynced, so a process killed at any point
+(kill -9 included) loses at most the batch in flight: rerunning the same command reads
+every prediction file of the run, drops a torn last line, and asks only the items not
+yet answered. An item whose prompt or generation fails is logged with its ``error`` and
+the run goes on; a batch that raises is retried item by item to find the culprit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from vl4gaze.models.base import FatalBackendError, HeatmapModel, Model, Request
+from vl4gaze.prompting import ShotSampler, build_messages, prompt_config
+from vl4gaze.schema import Prediction, QAItem
+
+PREDICTIONS = "predictions.jsonl"
+_SHARD_FILE = re.compile(r"^predictions\.shard-(\d+)-of-(\d+)\.jsonl$")
+#: config.json fields that must match when a run is resumed (they shape each prediction);
+#: ``tasks`` and ``limit`` may change, which extends (or narrows) the run.
+IDENTITY_FIELDS = ("bench", "model", "shots", "prompt_config", "seed", "max_new_tokens")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one call of :func:`run_inference` did."""
+
+    run: Path
+    predictions: Path
+    total: int  # items in this shard
+    skipped: int  # already answered before this call
+    answered: int  # answered by this call
+    errors: int  # of those, how many carry an error
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/N"`` -> (i, N) with 0 <= i < N; a clear error otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ValueError(f"shard {text!r} must look like i/N, e.g. 0/4")
+    index, count = int(match[1]), int(match[2])
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard {text!r}: need 0 <= i < N")
+    return index, count
+
+
+def predictions_path(run: Path, shard: tuple[int, int] = (0, 1)) -> Path:
+    index, count = shard
+    name = PREDICTIONS if count == 1 else f"predictions.shard-{index}-of-{count}.jsonl"
+    return Path(run) / name
+
+
+def prediction_files(run: Path) -> list[Path]:
+    """Every prediction file of a run: the unsharded log and all shard logs."""
+    run = Path(run)
+    files = [run / PREDICTIONS] if (run / PREDICTIONS).exists() else []
+    if run.is_dir():
+        files += sorted(p for p in run.iterdir() if _SHARD_FILE.match(p.name))
+    return files
+
+
+def read_prediction_file(path: Path) -> list[Prediction]:
+    """The predictions of one log; a torn (unterminated, unparsable) last line is ignored."""
+    data = Path(path).read_bytes()
+    lines = data.split(b"\n")
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Prediction.from_json(line))
+        except ValueError as err:
+            if number == len(lines):  # no newline after it: a write cut short
+                continue
+            raise ValueError(f"{path}: line {number}: not a Prediction ({err})") from err
+    return out
+
+
+def read_predictions(run: Path) -> dict[str, Prediction]:
+    """All predictions of a run by item id, across shard files (first one wins)."""
+    seen: dict[str, Prediction] = {}
+    for path in prediction_files(run):
+        for pred in read_prediction_file(path):
+            seen.setdefault(pred.item_id, pred)
+    return seen
+
+
+def repair_tail(path: Path) -> None:
+    """Make a log end at a line boundary: drop a torn last line, or close a whole one."""
+    if not path.exists():
+        return
+    with path.open("r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        back = 0
+        tail = b""
+        while back < size:  # read backwards until the last newline
+            step = min(1 << 16, size - back)
+            back += step
+            f.seek(size - back)
+            tail = f.read(step) + tail
+            if b"\n" in tail:
+                break
+        if not tail or tail.endswith(b"\n"):
+            return
+        cut = tail.rfind(b"\n") + 1
+        try:
+            Prediction.from_json(tail[cut:])
+        except ValueError:
+            f.truncate(size - len(tail) + cut)
+        else:
+            f.seek(0, os.SEEK_END)
+            f.write(b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def select_items(
+    items: Iterable[QAItem],
+    *,
+    tasks: Sequence[str] | None = None,
+    limit: int | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> list[QAItem]:
+    """The run's items in benchmark order: chosen tasks, at most ``limit`` per task, one shard."""
+    wanted = {str(t) for t in tasks} if tasks else None
+    per_task: dict[str, int] = defaultdict(int)
+    chosen = []
+    for item in items:
+        task = str(item.task)
+        if wanted is not None and task not in wanted:
+            continue
+        if limit is not None and per_task[task] >= limit:
+            continue
+        per_task[task] += 1
+        chosen.append(item)
+    index, count = shard
+    return chosen[index::count]
+
+
+def write_config(run: Path, config: dict[str, Any]) -> None:
+    """Write config.json atomically; refuse to mix a different run into an existing dir."""
+    path = Path(run) / "config.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = [k for k in IDENTITY_FIELDS if k in old and old.get(k) != config.get(k)]
+        if diff and prediction_files(run):
+            field = diff[0]
+            raise ValueError(
+                f"{path}: field {field!r} is {old.get(field)!r} but this run has "
+                f"{config.get(field)!r}; use another -o directory to start a new run"
+            )
+    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+class ItemsPerSecond(ProgressColumn):
+    """Throughput of the progress bar in items per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} items/s" if speed else "- items/s", style="progress.data.speed")
+
+
+def _generate(model: Model, requests: list[Request], max_new_tokens: int
+              ) -> list[tuple[str, str | None]]:
+    """(answer, error) per request; a failing batch is split to blame single items."""
+    try:
+        answers = model.generate(requests, max_new_tokens)
+        if len(answers) != len(requests):
+            raise RuntimeError(f"{model.name} returned {len(answers)} answers "
+                               f"for {len(requests)} requests")
+        return [(str(a), None) for a in answers]
+    except FatalBackendError:
+        raise
+    except Exception as err:
+        if len(requests) == 1:
+            return [("", f"{type(err).__name__}: {err}")]
+        return [r for req in requests for r in _generate(model, [req], max_new_tokens)]
+
+
+def _heatmaps(model: Model, requests: list[Request]) -> list[list[list[float]] | None]:
+    if not isinstance(model, HeatmapModel):
+        return [None] * len(requests)
+    try:
+        return [h.tolist() for h in model.heatmaps(requests)]
+    except Exception:  # heatmaps are extra: the text answers still count
+        return [None] * len(requests)
+
+
+def predict_batch(
+    model: Model,
+    model_spec: str,
+    batch: Sequence[QAItem],
+    bench: Path,
+    *,
+    prompt_hash: str,
+    sampler: ShotSampler | None = None,
+    max_new_tokens: int = 64,
+) -> list[Prediction]:
+    """Predictions for one batch: prompt failures and generation failures become errors."""
+    requests: list[Request] = []
+    slots: list[int] = []
+    results: list[Prediction | None] = [None] * len(batch)
+    for i, item in enumerate(batch):
+        try:
+            shots = sampler.shots_for(item) if sampler else []
+            requests.append(Request(build_messages(item, bench, shots=shots), item))
+            slots.append(i)
+        except Exception as err:
+            results[i] = Prediction(item.id, model_spec, prompt_hash, "",
+                                    error=f"prompt: {type(err).__name__}: {err}")
+    if requests:
+        start = time.perf_counter()
+        answers = _generate(model, requests, max_new_tokens)
+        heatmaps = _heatmaps(model, requests)
+        latency = (time.perf_counter() - start) / len(requests)
+        for slot, (raw, error), heatmap in zip(slots, answers, heatmaps, strict=True):
+            results[slot] = Prediction(batch[slot].id, model_spec, prompt_hash, raw,
+                                       latency_s=round(latency, 6), error=error,
+                                       heatmap=heatmap)
+    return [r for r in results if r is not None]
+
+
+def _load_split(bench: Path, split: str) -> list[QAItem]:
+    from vl4gaze.build import load_benchmark
+
+    return load_benchmark(bench, split)
+
+
+def run_inference(
+    bench: Path,
+    model_spec: str,
+    run: Path,
+    *,
+    model: Model | None = None,
+    model_options: dict[str, Any] | None = None,
+    shots: int = 0,
+    tasks: Sequence[str] | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 8,
+    max_new_tokens: int = 64,
+    shard: tuple[int, int] = (0, 1),
+    point_convention: str = "auto",
+    items: Sequence[QAItem] | None = None,
+    train_items: Sequence[QAItem] | None = None,
+    progress: bool = True,
+    console: Console | None = None,
+) -> RunResult:
+    """Answer the benchmark's test items into ``run`` (resuming what is there).
+
+    ``model_options`` go to :func:`vl4gaze.models.load_model` and are recorded in
+    config.json: pass secrets only by environment-variable NAME (``api_key_env``).
+    ``items`` / ``train_items`` replace reading the benchmark (tests, notebooks).
+    """
+    bench, run = Path(bench).resolve(), Path(run)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    run.mkdir(parents=True, exist_ok=True)
+    prompt_hash = prompt_config(bench, shots=shots, seed=seed)
+    options = {k: v for k, v in (model_options or {}).items() if v is not None}
+    if any("key" in k and k != "api_key_env" for k in options):
+        raise ValueError("pass API keys by environment variable name (api_key_env), "
+                         "never as a value: they would be written to config.json")
+    config = {
+        "bench": str(bench), "model": model_spec, "shots": shots,
+        "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
+        "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
+        "max_new_tokens": max_new_tokens, "batch_size": batch_size,
+        "model_options": {k: (str(v) if isinstance(v, Path) else v)
+                          for k, v in options.items()},
+    }
+    write_config(run, config)
+
+    todo_all = select_items(items if items is not None else _load_split(bench, "test"),
+                            tasks=tasks, limit=limit, shard=shard)
+    out_path = predictions_path(run, shard)
+    repair_tail(out_path)
+    done = read_predictions(run)
+    todo = [item for item in todo_all if item.id not in done]
+    result_skipped = len(todo_all) - len(todo)
+    answered = errors = 0
+    if todo:
+        if model is None:
+            from vl4gaze.models import load_model
+
+            model = load_model(model_spec, bench=bench, seed=seed, **options)
+        sampler = None
+        if shots:
+            pool = train_items if train_items is not None else _load_split(bench, "train")
+            sampler = ShotSampler(pool, shots, seed)
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   ItemsPerSecond(), TimeElapsedColumn(), TimeRemainingColumn())
+        with (
+            Progress(*columns, console=console or Console(stderr=True),
+                     disable=not progress) as bar,
+            out_path.open("ab") as log,
+        ):
+            task_id = bar.add_task(f"{model_spec}", total=len(todo))
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start:start + batch_size]
+                preds = predict_batch(model, model_spec, batch, bench, prompt_hash=prompt_hash,
+                                      sampler=sampler, max_new_tokens=max_new_tokens)
+                log.write("".join(p.to_json() + "\n" for p in preds).encode())
+                log.flush()
+                os.fsync(log.fileno())
+                answered += len(preds)
+                errors += sum(p.error is not None for p in preds)
+                bar.advance(task_id, len(preds))
+    return RunResult(run, out_path, len(todo_all), result_skipped, answered, errors)
