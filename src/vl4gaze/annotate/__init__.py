@@ -1,1 +1,353 @@
-"""annotate stage (see DESIGN.md)."""
+"""Automatic annotation: what each person looks at, and who they are, as a stage of its own.
+
+``annotate_samples`` labels gaze targets with the box rule (``boxes``: the known object
+under the gaze point) or the VLM rule (``vlm:SPEC``: any vl4gaze model asked twice about a
+marked copy of the image), and checks itself against the truth wherever the source knows
+it (GazeWorld, GOO). ``run_annotate`` does it for sources named ``KIND:PATH`` and writes a
+directory that ``build`` reads as ``annotated:DIR``:
+
+- ``samples.jsonl``: one annotated ``GazeSample`` per line (absolute image paths);
+- ``annotations.jsonl``: the side table, one record per sample (rule, distance, answers,
+  similarity, uncertain, errors, agreement with the truth);
+- ``annotation_report.json``: counts per rule, uncertain, failures and the error rate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vl4gaze.annotate.boxes import DEFAULT_TOLERANCE, box_iou, pick_object
+from vl4gaze.annotate.similarity import DEFAULT_THRESHOLD, Embedder, similarities
+from vl4gaze.schema import GazeSample, SceneObject, Target
+
+#: Target.rule when an annotator found nothing, or the VLM's two answers disagreed.
+BOX_NONE = "box:none"
+VLM = "vlm"
+VLM_UNCERTAIN = "vlm:uncertain"
+NO_GAZE = "no_gaze"
+
+#: A box counts as the true target when its IoU with the true box reaches this.
+TRUTH_IOU = 0.5
+
+__all__ = [
+    "AnnotationResult", "annotate_samples", "read_annotated", "run_annotate", "true_target",
+]
+
+
+@dataclass
+class AnnotationResult:
+    """Annotated samples, the per-sample side table, and the summary report."""
+
+    samples: list[GazeSample]
+    records: list[dict[str, Any]]
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def true_target(sample: GazeSample) -> Target | None:
+    """The source's own target (GazeWorld, GOO), used to measure the annotators."""
+    target = sample.target
+    if target.rule == "source" or (
+        target.rule is None and (target.label or target.box or target.kind)
+    ):
+        return target
+    return None
+
+
+def annotate_samples(
+    samples: Iterable[GazeSample],
+    *,
+    annotator: str = "boxes",
+    model: Any = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    threshold: float = DEFAULT_THRESHOLD,
+    cache_path: str | Path | None = None,
+    embedder: Embedder | None = None,
+    keep_source_targets: bool = False,
+    people_as_objects: bool = True,
+    batch_size: int = 8,
+    progress: bool = False,
+) -> AnnotationResult:
+    """Label every sample's gaze target (and, with a VLM, the person).
+
+    ``annotator`` is ``boxes`` or ``vlm:SPEC`` (SPEC as for ``vl4gaze.models.load_model``);
+    ``model`` passes a ready Model instead. ``keep_source_targets`` leaves a target the
+    source already gives untouched (the annotation is still measured against it).
+    ``people_as_objects`` lets the box rule choose another person's head (people look at
+    people as often as at things).
+    """
+    samples = list(samples)
+    if annotator == "boxes":
+        labelled, records = _by_boxes(samples, tolerance, people_as_objects)
+        extra: dict[str, Any] = {"tolerance": tolerance, "people_as_objects": people_as_objects}
+    elif annotator.startswith("vlm:") or model is not None:
+        labelled, records, extra = _by_vlm(
+            samples, annotator, model, threshold=threshold, cache_path=cache_path,
+            embedder=embedder, batch_size=batch_size, progress=progress,
+        )
+    else:
+        raise ValueError(f"unknown annotator {annotator!r} (use boxes or vlm:SPEC)")
+    _score_against_truth(samples, labelled, records, threshold, embedder)
+    if keep_source_targets:
+        labelled = [
+            replace(new, target=old.target) if true_target(old) is not None else new
+            for old, new in zip(samples, labelled, strict=True)
+        ]
+    report = _report(annotator, records, extra)
+    return AnnotationResult(labelled, records, report)
+
+
+def _record(sample: GazeSample) -> dict[str, Any]:
+    return {"source": sample.source, "source_id": sample.source_id, "image": sample.image}
+
+
+def _candidates(sample: GazeSample, people_as_objects: bool) -> list[SceneObject]:
+    """The sample's objects, then (optionally) the other people's heads, as "person"."""
+    found = list(sample.objects)
+    if people_as_objects:
+        found.extend(SceneObject(label="person", box=p.head, description=p.description)
+                     for p in sample.others)
+    return found
+
+
+def _by_boxes(
+    samples: Sequence[GazeSample], tolerance: float, people_as_objects: bool
+) -> tuple[list[GazeSample], list[dict[str, Any]]]:
+    out, records = [], []
+    for sample in samples:
+        record = _record(sample)
+        point = sample.gaze_mean
+        if point is None:
+            record.update(rule=NO_GAZE, label=None, distance=None)
+            out.append(replace(sample, target=Target(rule=NO_GAZE)))
+        else:
+            candidates = _candidates(sample, people_as_objects)
+            pick = pick_object(point, candidates, tolerance=tolerance)
+            if pick is None:
+                record.update(rule=BOX_NONE, label=None, distance=None)
+                target = Target(rule=BOX_NONE)
+            else:
+                obj = pick.object
+                kind = "object" if pick.index < len(sample.objects) else "person"
+                record.update(rule=pick.rule, label=obj.label, distance=round(pick.distance, 6),
+                              kind=kind)
+                target = Target(label=obj.label, description=obj.description or obj.label,
+                                box=obj.box, kind=kind, rule=pick.rule)
+            out.append(replace(sample, target=target))
+        records.append(record)
+    return out, records
+
+
+def _by_vlm(
+    samples: Sequence[GazeSample],
+    annotator: str,
+    model: Any,
+    *,
+    threshold: float,
+    cache_path: str | Path | None,
+    embedder: Embedder | None,
+    batch_size: int,
+    progress: bool,
+) -> tuple[list[GazeSample], list[dict[str, Any]], dict[str, Any]]:
+    from vl4gaze.annotate.cache import AnnotationCache
+    from vl4gaze.annotate.similarity import normalize_phrase
+    from vl4gaze.annotate.vlm import PROMPT_VERSION, VLMAnnotator
+
+    if model is None:
+        from vl4gaze.models import load_model
+
+        model = load_model(annotator.removeprefix("vlm:"))
+    cache = AnnotationCache(cache_path)
+    vlm = VLMAnnotator(model, cache=cache, embedder=embedder, threshold=threshold,
+                       batch_size=batch_size)
+    try:
+        results = _with_progress(vlm, samples, progress)
+    finally:
+        cache.close()
+    out, records = [], []
+    for sample, result in zip(samples, results, strict=True):
+        record = _record(sample)
+        person = result.person
+        record["person"] = person.to_dict()
+        if result.target is None:
+            record.update(rule=NO_GAZE, label=None)
+            target = Target(rule=NO_GAZE)
+        else:
+            verdict = result.target
+            record["target"] = verdict.to_dict()
+            if verdict.label is not None:
+                record.update(rule=VLM, label=verdict.label)
+                target = Target(label=normalize_phrase(verdict.label) or verdict.label,
+                                description=verdict.label, kind="object", rule=VLM)
+            else:
+                record.update(rule=VLM_UNCERTAIN, label=None)
+                target = Target(rule=VLM_UNCERTAIN)
+        person_record = replace(sample.person, description=person.label)
+        out.append(replace(sample, target=target, person=person_record))
+        records.append(record)
+    extra = {
+        "model": model.name, "threshold": threshold, "prompt_version": PROMPT_VERSION,
+        "model_calls": vlm.model_calls, "cache_hits": cache.hits,
+    }
+    return out, records, extra
+
+
+def _with_progress(vlm: Any, samples: Sequence[GazeSample], progress: bool) -> list:
+    if not progress:
+        return vlm.annotate(samples)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("asking the VLM", total=None)
+        return vlm.annotate(samples, advance=lambda n: bar.advance(task, n))
+
+
+def _score_against_truth(
+    originals: Sequence[GazeSample],
+    labelled: Sequence[GazeSample],
+    records: list[dict[str, Any]],
+    threshold: float,
+    embedder: Embedder | None,
+) -> None:
+    """Set ``record["truth_agree"]`` (True/False/None) where the source knows the target.
+
+    A box annotation agrees when its box overlaps the true box (IoU >= TRUTH_IOU), or the
+    labels match when the truth has no box; a VLM label agrees when it is similar enough to
+    the true label or description. Finding nothing agrees only when the person looks at no
+    object (``kind`` person/space without a label).
+    """
+    label_pairs: list[tuple[int, str, str]] = []
+    for i, (old, new) in enumerate(zip(originals, labelled, strict=True)):
+        truth = true_target(old)
+        record = records[i]
+        record["truth_agree"] = None
+        if truth is None or old.gaze_mean is None:
+            continue
+        record["truth"] = truth.label or truth.description or truth.kind
+        got = new.target
+        # Something nameable is gazed at: an object or a person (not empty space).
+        has_object = bool(truth.label or truth.box) and truth.kind != "space"
+        if got.label is None:
+            record["truth_agree"] = None if got.rule == VLM_UNCERTAIN else not has_object
+        elif not has_object:
+            record["truth_agree"] = False
+        elif got.box is not None and truth.box is not None:
+            record["truth_agree"] = box_iou(got.box, truth.box) >= TRUTH_IOU
+        else:  # a label to compare: with the true label and description, the best counts
+            said = got.description or got.label or ""
+            for wanted in {truth.label, truth.description} - {None}:
+                label_pairs.append((i, said, wanted or ""))
+    if label_pairs:
+        scores = similarities([(a, b) for _, a, b in label_pairs], embedder)
+        best: dict[int, float] = {}
+        for (i, _, _), score in zip(label_pairs, scores, strict=True):
+            best[i] = max(best.get(i, -1.0), score)
+        for i, score in best.items():
+            records[i]["truth_similarity"] = round(score, 4)
+            records[i]["truth_agree"] = score >= threshold
+
+
+def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]) -> dict:
+    rules = Counter(r["rule"] for r in records)
+    judged = [r for r in records if r.get("truth_agree") is not None]
+    agree = sum(1 for r in judged if r["truth_agree"])
+    by_rule: dict[str, dict[str, int]] = {}
+    for r in judged:
+        entry = by_rule.setdefault(r["rule"], {"n": 0, "agree": 0})
+        entry["n"] += 1
+        entry["agree"] += int(bool(r["truth_agree"]))
+    with_truth = sum(1 for r in records if "truth" in r)
+    errors = sum(1 for r in records
+                 if r.get("target", {}).get("errors") or r.get("person", {}).get("errors"))
+    persons = [r["person"] for r in records if "person" in r]
+    report: dict[str, Any] = {
+        "annotator": annotator,
+        "n_samples": len(records),
+        "rules": dict(sorted(rules.items())),
+        "uncertain": rules.get(VLM_UNCERTAIN, 0),
+        "failures": errors,
+        "truth": {
+            "n_with_truth": with_truth,
+            "n_judged": len(judged),
+            "agree": agree,
+            "agreement_rate": round(agree / len(judged), 4) if judged else None,
+            "error_rate": round(1 - agree / len(judged), 4) if judged else None,
+            "by_rule": dict(sorted(by_rule.items())),
+        },
+        **extra,
+    }
+    if persons:
+        report["person"] = {
+            "described": sum(1 for p in persons if p["label"]),
+            "uncertain": sum(1 for p in persons if p["uncertain"]),
+        }
+    return report
+
+
+def run_annotate(
+    sources: Sequence[str],
+    out: str | Path,
+    *,
+    annotator: str = "boxes",
+    coco: str | Path | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    threshold: float = DEFAULT_THRESHOLD,
+    cache_path: str | Path | None = None,
+    keep_source_targets: bool = False,
+    model: Any = None,
+    embedder: Embedder | None = None,
+    problems: list | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Read ``sources``, annotate them, write OUT (see the module docstring); return the report.
+
+    ``coco`` adds objects from a COCO instances file to samples without any (matched by file
+    name; GazeFollow's original names are used too). The VLM cache defaults to
+    ``OUT/cache.sqlite``, so rerunning into the same OUT asks the model nothing.
+    """
+    from vl4gaze.sources import parse_spec, read_source
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    problems = [] if problems is None else problems
+    index = None
+    if coco is not None:
+        from vl4gaze.annotate.coco import read_coco_instances
+
+        index = read_coco_instances(coco, problems=problems)
+    samples: list[GazeSample] = []
+    for spec in sources:
+        read = read_source(spec, problems=problems)
+        if index is not None:
+            from vl4gaze.annotate.coco import attach_objects, gazefollow_original_names
+
+            kind, path = parse_spec(spec)
+            names = gazefollow_original_names(path) if kind == "gazefollow" else None
+            read = attach_objects(read, index, original_names=names)
+        samples.extend(read)
+    result = annotate_samples(
+        samples, annotator=annotator, model=model, tolerance=tolerance, threshold=threshold,
+        cache_path=cache_path if cache_path is not None else out / "cache.sqlite",
+        embedder=embedder, keep_source_targets=keep_source_targets, progress=progress,
+    )
+    with open(out / "samples.jsonl", "w", encoding="utf-8") as handle:
+        for sample in result.samples:
+            handle.write(sample.to_json() + "\n")
+    with open(out / "annotations.jsonl", "w", encoding="utf-8") as handle:
+        for record in result.records:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+    report = {"sources": list(sources), "coco": None if coco is None else str(coco),
+              "source_problems": len(problems), **result.report}
+    (out / "annotation_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report
+
+
+def read_annotated(path: str, **options: Any):
+    """Reader for ``annotated:DIR`` (see vl4gaze.annotate.reader)."""
+    from vl4gaze.annotate.reader import read_annotated as read
+
+    return read(path, **options)
