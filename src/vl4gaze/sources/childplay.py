@@ -1,0 +1,162 @@
+"""ChildPlay (Tafasca et al. 2023) -> GazeSample, keeping every gaze class as flags.
+
+Layout: ``annotations/{train,val,test}/{videoid}_{start}_{end}.csv`` (one CSV with a header
+per clip, several people per frame) and ``images/{clip}/{videoid}_{frame}.jpg``. Columns
+used: clip, frame, person_id, bbox_x, bbox_y, bbox_width, bbox_height (head, pixels),
+gaze_class, gaze_x, gaze_y (pixels).
+
+The non-visible gaze classes are exactly what the ambiguity task needs, so none is dropped:
+``eyes_closed`` -> Flag.EYES_CLOSED (no gaze point), ``inside_occluded`` -> Flag.OCCLUDED,
+``inside_uncertain`` -> Flag.UNCERTAIN, ``gaze_shift`` -> Flag.GAZE_SHIFT (in/out unknown),
+``outside_frame`` -> InOut.OUT (no gaze point).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from vl4gaze.schema import Flag, GazeSample, InOut
+from vl4gaze.sources._common import ImageSizeFn, image_size, to_float
+from vl4gaze.sources._frames import FrameAnnotation, frame_samples
+from vl4gaze.sources.problems import ProblemLog, SourceProblem
+
+REQUIRED = ("frame", "person_id", "bbox_x", "bbox_y", "bbox_width", "bbox_height",
+            "gaze_class", "gaze_x", "gaze_y")
+HEAD_FIELDS = ("bbox_x", "bbox_y", "bbox_width", "bbox_height")
+GAZE_FIELDS = ("gaze_x", "gaze_y")
+
+#: gaze_class -> (in/out, flags, whether the gaze point is kept)
+GAZE_CLASSES: dict[str, tuple[InOut, tuple[str, ...], bool]] = {
+    "inside_visible": (InOut.IN, (), True),
+    "outside_frame": (InOut.OUT, (), False),
+    "gaze_shift": (InOut.UNKNOWN, (Flag.GAZE_SHIFT.value,), True),
+    "inside_occluded": (InOut.IN, (Flag.OCCLUDED.value,), True),
+    "inside_uncertain": (InOut.IN, (Flag.UNCERTAIN.value,), True),
+    "eyes_closed": (InOut.UNKNOWN, (Flag.EYES_CLOSED.value,), False),
+}
+
+
+def read_childplay(
+    path: str,
+    *,
+    strict: bool = False,
+    problems: list[SourceProblem] | None = None,
+    splits: tuple[str, ...] = ("train", "val", "test"),
+    image_size_fn: ImageSizeFn | None = None,
+) -> Iterator[GazeSample]:
+    """Yield one GazeSample per person per annotated frame of a ChildPlay root."""
+    log = ProblemLog(strict, problems)
+    size_of = image_size_fn or image_size
+    root = Path(os.path.abspath(path))
+    if not (root / "annotations").is_dir():
+        log.add(str(root), None, None,
+                "no annotations/ folder (expected annotations/{split}/*.csv)")
+        return
+    for split in splits:
+        for file in sorted((root / "annotations" / split).glob("*.csv")):
+            frames: dict[tuple[str, str], list[FrameAnnotation]] = {}
+            for clip, frame, ann in _read_clip(file, log):
+                frames.setdefault((clip, frame), []).append(ann)
+            for (clip, frame), people in frames.items():
+                video = clip.rsplit("_", 2)[0]
+                yield from frame_samples(
+                    source="childplay",
+                    split=split,
+                    image=str(root / "images" / clip / f"{video}_{frame}.jpg"),
+                    frame_id=f"{split}/{clip}/{frame}",
+                    annotations=sorted(people, key=lambda a: a.person),
+                    size_of=size_of,
+                    log=log,
+                )
+
+
+def _read_clip(file: Path, log: ProblemLog) -> Iterator[tuple[str, str, FrameAnnotation]]:
+    name = str(file)
+    with open(file, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [column for column in REQUIRED if column not in header]
+        if missing:
+            log.add(name, 1, missing[0], f"header lacks column(s) {', '.join(missing)}")
+            return
+        col = {h: i for i, h in enumerate(header)}
+        for line, row in enumerate(reader, start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                log.add(name, line, None,
+                        f"expected {len(header)} fields as in the header, found {len(row)}")
+                continue
+            parsed = _parse_row(row, col, name, line, log)
+            if parsed is None:
+                continue
+            clip = row[col["clip"]].strip() if "clip" in col else ""
+            yield clip or file.stem, row[col["frame"]].strip(), parsed
+
+
+def _parse_row(
+    row: list[str], col: dict[str, int], file: str, line: int, log: ProblemLog
+) -> FrameAnnotation | None:
+    frame = row[col["frame"]].strip()
+    if not frame:
+        log.add(file, line, "frame", "empty frame number")
+        return None
+    gaze_class = row[col["gaze_class"]].strip()
+    if gaze_class not in GAZE_CLASSES:
+        log.add(file, line, "gaze_class",
+                f"gaze_class={gaze_class!r} is not one of {', '.join(GAZE_CLASSES)}")
+        return None
+    inout, flags, keep_gaze = GAZE_CLASSES[gaze_class]
+    head: list[float] = []
+    for field in HEAD_FIELDS:
+        try:
+            head.append(to_float(row[col[field]]))
+        except ValueError:
+            log.add(file, line, field, f"{field}={row[col[field]]!r} is not a number")
+            return None
+    x, y, w, h = head
+    if w < 0 or h < 0:
+        field = "bbox_width" if w < 0 else "bbox_height"
+        log.add(file, line, field, f"{field}={min(w, h)!r} is negative")
+        return None
+    gaze: tuple[float, float] | None = None
+    if keep_gaze:
+        texts = [row[col[field]].strip() for field in GAZE_FIELDS]
+        try:
+            gx, gy = (to_float(t) for t in texts)
+        except ValueError:
+            if gaze_class == "inside_visible":
+                bad = 0 if not _is_number(texts[0]) else 1
+                log.add(file, line, GAZE_FIELDS[bad],
+                        f"{GAZE_FIELDS[bad]}={texts[bad]!r} is not a number "
+                        f"(required for {gaze_class})")
+                return None
+        else:
+            if gx >= 0 and gy >= 0:
+                gaze = (gx, gy)
+            elif gaze_class == "inside_visible":
+                log.add(file, line, "gaze_x" if gx < 0 else "gaze_y",
+                        f"negative gaze point ({gx}, {gy}) for {gaze_class}")
+                return None
+    return FrameAnnotation(
+        file=file,
+        line=line,
+        person=row[col["person_id"]].strip(),
+        head=(x, y, x + w, y + h),
+        head_fields=("bbox_x", "bbox_y", "bbox_x+bbox_width", "bbox_y+bbox_height"),
+        gaze=gaze,
+        gaze_fields=GAZE_FIELDS,
+        inout=inout if gaze is not None or inout is not InOut.IN else InOut.UNKNOWN,
+        flags=flags,
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        to_float(text)
+    except ValueError:
+        return False
+    return True
