@@ -44,9 +44,29 @@ def synth(
     scenes: Annotated[int, typer.Option(help="Number of scenes.")] = 200,
     seed: SeedOpt = 0,
     size: Annotated[int, typer.Option(help="Image side in pixels.")] = 448,
+    p_multi_person: Annotated[float, typer.Option(help="Share of scenes with 2-4 people.")] = 0.5,
+    p_eyes_closed: Annotated[float, typer.Option(help="Share of people with closed eyes.")] = 0.08,
+    p_eyes_hidden: Annotated[float, typer.Option(help="Share of people facing away.")] = 0.08,
+    p_out_of_frame: Annotated[float, typer.Option(help="Share of people looking out of the "
+                                                       "frame.")] = 0.1,
+    p_look_at_person: Annotated[float, typer.Option(help="Share of people (in scenes with "
+                                                         "several) looking at a person.")] = 0.2,
+    p_empty_space: Annotated[float, typer.Option(help="Share of people looking at empty "
+                                                      "space.")] = 0.05,
+    test_fraction: Annotated[float, typer.Option(help="Share of scenes in the test split.")] = 0.2,
 ) -> None:
     """Render GazeWorld scenes with exact gaze ground truth (source gazeworld:OUT)."""
-    _not_yet("synth")
+    from vl4gaze.sources.gazeworld import synthesize
+
+    try:
+        synthesize(out, scenes, seed, size, p_multi_person=p_multi_person,
+                   p_eyes_closed=p_eyes_closed, p_eyes_hidden=p_eyes_hidden,
+                   p_out_of_frame=p_out_of_frame, p_look_at_person=p_look_at_person,
+                   p_empty_space=p_empty_space, test_fraction=test_fraction)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"wrote {scenes} GazeWorld scenes to [bold]{out}[/bold] "
+                  f"(read them as gazeworld:{out})")
 
 
 @app.command()

@@ -1,0 +1,206 @@
+"""GazeWorld: procedural gaze scenes with exact ground truth, the built-in offline data set.
+
+``synthesize`` renders scenes with PIL and writes ``OUT/images/scene-000000.png``,
+``OUT/annotations.jsonl`` (one scene per line: its people, their gaze and targets, and
+every object) and ``OUT/meta.json`` (seed, arguments, generator version).
+``read_gazeworld`` turns that directory into GazeSamples (source ``gazeworld:OUT``).
+
+Scene ``i`` depends only on the seed, ``i`` and the arguments, so the same call writes
+byte-identical files and a bigger run extends a smaller one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, Point, SceneObject, Target
+from vl4gaze.sources.gazeworld_draw import render_record
+from vl4gaze.sources.gazeworld_scene import (
+    GENERATOR_VERSION,
+    WorldConfig,
+    sample_scene,
+    scene_record,
+)
+from vl4gaze.sources.problems import ProblemLog, SourceProblem
+
+__all__ = ["WorldConfig", "read_gazeworld", "render_scene", "scene_annotation", "synthesize"]
+
+ANNOTATIONS = "annotations.jsonl"
+META = "meta.json"
+#: PNG compression: flat-colour pictures compress well even at a fast level.
+PNG_LEVEL = 3
+
+
+def scene_annotation(index: int, config: WorldConfig, seed: int = 0) -> dict[str, Any]:
+    """The annotation record of scene ``index`` (no file is written)."""
+    rng = random.Random(f"gazeworld:{GENERATOR_VERSION}:{seed}:{index}")
+    split = "test" if rng.random() < config.test_fraction else "train"
+    return scene_record(sample_scene(rng, config), f"scene-{index:06d}", split)
+
+
+def render_scene(record: dict[str, Any]):
+    """The picture of an annotation record (a PIL image)."""
+    return render_record(record)
+
+
+def synthesize(
+    out: Path,
+    scenes: int,
+    seed: int = 0,
+    size: int = 448,
+    *,
+    p_multi_person: float = 0.5,
+    p_eyes_closed: float = 0.08,
+    p_eyes_hidden: float = 0.08,
+    p_out_of_frame: float = 0.1,
+    p_look_at_person: float = 0.2,
+    p_empty_space: float = 0.05,
+    p_shared_target: float = 0.15,
+    test_fraction: float = 0.2,
+    min_objects: int = 3,
+    max_objects: int = 8,
+    max_people: int = 4,
+    progress: bool = True,
+) -> Path:
+    """Render ``scenes`` GazeWorld scenes into ``out`` and return ``out``.
+
+    The ``p_*`` arguments are fractions of people (``p_look_at_person`` of people in
+    scenes with several people, ``p_multi_person`` of scenes); see ``WorldConfig``.
+    Files of an earlier run in ``out`` (scene pictures, annotations) are replaced.
+    """
+    if scenes < 0:
+        raise ValueError(f"scenes={scenes} must not be negative")
+    config = WorldConfig(
+        size=size, p_multi_person=p_multi_person, p_eyes_closed=p_eyes_closed,
+        p_eyes_hidden=p_eyes_hidden, p_out_of_frame=p_out_of_frame,
+        p_look_at_person=p_look_at_person, p_empty_space=p_empty_space,
+        p_shared_target=p_shared_target, test_fraction=test_fraction,
+        min_objects=min_objects, max_objects=max_objects, max_people=max_people,
+    )
+    out = Path(out)
+    images = out / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for stale in images.glob("scene-*.png"):
+        stale.unlink()
+    columns = (TextColumn("GazeWorld"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with (out / ANNOTATIONS).open("w", encoding="utf-8", newline="\n") as lines, Progress(
+        *columns, disable=not progress, transient=True
+    ) as bar:
+        task = bar.add_task("scenes", total=scenes)
+        for index in range(scenes):
+            record = scene_annotation(index, config, seed)
+            render_record(record).save(out / record["image"], format="PNG",
+                                       compress_level=PNG_LEVEL)
+            lines.write(json.dumps(record, separators=(",", ":")) + "\n")
+            bar.advance(task)
+    meta = {"generator": "gazeworld", "version": GENERATOR_VERSION, "seed": seed,
+            "scenes": scenes, "config": asdict(config)}
+    (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _box(value: Any) -> Box:
+    return Box(*value)
+
+
+def _person(p: dict[str, Any], description: bool = True) -> Person:
+    eye = p.get("eye")
+    return Person(head=_box(p["head"]), eye=Point(*eye) if eye is not None else None,
+                  description=p.get("description") if description else None,
+                  index=int(p["index"]))
+
+
+def _sample(scene: dict[str, Any], p: dict[str, Any], image: str,
+            objects: tuple[SceneObject, ...]) -> GazeSample:
+    t = p["target"]
+    if t["kind"] in ("object", "person", "space"):
+        target = Target(label=t["label"], description=t["description"],
+                        box=_box(t["box"]) if t["box"] is not None else None, kind=t["kind"],
+                        rule="source")
+    else:
+        target = Target()
+    flags = {"closed": (Flag.EYES_CLOSED.value,), "hidden": (Flag.EYES_HIDDEN.value,)}.get(
+        p["eyes"], ())
+    return GazeSample(
+        image=image, width=int(scene["width"]), height=int(scene["height"]), source="gazeworld",
+        source_id=f"{scene['id']}/{p['id']}", split=scene["split"], person=_person(p),
+        gaze=(Point(*p["gaze"]),) if p["gaze"] is not None else (), inout=InOut(p["inout"]),
+        target=target,
+        others=tuple(_person(q) for q in scene["people"] if q["index"] != p["index"]),
+        objects=objects, flags=flags,
+    )
+
+
+def _field_of(error: Exception) -> str | None:
+    """The annotation field a KeyError or validation error points at, when it says."""
+    if isinstance(error, KeyError):
+        return str(error.args[0]) if error.args else None
+    return None
+
+
+def read_gazeworld(
+    path: str, *, strict: bool = False, problems: list[SourceProblem] | None = None
+) -> Iterator[GazeSample]:
+    """Yield one GazeSample per person of a GazeWorld directory (or its annotations.jsonl).
+
+    Bad lines are skipped and reported in ``problems`` (or raise ``SourceError`` when
+    ``strict``), naming the file, line and field.
+    """
+    log = ProblemLog(strict, problems)
+    root = Path(path)
+    file = root if root.is_file() else root / ANNOTATIONS
+    if not file.exists():
+        log.add(str(file), None, None, "no GazeWorld annotations here (run `vl4gaze synth` "
+                "to make some)")
+        return
+    base = file.parent.resolve()
+    with file.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                scene = json.loads(line)
+            except json.JSONDecodeError as error:
+                log.add(str(file), number, None, f"not JSON: {error.msg}")
+                continue
+            yield from _scene_samples(scene, base, str(file), number, log)
+
+
+def _scene_samples(scene: Any, base: Path, file: str, number: int,
+                   log: ProblemLog) -> Iterator[GazeSample]:
+    if not isinstance(scene, dict):
+        log.add(file, number, None, "a scene line must be a JSON object")
+        return
+    try:
+        image = base / scene["image"]
+        objects = tuple(SceneObject(label=o["label"], box=_box(o["box"]),
+                                    description=o.get("description"))
+                        for o in scene["objects"])
+        people = scene["people"]
+    except (KeyError, TypeError, ValueError) as error:
+        field = _field_of(error) or "objects"
+        log.add(file, number, field, f"bad scene: {error}")
+        return
+    if not image.exists():
+        log.add(file, number, "image", f"image not found: {image}")
+        return
+    samples = []
+    for k, p in enumerate(people):
+        try:
+            samples.append(_sample(scene, p, str(image), objects))
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            field = _field_of(error)
+            where = f"people[{k}]" + (f".{field}" if field else "")
+            log.add(file, number, where, f"bad person: {error}")
+            return
+    yield from samples

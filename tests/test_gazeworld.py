@@ -1,0 +1,285 @@
+"""GazeWorld: determinism, label/geometry consistency, proportions, the reader and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from typer.testing import CliRunner
+
+from vl4gaze.cli import app
+from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_direction
+from vl4gaze.schema import Box, Flag, InOut, Point
+from vl4gaze.sources import read_source
+from vl4gaze.sources.gazeworld import WorldConfig, read_gazeworld, scene_annotation, synthesize
+from vl4gaze.sources.gazeworld_draw import KINDS, shade
+from vl4gaze.sources.gazeworld_scene import _segment_hits_box
+from vl4gaze.sources.problems import SourceError
+
+N_RECORDS = 300
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    """Annotation records only (no pictures): cheap enough for a few hundred scenes."""
+    config = WorldConfig()
+    return [scene_annotation(i, config, seed=7) for i in range(N_RECORDS)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    return synthesize(tmp_path_factory.mktemp("gw") / "world", 24, seed=1, progress=False)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+# --- determinism -----------------------------------------------------------------------
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    a = _files(synthesize(tmp_path / "a", 8, seed=5, size=224, progress=False))
+    b = _files(synthesize(tmp_path / "b", 8, seed=5, size=224, progress=False))
+    assert len([k for k in a if k.endswith(".png")]) == 8
+    assert a == b
+
+
+def test_another_seed_gives_other_files(tmp_path):
+    a = _files(synthesize(tmp_path / "a", 4, seed=5, size=224, progress=False))
+    b = _files(synthesize(tmp_path / "b", 4, seed=6, size=224, progress=False))
+    assert a["annotations.jsonl"] != b["annotations.jsonl"]
+    assert all(a[k] != b[k] for k in a if k.endswith(".png"))
+
+
+def test_a_bigger_run_extends_a_smaller_one(tmp_path):
+    small = _files(synthesize(tmp_path / "s", 3, seed=2, size=128, progress=False))
+    big = _files(synthesize(tmp_path / "b", 5, seed=2, size=128, progress=False))
+    assert all(big[k] == v for k, v in small.items() if k.endswith(".png"))
+    assert big["annotations.jsonl"].startswith(small["annotations.jsonl"])
+
+
+def test_rerun_into_the_same_directory_removes_stale_scenes(tmp_path):
+    synthesize(tmp_path, 5, size=96, progress=False)
+    synthesize(tmp_path, 2, size=96, progress=False)
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [
+        "scene-000000.png", "scene-000001.png"]
+
+
+# --- consistency -----------------------------------------------------------------------
+
+
+def test_gaze_point_lies_in_the_target_box_and_eye_in_the_head(records):
+    checked = Counter()
+    for r in records:
+        for p in r["people"]:
+            head = Box(*p["head"])
+            if p["eye"] is not None:
+                assert head.contains(Point(*p["eye"])), (r["id"], p["id"])
+            kind = p["target"]["kind"]
+            if kind in ("object", "person"):
+                assert Box(*p["target"]["box"]).contains(Point(*p["gaze"])), (r["id"], p["id"])
+                checked[kind] += 1
+    assert checked["object"] > 100 and checked["person"] > 10
+
+
+def test_direction_agrees_with_geometry_and_the_drawn_face(records):
+    seen = Counter()
+    for r in records:
+        w, h = r["width"], r["height"]
+        for p in r["people"]:
+            if p["inout"] != "in":
+                continue
+            direction = gaze_direction(Point(*p["eye"]), Point(*p["gaze"]), w, h)
+            assert direction == p["direction"] == direction_of_angle(p["face_deg"])
+            seen[direction] += 1
+    # A good spread: every class, none below half of an even share.
+    total = sum(seen.values())
+    assert set(seen) == set(DIRECTIONS)
+    assert min(seen.values()) > total / len(DIRECTIONS) / 2, seen
+
+
+def test_out_of_frame_gaze_leaves_the_frame(records):
+    outs = [p for r in records for p in r["people"] if p["inout"] == "out"]
+    assert outs
+    for p in outs:
+        gx, gy = p["gaze_beyond"]
+        assert not (0 <= gx <= 1 and 0 <= gy <= 1)
+        assert p["gaze"] is None and p["target"]["kind"] == "out"
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_people_and_objects_do_not_overlap_absurdly(records):
+    for r in records:
+        heads = [p["head"] for p in r["people"]]
+        for i, a in enumerate(heads):
+            assert not any(_overlap(a, b) for b in heads[i + 1:]), r["id"]
+            assert not any(_overlap(a, o["box"]) for o in r["objects"]), r["id"]
+        boxes = [o["box"] for o in r["objects"]]
+        for i, a in enumerate(boxes):
+            assert not any(_overlap(a, b) for b in boxes[i + 1:]), r["id"]
+
+
+def test_descriptions_single_out_people_and_objects(records):
+    for r in records:
+        assert len({p["description"] for p in r["people"]}) == len(r["people"])
+        assert len({o["description"] for o in r["objects"]}) == len(r["objects"])
+        for o in r["objects"]:
+            assert o["color"] in o["description"] and o["label"] in KINDS
+
+
+def test_vocabulary_is_large_and_used(records):
+    used = {o["label"] for r in records for o in r["objects"]}
+    assert len(KINDS) >= 20 and used == set(KINDS)
+    counts = Counter(len(r["objects"]) for r in records)
+    assert min(counts) >= 1 and max(counts) <= 8
+
+
+def test_picture_shows_the_face_orientation(world):
+    """The nose is where face_deg says, the back of the head shows hair when turned away."""
+    for line in (world / "annotations.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        image = Image.open(world / r["image"]).convert("RGB")
+        for p in r["people"]:
+            x1, y1, x2, y2 = (v * r["width"] for v in p["head"])
+            cx, cy, radius = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2
+            skin, hair = tuple(p["skin"]), tuple(p["hair"])
+            centre = image.getpixel((int(cx), int(cy)))
+            if p["eyes"] == "hidden":
+                assert centre == hair
+                continue
+            assert centre == skin
+            a = math.radians(p["face_deg"])
+            nose = (int(cx + 1.3 * radius * math.cos(a)), int(cy - 1.3 * radius * math.sin(a)))
+            assert image.getpixel(nose) == shade(skin, 0.85), (r["id"], p["id"])
+
+
+# --- proportions -----------------------------------------------------------------------
+
+
+def test_proportions_are_roughly_respected():
+    config = WorldConfig(p_multi_person=0.7, p_eyes_closed=0.15, p_eyes_hidden=0.1,
+                         p_out_of_frame=0.15, p_look_at_person=0.25, p_empty_space=0.1,
+                         test_fraction=0.3)
+    recs = [scene_annotation(i, config, seed=11) for i in range(250)]
+    people = [p for r in recs for p in r["people"]]
+    multi = [p for r in recs if len(r["people"]) > 1 for p in r["people"]]
+    share = Counter(p["target"]["kind"] for p in people)
+    n = len(people)
+
+    def near(value: float, want: float, tol: float = 0.05) -> bool:
+        return abs(value - want) <= tol
+
+    assert near(sum(len(r["people"]) > 1 for r in recs) / len(recs), 0.7, 0.08)
+    assert near(sum(p["eyes"] == "closed" for p in people) / n, 0.15)
+    assert near(sum(p["eyes"] == "hidden" for p in people) / n, 0.1)
+    assert near(share["out"] / n, 0.15)
+    assert near(share["space"] / n, 0.1)
+    assert near(sum(p["target"]["kind"] == "person" for p in multi) / len(multi), 0.25, 0.07)
+    assert near(sum(r["split"] == "test" for r in recs) / len(recs), 0.3, 0.08)
+
+
+def test_bad_proportions_are_refused():
+    with pytest.raises(ValueError, match="add up"):
+        WorldConfig(p_eyes_closed=0.5, p_eyes_hidden=0.5, p_out_of_frame=0.2)
+    with pytest.raises(ValueError, match="p_multi_person"):
+        WorldConfig(p_multi_person=1.5)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def test_read_gazeworld_round_trip(world):
+    records = [json.loads(x) for x in (world / "annotations.jsonl").read_text().splitlines()]
+    samples = list(read_source(f"gazeworld:{world}"))
+    assert len(samples) == sum(len(r["people"]) for r in records)
+    by_id = {s.source_id: s for s in samples}
+    for r in records:
+        for p in r["people"]:
+            s = by_id[f"{r['id']}/{p['id']}"]
+            assert Path(s.image).is_absolute() and Path(s.image).exists()
+            assert (s.width, s.height, s.source, s.split) == (448, 448, "gazeworld", r["split"])
+            assert s.person.head.as_tuple() == tuple(p["head"])
+            assert s.person.description == p["description"]
+            assert len(s.others) == len(r["people"]) - 1
+            assert len(s.objects) == len(r["objects"])
+            if p["inout"] == "in":
+                assert s.inout == InOut.IN and s.gaze[0].as_tuple() == tuple(p["gaze"])
+            else:
+                assert s.gaze == ()
+            if p["eyes"] == "closed":
+                assert s.flags == (Flag.EYES_CLOSED,)
+            if p["eyes"] == "hidden":
+                assert s.flags == (Flag.EYES_HIDDEN,) and s.person.eye is None
+            if p["target"]["kind"] == "object":
+                assert s.target.kind == "object" and s.target.rule == "source"
+                assert s.target.description == p["target"]["description"]
+                assert s.target.box.contains(s.gaze[0])
+
+
+def test_reader_reports_bad_lines_with_file_line_and_field(tmp_path, world):
+    lines = (world / "annotations.jsonl").read_text().splitlines()[:3]
+    broken = json.loads(lines[1])
+    del broken["people"][0]["head"]
+    bad_box = json.loads(lines[2])
+    bad_box["objects"][0]["box"] = [0.5, 0.5, 0.1, 0.1]
+    (tmp_path / "images").symlink_to(world / "images")
+    text = "\n".join([lines[0], "{not json", json.dumps(broken), json.dumps(bad_box)]) + "\n"
+    (tmp_path / "annotations.jsonl").write_text(text)
+    problems: list = []
+    samples = list(read_gazeworld(str(tmp_path), problems=problems))
+    assert {s.source_id.split("/")[0] for s in samples} == {json.loads(lines[0])["id"]}
+    assert [(p.line, p.field) for p in problems] == [(2, None), (3, "people[0].head"),
+                                                    (4, "objects")]
+    assert all(p.file.endswith("annotations.jsonl") for p in problems)
+    with pytest.raises(SourceError, match=r"annotations.jsonl:2"):
+        list(read_gazeworld(str(tmp_path), strict=True))
+
+
+def test_reader_reports_a_missing_directory(tmp_path):
+    problems: list = []
+    assert list(read_gazeworld(str(tmp_path / "nope"), problems=problems)) == []
+    assert "vl4gaze synth" in problems[0].message
+
+
+# --- geometry helper and CLI -----------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 100), min_size=4, max_size=4),
+       st.lists(st.floats(0, 100), min_size=4, max_size=4))
+def test_segment_box_test_matches_dense_sampling(seg, corners):
+    box = (min(corners[0], corners[2]), min(corners[1], corners[3]),
+           max(corners[0], corners[2]), max(corners[1], corners[3]))
+    steps = 400
+    sampled = any(
+        box[0] + 1e-6 < seg[0] + t / steps * (seg[2] - seg[0]) < box[2] - 1e-6
+        and box[1] + 1e-6 < seg[1] + t / steps * (seg[3] - seg[1]) < box[3] - 1e-6
+        for t in range(steps + 1))
+    if sampled:  # a sampled point strictly inside: the exact test must agree
+        assert _segment_hits_box(tuple(seg), box)
+
+
+def test_cli_synth_writes_a_readable_source(tmp_path):
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "w"), "--scenes", "3", "--seed",
+                                      "4", "--size", "160"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "w" / "images").glob("scene-*.png"))) == 3
+    assert json.loads((tmp_path / "w" / "meta.json").read_text())["seed"] == 4
+    assert list(read_source(f"gazeworld:{tmp_path / 'w'}"))
+
+
+def test_cli_synth_rejects_bad_proportions(tmp_path):
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "w"), "--p-eyes-closed", "0.99"])
+    assert result.exit_code == 1
+    assert "add up" in result.output
