@@ -137,18 +137,60 @@ def train(
     model: Annotated[str, typer.Option(help="hf:NAME_OR_PATH | tiny")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Checkpoint directory.")],
     lora: Annotated[bool, typer.Option(help="LoRA (default) or full fine-tuning.")] = True,
+    epochs: Annotated[float, typer.Option(help="Passes over the training items.")] = 1.0,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps "
+                                                       "(overrides --epochs).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: 2e-4 LoRA, 1e-5 "
+                                                  "full; 2e-3/1e-3 for tiny).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Examples per device per step.")] = 8,
+    grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
+    max_length: Annotated[int | None, typer.Option(help="Truncate to N tokens (error if an "
+                                                        "answer would be lost).")] = None,
+    seed: SeedOpt = 0,
+    task_mix: Annotated[str | None, typer.Option(help="Task ratios, e.g. "
+                                                      "direction=2,point=1,object=1.")] = None,
+    merge: Annotated[bool, typer.Option(help="Merge LoRA into a standalone model, or save "
+                                             "the adapter only.")] = True,
+    unfreeze_vision: Annotated[bool, typer.Option(help="Train the vision tower too.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in "
+                                              "OUT/checkpoints.")] = False,
+    group_by_length: Annotated[bool, typer.Option(help="Batch examples of similar length.")]
+    = False,
+    deepspeed: Annotated[str | None, typer.Option(help="DeepSpeed config JSON (under "
+                                                       "accelerate launch).")] = None,
 ) -> None:
-    """Fine-tune a VLM on the benchmark's training split (TRL + PEFT)."""
-    _not_yet("train")
+    """Fine-tune a VLM on the benchmark's training split (TRL + PEFT); eval it as hf:OUT."""
+    from vl4gaze.train.data import parse_task_mix
+    from vl4gaze.train.sft import train as run_train
+
+    try:
+        mix = parse_task_mix(task_mix)
+        done = run_train(bench, model, out, lora=lora, epochs=epochs, max_steps=max_steps,
+                         lr=lr, batch_size=batch_size, grad_accum=grad_accum,
+                         max_length=max_length, seed=seed, task_mix=mix, merge=merge,
+                         unfreeze_vision=unfreeze_vision, resume=resume,
+                         group_by_length=group_by_length, deepspeed=deepspeed)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    console.print(f"trained: evaluate with [bold]vl4gaze eval {bench} --model hf:{done}[/bold]")
 
 
 @app.command()
 def report(
     runs: Annotated[list[Path], typer.Argument(help="Run directories.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Report directory.")],
+    max_items: Annotated[int, typer.Option(help="Gallery items per task (0: all).")] = 40,
 ) -> None:
     """Tables, plots and an HTML gallery of one or more runs."""
-    _not_yet("report")
+    from vl4gaze.report import RunError, load_runs, write_report
+    from vl4gaze.report.tables import rich_table
+
+    try:
+        index = write_report(runs, out, max_items_per_task=max_items or None, console=console)
+    except RunError as exc:
+        _fail(str(exc))
+    Console().print(rich_table(load_runs(runs)))
+    console.print(f"open [bold]{index}[/bold] in a browser")
 
 
 @app.command()

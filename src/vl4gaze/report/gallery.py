@@ -1,0 +1,265 @@
+"""A static HTML gallery of items: image, ground truth, each model's answer and prediction.
+
+Overlays are inline SVG over a thumbnail copied into ``REPORT/images`` (so the report
+folder can be moved or zipped whole): the head box, the true gaze arrow from the eye to
+the annotators' mean point (and each annotator's point), the gazed object's box, and
+per model the predicted point (point task) or an arrow in the predicted direction
+(direction task). Jinja2 renders with autoescape on and no ``|safe`` anywhere: every
+string a model wrote reaches the page as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from PIL import Image
+
+from vl4gaze.geometry import direction_center_deg
+from vl4gaze.report.runs import TASK_ORDER, Run, parsed_direction, parsed_point
+from vl4gaze.schema import QAItem
+
+TEMPLATES = Path(__file__).parent / "templates"
+ASSETS = ("gallery.css", "gallery.js")
+THUMB_SIDE = 384
+TRUE_COLOR = "#00e676"
+HEAD_COLOR = "#ffd600"
+
+
+@dataclass
+class Answer:
+    """One model's answer to one item, as the gallery shows it."""
+
+    model: int
+    label: str
+    color: str
+    raw: str
+    verdict: str  # "true" | "false" | "na"
+    error: str | None
+    score: str
+
+
+@dataclass
+class Card:
+    """One item in the gallery, its overlays in thumbnail pixels."""
+
+    id: str
+    task: str
+    image: str
+    width: int
+    height: int
+    question: str
+    reference: str
+    detail: str
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float, size: float) -> dict[str, Any]:
+    """A line with a filled triangular head, as SVG coordinates."""
+    angle = math.atan2(y2 - y1, x2 - x1)
+    left = (x2 - size * math.cos(angle - 0.45), y2 - size * math.sin(angle - 0.45))
+    right = (x2 - size * math.cos(angle + 0.45), y2 - size * math.sin(angle + 0.45))
+    head = f"{x2:.1f},{y2:.1f} {left[0]:.1f},{left[1]:.1f} {right[0]:.1f},{right[1]:.1f}"
+    return {"x1": round(x1, 1), "y1": round(y1, 1), "x2": round(x2, 1), "y2": round(y2, 1),
+            "head": head}
+
+
+def _xy(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return float(value[0]), float(value[1])
+    return None
+
+
+def _origin(item: QAItem) -> tuple[float, float] | None:
+    """Where the gaze starts: the target's eye point, or the head box centre."""
+    eye = _xy(item.target.get("eye"))
+    if eye is None and item.person_head is not None:
+        eye = item.person_head.center.as_tuple()
+    return eye
+
+
+def truth_shapes(item: QAItem, w: int, h: int) -> list[dict[str, Any]]:
+    """Ground-truth overlays of one item: head box, gaze arrow and points, object box."""
+    shapes: list[dict[str, Any]] = []
+    side = max(w, h)
+    if item.person_head is not None:
+        b = item.person_head
+        shapes.append({"kind": "rect", "cls": "head", "color": HEAD_COLOR,
+                       "x": round(b.x1 * w, 1), "y": round(b.y1 * h, 1),
+                       "w": round(b.width * w, 1), "h": round(b.height * h, 1)})
+    target = item.target
+    box = target.get("box")
+    if isinstance(box, list | tuple) and len(box) == 4:
+        x1, y1, x2, y2 = (float(v) for v in box)
+        shapes.append({"kind": "rect", "cls": "object", "color": TRUE_COLOR,
+                       "x": round(x1 * w, 1), "y": round(y1 * h, 1),
+                       "w": round((x2 - x1) * w, 1), "h": round((y2 - y1) * h, 1)})
+    gaze = _xy(target.get("mean")) or _xy(target.get("gaze"))
+    origin = _origin(item)
+    for p in target.get("points") or []:
+        q = _xy(p)
+        if q is not None:
+            shapes.append({"kind": "dot", "cls": "annotator", "color": TRUE_COLOR,
+                           "cx": round(q[0] * w, 1), "cy": round(q[1] * h, 1),
+                           "r": round(side * 0.008, 1)})
+    if gaze is not None and origin is not None:
+        x1, y1, x2, y2 = origin[0] * w, origin[1] * h, gaze[0] * w, gaze[1] * h
+        length = math.hypot(x2 - x1, y2 - y1)
+        stop = side * 0.018  # end at the gaze dot's rim, so the dot does not hide the head
+        if length > 2 * stop:
+            x2, y2 = x2 - (x2 - x1) * stop / length, y2 - (y2 - y1) * stop / length
+            shapes.append({"kind": "arrow", "cls": "truth", "color": TRUE_COLOR,
+                           "width": round(side * 0.008, 1),
+                           **_arrow(x1, y1, x2, y2, side * 0.035)})
+    if gaze is not None:
+        shapes.append({"kind": "dot", "cls": "truth", "color": TRUE_COLOR,
+                       "cx": round(gaze[0] * w, 1), "cy": round(gaze[1] * h, 1),
+                       "r": round(side * 0.018, 1)})
+    return shapes
+
+
+def prediction_shape(item: QAItem, row: dict[str, Any], model: int, color: str,
+                     w: int, h: int) -> dict[str, Any] | None:
+    """A model's predicted point (point task) or direction arrow (direction task)."""
+    side = max(w, h)
+    if item.task == "point":
+        point = parsed_point(row.get("parsed"))
+        if point is None:
+            return None
+        x = min(max(point[0], 0.0), 1.0) * w
+        y = min(max(point[1], 0.0), 1.0) * h
+        return {"kind": "pred_dot", "model": model, "color": color, "cx": round(x, 1),
+                "cy": round(y, 1), "r": round(side * 0.016, 1)}
+    if item.task == "direction":
+        direction = parsed_direction(row.get("parsed"))
+        origin = _origin(item)
+        if direction is None or origin is None:
+            return None
+        angle = math.radians(direction_center_deg(direction))
+        length = side * 0.22
+        x1, y1 = origin[0] * w, origin[1] * h
+        return {"kind": "pred_arrow", "model": model, "color": color,
+                "width": round(side * 0.007, 1),
+                **_arrow(x1, y1, x1 + length * math.cos(angle), y1 - length * math.sin(angle),
+                         side * 0.03)}
+    return None
+
+
+def _detail(item: QAItem) -> str:
+    """A short line of ground-truth facts that the reference answer may not state."""
+    t = item.target
+    if item.task == "direction" and t.get("angle_deg") is not None:
+        return f"{t.get('direction')} ({float(t['angle_deg']):.0f}°)"
+    if item.task == "object" and t.get("label"):
+        return f"label: {t['label']}"
+    if item.task == "ambiguity":
+        return "ambiguous: " + (t.get("reason") or "no") if t.get("ambiguous") else "answerable"
+    if item.task == "point" and t.get("points"):
+        return f"{len(t['points'])} annotator point(s)"
+    return ""
+
+
+class Thumbnails:
+    """Copies each distinct benchmark image once, shrunk, into REPORT/images."""
+
+    def __init__(self, out: Path) -> None:
+        self.dir = out / "images"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.done: dict[Path, tuple[str, int, int]] = {}
+
+    def __call__(self, source: Path) -> tuple[str, int, int]:
+        """Relative href and thumbnail size of an image."""
+        source = source.resolve()
+        if source not in self.done:
+            name = hashlib.sha1(str(source).encode()).hexdigest()[:16] + ".jpg"
+            with Image.open(source) as image:
+                image = image.convert("RGB")
+                image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+                image.save(self.dir / name, quality=85)
+                self.done[source] = (f"images/{name}", image.width, image.height)
+        return self.done[source]
+
+
+def select_items(runs: Sequence[Run], items: dict[str, QAItem],
+                 max_per_task: int | None) -> list[QAItem]:
+    """Items any run answered, grouped by task in the paper's order, at most N per task."""
+    answered = {row["item_id"] for run in runs for row in run.rows}
+    chosen = sorted((items[i] for i in answered if i in items),
+                    key=lambda it: (TASK_ORDER.index(it.task) if it.task in TASK_ORDER
+                                    else len(TASK_ORDER), it.id))
+    if max_per_task is None:
+        return chosen
+    counts: dict[str, int] = {}
+    kept = []
+    for item in chosen:
+        counts[item.task] = counts.get(item.task, 0) + 1
+        if counts[item.task] <= max_per_task:
+            kept.append(item)
+    return kept
+
+
+def _fmt_score(score: Any) -> str:
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return ""
+    return f"{float(score):.3f}"
+
+
+def build_cards(runs: Sequence[Run], items: dict[str, QAItem], benches: dict[str, Path],
+                colors: Sequence[str], out: Path, max_per_task: int | None) -> list[Card]:
+    """One card per selected item; ``benches`` maps item id -> its benchmark directory."""
+    thumbs = Thumbnails(out)
+    by_run = [run.rows_by_id() for run in runs]
+    cards = []
+    for item in select_items(runs, items, max_per_task):
+        href, w, h = thumbs(benches[item.id] / item.image)
+        card = Card(id=item.id, task=str(item.task), image=href, width=w, height=h,
+                    question=item.question, reference=item.answer, detail=_detail(item),
+                    shapes=truth_shapes(item, w, h))
+        for m, (run, rows) in enumerate(zip(runs, by_run, strict=True)):
+            row = rows.get(item.id)
+            if row is None:
+                continue
+            correct = row.get("correct")
+            verdict = "na" if correct is None else ("true" if correct else "false")
+            card.answers.append(Answer(model=m, label=run.label, color=colors[m],
+                                       raw=row.get("raw") or "", verdict=verdict,
+                                       error=row.get("error"), score=_fmt_score(row.get("score"))))
+            shape = prediction_shape(item, row, m, colors[m], w, h)
+            if shape is not None:
+                card.shapes.append(shape)
+        cards.append(card)
+    return cards
+
+
+def environment() -> Environment:
+    """Jinja2 with autoescape ON for every template (the gallery shows untrusted text)."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colors: Sequence[str],
+                  table: tuple[list[str], list[list[tuple[str, bool]]]],
+                  plots: dict[str, list[Path]], title: str = "vl4gaze report") -> Path:
+    """Render REPORT/index.html (table, plots, gallery) and copy its CSS and JS next to it."""
+    assets = out / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    for name in ASSETS:
+        shutil.copyfile(TEMPLATES / name, assets / name)
+    tasks = [t for t in TASK_ORDER if any(c.task == t for c in cards)]
+    tasks += sorted({c.task for c in cards} - set(tasks))
+    models = [{"index": i, "label": run.label, "color": colors[i]} for i, run in enumerate(runs)]
+    figures = [{"name": name, "png": paths[0].relative_to(out).as_posix(),
+                "svg": paths[-1].relative_to(out).as_posix()} for name, paths in plots.items()]
+    html = environment().get_template("index.html.j2").render(
+        title=title, cards=cards, tasks=tasks, models=models, header=table[0], rows=table[1],
+        figures=figures, true_color=TRUE_COLOR, head_color=HEAD_COLOR)
+    path = out / "index.html"
+    path.write_text(html)
+    return path

@@ -1,0 +1,282 @@
+"""Report: tables, plots and gallery HTML from fixture runs written per docs/CONTRACTS.md."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image, ImageDraw
+
+from vl4gaze.report import RunError, load_runs, write_report
+from vl4gaze.report.plots import accuracy_by_reason, direction_confusion
+from vl4gaze.report.runs import parsed_direction, parsed_point, short_model_name
+from vl4gaze.report.tables import main_table_latex, main_table_markdown
+from vl4gaze.schema import Box, QAItem
+
+EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
+
+
+def _image(path: Path, head: tuple[float, float], obj: tuple[float, float], color: str) -> None:
+    """A small scene: a head (circle) and an object (square) at normalized positions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w, h = 320, 240
+    img = Image.new("RGB", (w, h), "#d9cdb8")
+    draw = ImageDraw.Draw(img)
+    hx, hy = head[0] * w, head[1] * h
+    draw.ellipse([hx - 15, hy - 15, hx + 15, hy + 15], fill="#e0ac69", outline="black")
+    ox, oy = obj[0] * w, obj[1] * h
+    draw.rectangle([ox - 14, oy - 14, ox + 14, oy + 14], fill=color, outline="black")
+    img.save(path)
+
+
+def _item(i: int, task: str, target: dict, answer: str, head=(0.25, 0.3)) -> QAItem:
+    hb = Box(head[0] - 0.05, head[1] - 0.06, head[0] + 0.05, head[1] + 0.06)
+    return QAItem(id=f"{task[:3]}{i:03d}", task=task, image=f"images/s{i % 3}.png", width=320,
+                  height=240, source="gazeworld", split="test",
+                  question=f"Question {i} about {task}?", answer=answer, target=target,
+                  person_ref="box", template_id=f"{task}-0", sample_id=f"s{i}",
+                  person_head=hb)
+
+
+def make_bench(root: Path) -> list[QAItem]:
+    """Three images and items of all four tasks (two per task, ambiguity four)."""
+    bench = root / "bench"
+    for i, color in enumerate(["red", "blue", "green"]):
+        _image(bench / f"images/s{i}.png", (0.25, 0.3), (0.7, 0.7), color)
+    eye = [0.25, 0.3]
+    items = [
+        _item(0, "point", {"points": [[0.7, 0.7], [0.68, 0.72]], "mean": [0.69, 0.71],
+                           "eye": eye, "format": "norm"}, "(0.690, 0.710)"),
+        _item(1, "point", {"points": [[0.7, 0.7]], "mean": [0.7, 0.7], "eye": eye,
+                           "format": "norm"}, "(0.700, 0.700)"),
+        _item(2, "direction", {"direction": "lower right", "angle_deg": 320.0, "eye": eye,
+                               "gaze": [0.7, 0.7]}, "lower right"),
+        _item(3, "direction", {"direction": "lower right", "angle_deg": 318.0, "eye": eye,
+                               "gaze": [0.7, 0.7]}, "lower right"),
+        _item(4, "object", {"label": "mug", "description": "a red mug",
+                            "box": [0.65, 0.64, 0.75, 0.76], "synonyms": ["cup"]}, "a red mug"),
+        _item(5, "object", {"label": "book", "description": "a blue book",
+                            "box": [0.65, 0.64, 0.75, 0.76], "synonyms": []}, "a blue book"),
+        _item(6, "ambiguity", {"ambiguous": True, "reason": "gaze_out_of_frame"},
+              "It cannot be answered: the person looks outside the picture."),
+        _item(7, "ambiguity", {"ambiguous": True, "reason": "unspecified_person"},
+              "It cannot be answered: there are several people."),
+        _item(8, "ambiguity", {"ambiguous": False, "reason": None}, "a red mug"),
+        _item(9, "ambiguity", {"ambiguous": False, "reason": None}, "a blue book"),
+    ]
+    return items
+
+
+def _metric(value: float, higher: bool, width: float = 0.05) -> dict:
+    return {"value": value, "ci_low": value - width, "ci_high": value + width,
+            "higher_is_better": higher}
+
+
+def write_run(root: Path, name: str, model: str, shots: int, bench: Path,
+              rows: list[dict], quality: float) -> Path:
+    """A RUN directory: config.json, scores.json and items.parquet, as the contract says."""
+    run = root / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({
+        "bench": str(bench), "model": model, "shots": shots, "tasks": None, "limit": None,
+        "prompt_config": "abc", "point_convention": "auto", "seed": 0}))
+    scores = {"model": model, "bench": str(bench), "n_items": len(rows), "seed": 0, "tasks": {
+        "object": {"n": 2, "parse_rate": 1.0, "metrics": {
+            "label_match": _metric(quality, True), "embedding_similarity": _metric(quality, True),
+            "rouge_l": _metric(quality, True), "cider": _metric(quality * 2, True)}},
+        "direction": {"n": 2, "parse_rate": 1.0, "metrics": {
+            "accuracy": _metric(quality, True), "adjacent_accuracy": _metric(quality, True),
+            "angular_error": _metric(90 * (1 - quality), False, 5)}},
+        "point": {"n": 2, "parse_rate": 0.5 + quality / 2, "metrics": {
+            "avg_l2": _metric(0.4 * (1 - quality), False), "min_l2": _metric(0.3, False),
+            "acc@0.1": _metric(quality, True), "acc@0.2": _metric(quality, True),
+            "angular_error": _metric(30.0, False, 3)}},
+        "ambiguity": {"n": 4, "parse_rate": 1.0, "metrics": {
+            "accuracy": _metric(quality, True), "precision": _metric(quality, True),
+            "recall": _metric(quality, True), "f1": _metric(quality, True)}},
+    }}
+    (run / "scores.json").write_text(json.dumps(scores))
+    table = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("item_id", pa.string()), ("task", pa.string()), ("raw", pa.string()),
+        ("parsed", pa.string()), ("rule", pa.string()), ("correct", pa.bool_()),
+        ("score", pa.float64()), ("error", pa.string())]))
+    pq.write_table(table, run / "items.parquet")
+    return run
+
+
+def _row(item: QAItem, raw: str, parsed, correct, score) -> dict:
+    return {"item_id": item.id, "task": str(item.task), "raw": raw,
+            "parsed": None if parsed is None else json.dumps(parsed), "rule": "fixture",
+            "correct": correct, "score": score, "error": None}
+
+
+def make_runs(root: Path) -> tuple[list[Path], list[QAItem]]:
+    """Three runs (oracle, a good model, a bad model whose answers try to inject HTML)."""
+    items = make_bench(root)
+    bench = root / "bench"
+    oracle, good, evil = [], [], []
+    for it in items:
+        t = it.target
+        if it.task == "point":
+            oracle.append(_row(it, it.answer, {"x": t["mean"][0], "y": t["mean"][1]}, None, 0.0))
+            good.append(_row(it, "(0.6, 0.6)", {"x": 0.6, "y": 0.6}, None,
+                             math.dist((0.6, 0.6), t["mean"])))
+            evil.append(_row(it, EVIL, None, None, None))
+        elif it.task == "direction":
+            oracle.append(_row(it, it.answer, {"direction": t["direction"]}, True, 1.0))
+            good.append(_row(it, "down", {"direction": "down"}, False, 0.0))
+            evil.append(_row(it, EVIL + " left", {"direction": "left"}, False, 0.0))
+        else:
+            oracle.append(_row(it, it.answer, {"text": it.answer}, True, 1.0))
+            good.append(_row(it, it.answer, {"text": it.answer}, True, 1.0))
+            evil.append(_row(it, EVIL, {"text": EVIL}, False, 0.0))
+    paths = [write_run(root / "runs", "oracle", "baseline:oracle", 0, bench, oracle, 1.0),
+             write_run(root / "runs", "good", "hf:/tmp/some/ckpt-good", 2, bench, good, 0.7),
+             write_run(root / "runs", "evil", "openai:evil_model", 0, bench, evil, 0.2)]
+    return paths, items
+
+
+def loader(items: list[QAItem]):
+    return lambda bench: {it.id: it for it in items}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, list[Path], list[QAItem]]:
+    root = tmp_path_factory.mktemp("report")
+    runs, items = make_runs(root)
+    index = write_report(runs, root / "REPORT", load_items=loader(items))
+    return index, runs, items
+
+
+def test_report_writes_every_artifact(report):
+    index, _, _ = report
+    out = index.parent
+    assert index.name == "index.html"
+    for name in ("table.md", "table.tex", "table.csv", "metrics.csv", "assets/gallery.css",
+                 "assets/gallery.js"):
+        assert (out / name).is_file(), name
+    for stem in ("tasks", "point_l2_cdf", "direction_confusion", "ambiguity_by_reason"):
+        for fmt in ("png", "svg"):
+            path = out / "plots" / f"{stem}.{fmt}"
+            assert path.is_file() and path.stat().st_size > 1000, path
+    with Image.open(out / "plots/tasks.png") as im:
+        assert im.width > 300
+
+
+def test_main_table_marks_best_non_oracle_and_direction(report):
+    _, runs, _ = report
+    loaded = load_runs(runs)
+    md = main_table_markdown(loaded)
+    lines = md.splitlines()
+    assert lines[0].startswith("| Model | Object sim ↑ | Direction acc ↑ | Point avg L2 ↓")
+    good = next(line for line in lines if line.startswith("| hf:ckpt-good 2-shot"))
+    oracle = next(line for line in lines if line.startswith("| baseline:oracle"))
+    # the good model wins every column (0.7 vs 0.2); L2 is lower-is-better: 0.12 < 0.32
+    assert good.count("**") == 8 and "**0.120 [0.070, 0.170]**" in good
+    assert "**" not in oracle
+    assert "1.000 [0.950, 1.050]" in oracle
+
+
+def test_latex_escapes_model_names(report):
+    _, runs, _ = report
+    tex = main_table_latex(load_runs(runs))
+    assert r"openai:evil\_model" in tex
+    assert r"\begin{tabular}" in tex and r"\bottomrule" in tex
+    assert r"\textbf{0.700}" in tex
+
+
+def test_csv_tables_hold_values_and_cis(report):
+    index, _, _ = report
+    with (index.parent / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 * (4 + 3 + 5 + 4)
+    l2 = next(r for r in rows if r["model"] == "hf:ckpt-good 2-shot" and r["metric"] == "avg_l2")
+    assert float(l2["value"]) == pytest.approx(0.12)
+    assert float(l2["ci_high"]) == pytest.approx(0.17)
+    assert l2["higher_is_better"] == "False" and float(l2["parse_rate"]) == pytest.approx(0.85)
+    with (index.parent / "table.csv").open() as f:
+        main = list(csv.DictReader(f))
+    assert [r["model"] for r in main] == ["baseline:oracle", "hf:ckpt-good 2-shot",
+                                          "openai:evil_model"]
+    assert float(main[1]["point_avg_l2_ci_low"]) == pytest.approx(0.07)
+
+
+def test_model_text_is_escaped_everywhere(report):
+    index, _, _ = report
+    html = index.read_text()
+    assert "<script>window.__pwned" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
+    assert html.count("<script") == 1  # only our own gallery.js
+
+
+def test_gallery_overlays_truth_and_predictions(report):
+    index, _, items = report
+    html = index.read_text()
+    assert html.count('class="card"') == len(items)
+    # point item 0: true mean (0.69, 0.71) on a 320x240 thumbnail -> (220.8, 170.4)
+    card = html.split('id="item-poi000"')[1].split("</article>")[0]
+    assert 'cx="220.8" cy="170.4"' in card
+    assert 'class="pred" data-model="1" cx="192.0" cy="144.0"' in card  # good model (0.6, 0.6)
+    assert card.count('class="pred"') == 2  # the evil run's answer did not parse
+    assert 'class="head"' in card
+    images = sorted((index.parent / "images").glob("*.jpg"))
+    assert len(images) == 3  # one thumbnail per distinct image, not per item
+
+
+def test_confusion_and_reason_stats(report):
+    _, runs, items = report
+    loaded = load_runs(runs)
+    by_id = {it.id: it for it in items}
+    matrix = direction_confusion(loaded[1], by_id)
+    assert matrix.sum() == 2 and matrix[7, 6] == 2  # lower right -> down
+    stats = accuracy_by_reason(loaded[2], by_id)
+    assert stats == {"gaze_out_of_frame": (0.0, 1), "unspecified_person": (0.0, 1),
+                     "answerable": (0.0, 2)}
+
+
+def test_bad_runs_name_file_and_field(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(RunError, match=r"scores\.json: missing"):
+        load_runs([run])
+    (run / "scores.json").write_text('{"tasks": {"point": {"metrics": {"avg_l2": {}}}}}')
+    with pytest.raises(RunError, match=r"tasks\.point\.metrics\.avg_l2: field 'value'"):
+        load_runs([run])
+    (run / "scores.json").write_text("{\n  oops")
+    with pytest.raises(RunError, match=r"line 2"):
+        load_runs([run])
+
+
+def test_parsed_value_shapes():
+    assert parsed_point({"x": 0.1, "y": 0.2}) == (0.1, 0.2)
+    assert parsed_point([0.3, 0.4]) == (0.3, 0.4)
+    assert parsed_point({"point": [0.5, 0.6], "rule": "norm"}) == (0.5, 0.6)
+    assert parsed_point({"text": "hi"}) is None and parsed_point(None) is None
+    assert parsed_direction({"direction": "Upper Left"}) == "upper left"
+    assert parsed_direction("down") == "down"
+    assert parsed_direction({"direction": "north"}) is None
+    assert short_model_name("hf:/a/b/ckpt") == "hf:ckpt"
+    assert short_model_name("baseline:oracle") == "baseline:oracle"
+
+
+def test_report_cli(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from vl4gaze import report as report_pkg
+    from vl4gaze.cli import app
+
+    runs, items = make_runs(tmp_path)
+    monkeypatch.setattr(report_pkg.writer, "load_bench_items", loader(items))
+    result = CliRunner(env={"COLUMNS": "220"}).invoke(
+        app, ["report", *map(str, runs), "-o", str(tmp_path / "R")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "R/index.html").is_file()
+    assert "hf:ckpt-good 2-shot" in result.output  # the table is printed
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "nope"), "-o", str(tmp_path / "X")])
+    assert bad.exit_code == 1 and "not a run directory" in bad.output
