@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAY_AUTH_MODE := disabled
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint browser clean
 
 # CPU torch first, from the local wheel; otherwise pip pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -25,7 +25,11 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint
+# Debian's chromium for the report gallery's browser test (skipped if it cannot be had).
+browser:
+	-command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: install lint browser
 	$(BIN)/python -m pytest
 
 clean:
