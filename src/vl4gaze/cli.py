@@ -96,9 +96,46 @@ def build(
     seed: SeedOpt = 0,
     person_ref: Annotated[str, typer.Option(help="box | coords | text")] = "box",
     point_format: Annotated[str, typer.Option(help="norm | norm1000 | pixel")] = "norm",
+    ambiguity_ratio: Annotated[float, typer.Option(
+        help="Share of ambiguous items in the ambiguity task (the rest: answerable "
+             "look-alikes).")] = 0.5,
+    cap: Annotated[list[str] | None, typer.Option(
+        help="TASK=N: at most N items of a task per split (repeatable).")] = None,
+    balance_directions: Annotated[bool, typer.Option(
+        help="Keep equally many direction items of every class.")] = False,
+    absent_rate: Annotated[float, typer.Option(
+        help="Share of images that get a question about a person who is not there.")] = 0.25,
+    images: Annotated[str, typer.Option(
+        help="write (copy + draw markers) | link (symlink clean images) | none (plan only; "
+             "render later with --render-only)")] = "write",
+    render_only: Annotated[bool, typer.Option(
+        help="Only write the missing images of an existing benchmark (after --images none).")
+    ] = False,
 ) -> None:
     """Turn gaze samples into the four tasks' question-answer items (Parquet + card)."""
-    _not_yet("build")
+    from vl4gaze.build import build_benchmark, render_images
+
+    if render_only:
+        n = render_images(out, link=images == "link")
+        console.print(f"wrote {n} images under {out / 'images'}")
+        return
+    caps: dict[str, int] = {}
+    for entry in cap or []:
+        task, sep, n = entry.partition("=")
+        if not sep or not n.strip().isdigit():
+            _fail(f"--cap {entry!r} is not TASK=N")
+        caps[task.strip()] = int(n)
+    try:
+        manifest = build_benchmark(
+            sources, out, seed=seed, person_ref=person_ref, point_format=point_format,
+            ambiguity_ratio=ambiguity_ratio, caps=caps or None,
+            balance_directions=balance_directions, absent_rate=absent_rate, images=images)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    counts = manifest["counts"]
+    tasks = ", ".join(f"{k} {v}" for k, v in counts["task"].items())
+    console.print(f"[green]{counts['total']} items[/green] ({tasks}) from "
+                  f"{manifest['samples']} samples -> {out}")
 
 
 @app.command()

@@ -1,0 +1,580 @@
+"""GazeSample -> QAItem: the four tasks, splits, balance, and the benchmark directory.
+
+``build_benchmark`` streams the sources once. Each sample yields its object / direction /
+point items and its ambiguous items; every answerable sample also offers one answerable
+look-alike for the ambiguity task, and at the end just enough look-alikes are kept (by a
+seeded hash rank, per split) to reach ``ambiguity_ratio``. Items are gathered in Arrow
+batches, so memory grows with the items, not with Python objects.
+
+Why the output is reproducible: template choices use a Random seeded by (seed, sample,
+task), selections rank items by a seeded hash, rows are sorted by id, and the Parquet
+files carry no timestamps. The images are independent of the Parquet: the build writes
+``image_plan.parquet`` (destination, source image, marker box) and ``render_images``
+turns it into files, at once (``images="write"`` or ``"link"``) or later
+(``images="none"``: the fast mode for GazeFollow-sized builds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from PIL import Image
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+import vl4gaze
+from vl4gaze.schema import AmbiguityReason, Box, GazeSample, QAItem, content_id
+from vl4gaze.tasks import ambiguity, direction, point
+from vl4gaze.tasks import object as object_task
+from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, no_ref, person_ref, rng_for
+
+#: Benchmark splits; a source's own split maps onto them (``val`` goes to train: the
+#: benchmark's test stays the source's official test, comparable with published numbers).
+SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "test"}
+IMAGE_MODES = ("write", "link", "none")
+TASKS = ("object", "direction", "point", "ambiguity")
+PLAN_FILE = "image_plan.parquet"
+_BATCH = 20_000
+
+_HEAD = pa.struct([(k, pa.float64()) for k in ("x1", "y1", "x2", "y2")])
+#: The fixed Parquet schema of a benchmark split (the QAItem fields; target as JSON text).
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("task", pa.string()), ("image", pa.string()),
+    ("width", pa.int32()), ("height", pa.int32()), ("source", pa.string()),
+    ("split", pa.string()), ("question", pa.string()), ("answer", pa.string()),
+    ("target", pa.string()), ("person_ref", pa.string()), ("person_head", _HEAD),
+    ("template_id", pa.string()), ("sample_id", pa.string()),
+])
+#: Working columns, dropped before writing: the clean image (split conflicts), the
+#: seeded selection rank, and for ambiguity items whether they are ambiguous.
+_WORK = pa.schema([*SCHEMA, ("_base", pa.string()), ("_rank", pa.string()),
+                   ("_amb", pa.bool_())])
+_PLAN = pa.schema([("dest", pa.string()), ("src", pa.string()), ("box", _HEAD)])
+
+
+class _Builder:
+    """Accumulates items, look-alike candidates and the image plan while samples stream."""
+
+    def __init__(self, options: Options, absent_rate: float) -> None:
+        self.options = options
+        self.absent_rate = absent_rate
+        self.rows: list[tuple] = []
+        self.lookalike_rows: list[tuple] = []
+        self.tables: list[pa.Table] = []
+        self.lookalike_tables: list[pa.Table] = []
+        self.plan: dict[str, tuple[str, Box | None]] = {}
+        self.image_split: dict[str, str] = {}
+        self.conflicts: set[str] = set()
+        self.skipped: Counter[str] = Counter()
+        self.descriptions: list[tuple[str, str]] = []  # (image key, description), recent
+        self.samples = 0
+
+    # -- images ---------------------------------------------------------------------
+    def _image(self, sample: GazeSample, key: str, marker: Box | None) -> str:
+        ext = os.path.splitext(sample.image)[1].lower() or ".png"
+        if marker is None:
+            h = content_id(key)
+            dest = f"images/{_safe(sample.source)}/{h[:2]}/{h}{ext}"
+        else:
+            h = content_id(key, [round(v, 6) for v in marker.as_tuple()])
+            dest = f"images/marked/{h[:2]}/{h}{ext}"
+        self.plan.setdefault(dest, (sample.image, marker))
+        return dest
+
+    # -- rows -------------------------------------------------------------------------
+    def _row(self, sample: GazeSample, draft: Draft, key: str, split: str) -> tuple:
+        image = self._image(sample, key, draft.ref.marker)
+        base = self._image(sample, key, None) if draft.ref.marker is not None else image
+        sample_id = f"{sample.source}:{sample.source_id}"
+        item_id = content_id(draft.task, sample_id, draft.template_id, draft.question,
+                             draft.answer, draft.target, draft.ref.kind.value, image)
+        head = draft.ref.head
+        rank = hashlib.blake2b(f"{self.options.seed}:{item_id}".encode(),
+                               digest_size=8).hexdigest()
+        return (item_id, draft.task, image, sample.width, sample.height, sample.source, split,
+                draft.question, draft.answer,
+                json.dumps(draft.target, sort_keys=True, separators=(",", ":")),
+                draft.ref.kind.value,
+                None if head is None else dict(zip(("x1", "y1", "x2", "y2"),
+                                                   (round(v, 6) for v in head.as_tuple()),
+                                                   strict=True)),
+                draft.template_id, sample_id, base, rank,
+                draft.target.get("ambiguous") if draft.task == "ambiguity" else None)
+
+    def _emit(self, row: tuple, lookalike: bool = False) -> None:
+        rows = self.lookalike_rows if lookalike else self.rows
+        rows.append(row)
+        if len(rows) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        for rows, tables in ((self.rows, self.tables),
+                             (self.lookalike_rows, self.lookalike_tables)):
+            if rows:
+                columns = list(zip(*rows, strict=True))
+                tables.append(pa.Table.from_arrays(
+                    [pa.array(c, type=f.type) for c, f in zip(columns, _WORK, strict=True)],
+                    schema=_WORK))
+                rows.clear()
+
+    # -- one sample ---------------------------------------------------------------------
+    def add(self, sample: GazeSample, key: str) -> None:
+        """All items of one sample (``key`` names its image, relocatably)."""
+        self.samples += 1
+        split = _split_of(sample)
+        seen = self.image_split.setdefault(key, split)
+        if seen != split:
+            self.conflicts.add(key)
+        opts = self.options
+        sid = f"{sample.source}:{sample.source_id}"
+        ref = person_ref(sample, sample.person, opts)
+        for name, module in (("object", object_task), ("direction", direction),
+                             ("point", point)):
+            draft = module.make(sample, ref, opts, rng_for(opts.seed, sid, name))
+            if draft is None:
+                reason = module.skip_reason(sample) or "unknown"
+                self.skipped[f"{name}:{reason}"] += 1
+            else:
+                self._emit(self._row(sample, draft, key, split))
+        self._ambiguity(sample, key, split, sid, ref)
+        if sample.person.description:
+            self.descriptions.append((key, sample.person.description))
+            del self.descriptions[:-64]
+
+    def _ambiguity(self, sample: GazeSample, key: str, split: str, sid: str, ref: Ref) -> None:
+        opts = self.options
+        rng = rng_for(opts.seed, sid, "ambiguity")
+        reason = ambiguity.own_reason(sample)
+        if reason is not None:
+            self._emit(self._row(sample, ambiguity.ambiguous(sample, reason, ref, opts, rng),
+                                 key, split))
+        else:
+            # Single-person images also ask about "the person": answerable there.
+            like_ref = ref
+            if not sample.others and rng.random() < 0.5:
+                like_ref = no_ref()
+            draft = ambiguity.lookalike(sample, like_ref, opts, rng)
+            if draft is not None:
+                self._emit(self._row(sample, draft, key, split), lookalike=True)
+        if not ambiguity.first_of_image(sample):
+            return
+        if sample.others:
+            draft = ambiguity.ambiguous(sample, AmbiguityReason.UNSPECIFIED_PERSON, no_ref(),
+                                        opts, rng)
+            self._emit(self._row(sample, draft, key, split))
+        if rng.random() < self.absent_rate:
+            box = ambiguity.empty_region(sample, rng)
+            if box is None:
+                self.skipped["ambiguity:no_empty_region"] += 1
+                return
+            others = [d for k, d in self.descriptions if k != key]
+            text = others[rng.randrange(len(others))] if others else None
+            absent = ambiguity.absent_ref(sample, box, opts, text)
+            draft = ambiguity.ambiguous(sample, AmbiguityReason.PERSON_ABSENT, absent, opts, rng)
+            self._emit(self._row(sample, draft, key, split))
+
+    # -- the end ----------------------------------------------------------------------
+    def finish(self, ambiguity_ratio: float, caps: dict[str, int] | None,
+               balance_directions: bool) -> dict[str, pa.Table]:
+        """Select look-alikes, apply balance and caps; one sorted table per split."""
+        self._flush()
+        items = _concat(self.tables)
+        likes = _concat(self.lookalike_tables)
+        if self.conflicts:
+            conflict = pc.is_in(items["_base"], pa.array(sorted(self.conflicts)))
+            items = items.set_column(items.schema.get_field_index("split"), "split",
+                                     pc.if_else(conflict, "test", items["split"]))
+            conflict = pc.is_in(likes["_base"], pa.array(sorted(self.conflicts)))
+            likes = likes.set_column(likes.schema.get_field_index("split"), "split",
+                                     pc.if_else(conflict, "test", likes["split"]))
+        out: dict[str, pa.Table] = {}
+        for split in sorted(set(items["split"].to_pylist()) | set(likes["split"].to_pylist())):
+            part = items.filter(pc.equal(items["split"], split))
+            n_amb = int(pc.sum(pc.equal(part["task"], "ambiguity")).as_py() or 0)
+            want = round(n_amb * (1 - ambiguity_ratio) / ambiguity_ratio)
+            pool = likes.filter(pc.equal(likes["split"], split))
+            if want < pool.num_rows:
+                self.skipped["ambiguity:lookalike_not_needed"] += pool.num_rows - want
+            pool = _smallest(pool, want)
+            if want > pool.num_rows:
+                self.skipped["ambiguity:lookalike_short"] += want - pool.num_rows
+            part = pa.concat_tables([part, pool])
+            if balance_directions:
+                part = _balance_directions(part)
+            for task, cap in sorted((caps or {}).items()):
+                part = _cap(part, task, cap)
+            part = part.sort_by([("id", "ascending")])
+            out[split] = _unique(part)
+        return out
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "source"
+
+
+def _split_of(sample: GazeSample) -> str:
+    try:
+        return SPLIT_MAP[sample.split]
+    except KeyError:
+        raise ValueError(f"sample {sample.source}:{sample.source_id}: split "
+                         f"{sample.split!r} is not one of {', '.join(SPLIT_MAP)}") from None
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    return pa.concat_tables(tables) if tables else _WORK.empty_table()
+
+
+def _smallest(table: pa.Table, n: int) -> pa.Table:
+    """The ``n`` rows of lowest seeded rank (a seeded random subset, order-independent)."""
+    if n >= table.num_rows:
+        return table
+    return table.sort_by([("_rank", "ascending")]).slice(0, max(n, 0))
+
+
+def _cap(table: pa.Table, task: str, cap: int) -> pa.Table:
+    mask = pc.equal(table["task"], task)
+    chosen = table.filter(mask)
+    if chosen.num_rows <= cap:
+        return table
+    return pa.concat_tables([table.filter(pc.invert(mask)), _smallest(chosen, cap)])
+
+
+def _balance_directions(table: pa.Table) -> pa.Table:
+    """Keep as many direction items of every class as the rarest present class has."""
+    mask = pc.equal(table["task"], "direction")
+    dirs = table.filter(mask)
+    if dirs.num_rows == 0:
+        return table
+    classes = [json.loads(t)["direction"] for t in dirs["target"].to_pylist()]
+    dirs = dirs.append_column("_class", pa.array(classes))
+    least = min(Counter(classes).values())
+    kept = [_smallest(dirs.filter(pc.equal(dirs["_class"], c)), least).drop_columns(["_class"])
+            for c in sorted(set(classes))]
+    return pa.concat_tables([table.filter(pc.invert(mask)), *kept])
+
+
+def _unique(table: pa.Table) -> pa.Table:
+    """Drop repeated ids (identical content) from an id-sorted table."""
+    ids = table["id"].to_pylist()
+    keep = [i == 0 or ids[i] != ids[i - 1] for i in range(len(ids))]
+    return table if all(keep) else table.filter(pa.array(keep))
+
+
+def _image_key(sample: GazeSample, roots: list[str]) -> str:
+    """The image's name relative to its source root, so that moving a dataset folder does
+    not change any item id; absolute when it lies under none of the roots."""
+    for root in roots:
+        rel = os.path.relpath(sample.image, root)
+        if not rel.startswith(".."):
+            return f"{sample.source}/{rel}"
+    return f"{sample.source}/{sample.image}"
+
+
+def _roots(path: str) -> list[str]:
+    """Folders a source path names (``goo:PICKLE:IMAGES`` carries two parts)."""
+    roots = []
+    for part in path.split(":"):
+        p = os.path.abspath(part)
+        roots.append(p if os.path.isdir(p) else os.path.dirname(p))
+    return roots
+
+
+def read_sources(sources: list[str], problems: list | None = None
+                 ) -> Iterator[tuple[GazeSample, str]]:
+    """(sample, image key) for every sample of every ``KIND:PATH`` source."""
+    from vl4gaze.sources import parse_spec, read_source
+
+    for spec in sources:
+        _, path = parse_spec(spec)
+        roots = _roots(path)
+        for sample in read_source(spec, problems=problems):
+            yield sample, _image_key(sample, roots)
+
+
+def build_benchmark(
+    sources: list[str],
+    out: Path,
+    *,
+    seed: int = 0,
+    person_ref: str = "box",
+    point_format: str = "norm",
+    ambiguity_ratio: float = 0.5,
+    caps: dict[str, int] | None = None,
+    balance_directions: bool = False,
+    absent_rate: float = 0.25,
+    images: str = "write",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build the benchmark directory from ``KIND:PATH`` sources; returns the manifest."""
+    problems: list = []
+    manifest = build_from_samples(
+        read_sources(sources, problems), out, seed=seed, person_ref=person_ref,
+        point_format=point_format, ambiguity_ratio=ambiguity_ratio, caps=caps,
+        balance_directions=balance_directions, absent_rate=absent_rate, images=images,
+        progress=progress, sources=sources, problems=problems)
+    return manifest
+
+
+def build_from_samples(
+    samples: Iterable[tuple[GazeSample, str] | GazeSample],
+    out: Path,
+    *,
+    seed: int = 0,
+    person_ref: str = "box",
+    point_format: str = "norm",
+    ambiguity_ratio: float = 0.5,
+    caps: dict[str, int] | None = None,
+    balance_directions: bool = False,
+    absent_rate: float = 0.25,
+    images: str = "write",
+    progress: bool = True,
+    sources: list[str] | None = None,
+    problems: list | None = None,
+) -> dict[str, Any]:
+    """Build from GazeSamples (optionally paired with image keys; else the absolute path
+    names the image). ``build_benchmark`` reads sources and calls this."""
+    options = Options(seed=seed, person_ref=person_ref, point_format=point_format)
+    if not 0 < ambiguity_ratio <= 1:
+        raise ValueError(f"ambiguity_ratio={ambiguity_ratio!r} must be in (0, 1]")
+    if not 0 <= absent_rate <= 1:
+        raise ValueError(f"absent_rate={absent_rate!r} must be in [0, 1]")
+    if images not in IMAGE_MODES:
+        raise ValueError(f"images={images!r}: expected one of {', '.join(IMAGE_MODES)}")
+    for task, cap in (caps or {}).items():
+        if task not in TASKS or cap < 0:
+            raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(TASKS)} "
+                             "and the cap >= 0")
+    builder = _Builder(options, absent_rate)
+    with _progress(progress, "building items") as (bar, task_id):
+        for entry in samples:
+            sample, key = entry if isinstance(entry, tuple) else (entry, entry.image)
+            builder.add(sample, key)
+            if bar is not None and builder.samples % 2000 == 0:
+                bar.update(task_id, completed=builder.samples)
+    splits = builder.finish(ambiguity_ratio, caps, balance_directions)
+    out = Path(out)
+    data = out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for old in data.glob("*.parquet"):
+        old.unlink()
+    used: set[str] = set()
+    for split, table in splits.items():
+        used.update(table["image"].to_pylist())
+        _write_parquet(table.select(SCHEMA.names).cast(SCHEMA), data / f"{split}.parquet")
+    plan = _write_plan(builder.plan, used, out / PLAN_FILE)
+    rendered = render_images(out, link=images == "link", progress=progress) \
+        if images != "none" else 0
+    manifest = _manifest(out, splits, options, sources or [], ambiguity_ratio, caps,
+                         balance_directions, absent_rate, images, builder, plan, rendered,
+                         problems or [])
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (out / "README.md").write_text(dataset_card(manifest))
+    return manifest
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """Deterministic Parquet: one fixed schema, fixed row groups, no timestamps."""
+    pq.write_table(table.combine_chunks(), path, compression="zstd", row_group_size=100_000,
+                   write_statistics=True)
+
+
+def _write_plan(plan: dict[str, tuple[str, Box | None]], used: set[str], path: Path) -> int:
+    # Only images some item shows: a marked image needs no clean copy beside it.
+    rows = sorted((d, s, b) for d, (s, b) in plan.items() if d in used)
+    table = pa.Table.from_pylist(
+        [{"dest": d, "src": s, "box": None if b is None else b.to_dict()} for d, s, b in rows],
+        schema=_PLAN)
+    _write_parquet(table, path)
+    return table.num_rows
+
+
+def render_images(bench: Path, *, link: bool = False, workers: int = 2,
+                  progress: bool = True) -> int:
+    """Write every planned image that is missing: clean images copied (hard link when
+    possible) or symlinked, marked images drawn once per person. Returns how many."""
+    bench = Path(bench)
+    plan = pq.read_table(bench / PLAN_FILE).to_pylist()
+    todo = [p for p in plan if not (bench / p["dest"]).exists()]
+
+    def one(entry: dict[str, Any]) -> None:
+        dest = bench / entry["dest"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if entry["box"] is None:
+            _place(entry["src"], dest, link)
+            return
+        with Image.open(entry["src"]) as image:
+            marked = draw_marker(image, Box(**entry["box"]))
+        save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
+        marked.save(dest, **save)
+
+    with _progress(progress, "writing images", total=len(todo)) as (bar, task_id), \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(one, todo):
+            if bar is not None:
+                bar.advance(task_id)
+    return len(todo)
+
+
+def _place(src: str, dest: Path, link: bool) -> None:
+    if link:
+        os.symlink(os.path.abspath(src), dest)
+        return
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+class _progress:
+    """A rich progress bar on stderr, or nothing (tests, benchmarks)."""
+
+    def __init__(self, enabled: bool, label: str, total: int | None = None) -> None:
+        self.bar = Progress(SpinnerColumn(), TextColumn(label), BarColumn(),
+                            MofNCompleteColumn(), transient=True) if enabled else None
+        self.total = total
+        self.label = label
+
+    def __enter__(self) -> tuple[Progress | None, Any]:
+        if self.bar is None:
+            return None, None
+        self.bar.start()
+        return self.bar, self.bar.add_task(self.label, total=self.total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:
+    """Item counts per split, task, source, direction class and ambiguity reason."""
+    by: dict[str, Counter[str]] = {k: Counter() for k in
+                                   ("split", "task", "source", "direction", "reason")}
+    by_split_task: Counter[str] = Counter()
+    for split, table in sorted(tables.items()):
+        for task, source, target in zip(table["task"].to_pylist(), table["source"].to_pylist(),
+                                        table["target"].to_pylist(), strict=True):
+            by["split"][split] += 1
+            by["task"][task] += 1
+            by["source"][source] += 1
+            by_split_task[f"{split}/{task}"] += 1
+            if task == "direction":
+                by["direction"][json.loads(target)["direction"]] += 1
+            elif task == "ambiguity":
+                t = json.loads(target)
+                by["reason"][t["reason"] or "answerable"] += 1
+    result: dict[str, Any] = {k: dict(sorted(v.items())) for k, v in by.items()}
+    result["split_task"] = dict(sorted(by_split_task.items()))
+    result["total"] = sum(by["split"].values())
+    return result
+
+
+def _manifest(out: Path, splits: dict[str, pa.Table], options: Options, sources: list[str],
+              ambiguity_ratio: float, caps: dict[str, int] | None, balance_directions: bool,
+              absent_rate: float, images: str, builder: _Builder, planned: int,
+              rendered: int, problems: list) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    for path in sorted((out / "data").glob("*.parquet")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return {
+        "name": "vl4gaze",
+        "version": vl4gaze.__version__,
+        "seed": options.seed,
+        "sources": list(sources),
+        "person_ref": options.person_ref,
+        "point_format": options.point_format,
+        "options": {"ambiguity_ratio": ambiguity_ratio, "caps": dict(sorted((caps or {}).items())),
+                    "balance_directions": balance_directions, "absent_rate": absent_rate,
+                    "images": images},
+        "splits": sorted(splits),
+        "counts": counts_of(splits),
+        "samples": builder.samples,
+        "skipped": dict(sorted(builder.skipped.items())),
+        "source_problems": len(problems),
+        "images": {"planned": planned, "rendered_at_build": rendered,
+                   "plan": PLAN_FILE},
+        "content_hash": digest.hexdigest(),
+    }
+
+
+def load_benchmark(bench: Path, split: str | None = None) -> list[QAItem]:
+    """The items of a benchmark (one split or all, in file order); images relative to BENCH."""
+    data = Path(bench) / "data"
+    files = [data / f"{split}.parquet"] if split else sorted(data.glob("*.parquet"))
+    if split and not files[0].exists():
+        have = ", ".join(p.stem for p in sorted(data.glob("*.parquet"))) or "none"
+        raise FileNotFoundError(f"{files[0]}: no split {split!r} (splits: {have})")
+    if not files:
+        raise FileNotFoundError(f"{data}: no Parquet files: not a benchmark directory")
+    items: list[QAItem] = []
+    for path in files:
+        for n, row in enumerate(pq.read_table(path).to_pylist(), start=1):
+            try:
+                row["target"] = json.loads(row["target"])
+                items.append(QAItem.from_dict(row))
+            except ValueError as err:
+                raise ValueError(f"{path}: row {n} (id {row.get('id')!r}): {err}") from err
+    return items
+
+
+_CARD_TITLES = {"split": "Split", "task": "Task", "source": "Source",
+                "direction": "Direction class (direction task)",
+                "reason": "Ambiguity reason (ambiguity task; answerable = look-alike)"}
+
+
+def dataset_card(manifest: dict[str, Any]) -> str:
+    """The benchmark's README.md: a Hugging Face dataset card with the manifest's counts."""
+    counts = manifest["counts"]
+    lines = ["---", "configs:", "- config_name: default", "  data_files:"]
+    for split in manifest["splits"]:
+        lines += [f"  - split: {split}", f"    path: data/{split}.parquet"]
+    lines += ["task_categories:", "- visual-question-answering", "tags:", "- gaze-following",
+              "- vl4gaze", "---", "", "# VL4Gaze benchmark", "",
+              "Gaze-following annotations turned into question-answer items for four tasks "
+              "(object, direction, point, ambiguity), built by `vl4gaze build`.", "",
+              f"- vl4gaze version: {manifest['version']}",
+              f"- sources: {', '.join(manifest['sources']) or '(in-memory samples)'}",
+              f"- seed: {manifest['seed']}; person reference: {manifest['person_ref']}; "
+              f"point format: {manifest['point_format']}",
+              f"- options: `{json.dumps(manifest['options'], sort_keys=True)}`",
+              f"- content hash (SHA-256 of the Parquet files): `{manifest['content_hash']}`",
+              f"- items: {counts['total']} from {manifest['samples']} gaze samples", "",
+              "Load with `datasets.load_dataset(\"parquet\", data_dir=\"BENCH/data\")` or "
+              "`vl4gaze.build.load_benchmark(BENCH)`. Image paths are relative to this "
+              "folder; `target` is the task structure as JSON text.", ""]
+    for key, title in _CARD_TITLES.items():
+        lines += [f"## {title}", "", "| value | items |", "|---|---:|"]
+        lines += [f"| {name} | {n} |" for name, n in counts[key].items()] or ["| (none) | 0 |"]
+        lines.append("")
+    lines += ["## Split x task", "", "| split/task | items |", "|---|---:|"]
+    lines += [f"| {name} | {n} |" for name, n in counts["split_task"].items()]
+    lines += ["", "## Skipped", "", "| task:reason | samples |", "|---|---:|"]
+    lines += [f"| {name} | {n} |" for name, n in manifest["skipped"].items()] or ["| (none) | 0 |"]
+    return "\n".join(lines) + "\n"
+
+
+def read_card_counts(text: str) -> dict[str, dict[str, int]]:
+    """The count tables of a dataset card, by section key (to check a card against data)."""
+    titles = {v: k for k, v in _CARD_TITLES.items()}
+    out: dict[str, dict[str, int]] = {}
+    section = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section = titles.get(line[3:].strip())
+            if section:
+                out[section] = {}
+        elif section and line.startswith("| ") and not line.startswith("| value"):
+            name, n = (c.strip() for c in line.strip("|").split("|"))
+            if name != "(none)":
+                out[section][name] = int(n)
+    return out

@@ -1,0 +1,171 @@
+"""Task 4, ambiguity: questions that cannot be answered as asked, and look-alikes that can.
+
+A sample yields an ambiguous item when
+- the image shows two or more people and the question says only "the person"
+  (``unspecified_person``: one item per image, clean image, person_ref ``none``);
+- the gaze leaves the frame (``gaze_out_of_frame``: inout ``out``);
+- the eyes are closed or hidden, or the target is hidden or unsure
+  (``eyes_not_visible``: flags eyes_closed / eyes_hidden / occluded / uncertain);
+- the question points at a person who is not there (``person_absent``: a box or head
+  coordinates on an empty region, or a description of someone from another image).
+Every ambiguity question asks an ordinary gaze question (object, direction or point) and
+says it may be unanswerable; the builder adds answerable look-alikes (same templates,
+a real in-frame person, ``ambiguous: false``, the real answer) to balance the task.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef
+from vl4gaze.tasks import direction, point
+from vl4gaze.tasks import object as object_task
+from vl4gaze.tasks.refs import (
+    UNREADABLE_FLAGS,
+    Draft,
+    Options,
+    Ref,
+    Template,
+    box_phrase,
+    coords_phrase,
+    fill,
+    point_instruction,
+    text_phrase,
+)
+
+SUFFIX = "If the question cannot be answered from the image, say so and explain why."
+
+_TEXTS: tuple[tuple[str, str], ...] = (
+    ("object", "What is {who} looking at?"),
+    ("direction", "In which direction is {who} looking, from the viewer's point of view? "
+                  + direction.CHOICES),
+    ("point", "Where exactly is {who} looking? {fmt}"),
+    ("object", "Which object has the attention of {who}?"),
+    ("direction", "Which way is {who} looking in the image? " + direction.CHOICES),
+    ("point", "Give the point of the image that {who} is gazing at. {fmt}"),
+    ("object", "Name what {who} is staring at."),
+    ("direction", "Toward which side of the picture is {who} gazing? " + direction.CHOICES),
+    ("point", "Locate the spot {who} is looking at. {fmt}"),
+)
+TEMPLATES: tuple[Template, ...] = tuple(
+    Template(f"ambiguity/{i:02d}", f"{text} {SUFFIX}", asks)
+    for i, (asks, text) in enumerate(_TEXTS)
+)
+
+_FLAG_WHY = {
+    "eyes_closed": "the person's eyes are closed",
+    "eyes_hidden": "the person's eyes cannot be seen",
+    "occluded": "what the person is looking at is hidden from view",
+    "uncertain": "the person's gaze cannot be made out",
+}
+_ABSENT_WHY = {
+    PersonRef.BOX: "there is no person in the red box",
+    PersonRef.COORDS: "there is no person at the given position",
+    PersonRef.TEXT: "there is no person matching that description in the image",
+}
+
+
+def cannot(why: str) -> str:
+    """The canonical answer of an ambiguous item."""
+    return f"It cannot be answered: {why}."
+
+
+def why_of(reason: AmbiguityReason, sample: GazeSample, ref: Ref) -> str:
+    if reason is AmbiguityReason.UNSPECIFIED_PERSON:
+        return ("there are several people in the image and the question does not say "
+                "which one is meant")
+    if reason is AmbiguityReason.GAZE_OUT_OF_FRAME:
+        return "the person is looking at something outside the image"
+    if reason is AmbiguityReason.EYES_NOT_VISIBLE:
+        flag = next(f for f in sample.flags if f in UNREADABLE_FLAGS)
+        return _FLAG_WHY[flag]
+    return _ABSENT_WHY[ref.kind]
+
+
+def own_reason(sample: GazeSample) -> AmbiguityReason | None:
+    """The reason this person's own questions are unanswerable (None: answerable)."""
+    if any(flag in UNREADABLE_FLAGS for flag in sample.flags):
+        return AmbiguityReason.EYES_NOT_VISIBLE
+    if sample.inout.value == "out":
+        return AmbiguityReason.GAZE_OUT_OF_FRAME
+    return None
+
+
+def first_of_image(sample: GazeSample) -> bool:
+    """Whether this is the image's first person (image-level items are made once)."""
+    return all(sample.person.index < other.index for other in sample.others)
+
+
+def _question(template: Template, ref: Ref, sample: GazeSample, options: Options) -> str:
+    fmt = point_instruction(options.point_format, sample.width, sample.height)
+    return fill(template, ref, fmt=fmt)
+
+
+def ambiguous(sample: GazeSample, reason: AmbiguityReason, ref: Ref, options: Options,
+              rng: random.Random) -> Draft:
+    """An unanswerable item for ``reason`` (the caller checked that the reason applies)."""
+    template = TEMPLATES[rng.randrange(len(TEMPLATES))]
+    target = {"ambiguous": True, "reason": reason.value, "asks": template.asks,
+              "format": options.point_format}
+    return Draft("ambiguity", _question(template, ref, sample, options),
+                 cannot(why_of(reason, sample, ref)), target, ref, template.id)
+
+
+def lookalike(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> Draft | None:
+    """An answerable look-alike: an ambiguity template about a real in-frame person."""
+    if point.skip_reason(sample) is not None:
+        return None
+    expected: dict[str, dict[str, Any] | None] = {
+        "object": object_task.target_of(sample) if object_task.answer_of(sample) else None,
+        "direction": direction.target_of(sample),
+        "point": point.target_of(sample, options.point_format),
+    }
+    usable = [t for t in TEMPLATES if expected[t.asks or ""] is not None]
+    template = usable[rng.randrange(len(usable))]
+    asks = template.asks or ""
+    sub = expected[asks] or {}
+    if asks == "object":
+        answer = object_task.answer_of(sample) or ""
+    elif asks == "direction":
+        answer = sub["direction"]
+    else:
+        answer = point.answer_of(sample, options.point_format)
+    target = {"ambiguous": False, "reason": None, "asks": asks,
+              "format": options.point_format, "expected": sub}
+    return Draft("ambiguity", _question(template, ref, sample, options), answer, target, ref,
+                 template.id)
+
+
+def empty_region(sample: GazeSample, rng: random.Random, tries: int = 40) -> Box | None:
+    """A head-sized box where no person is: clear of every head and of the column below
+    each head (where its body would be). None when the image has no such place."""
+    head = sample.person.head
+    w = min(max(head.width, 0.06), 0.3)
+    h = min(max(head.height, 0.06), 0.3)
+    heads = [sample.person.head, *(o.head for o in sample.others)]
+    for _ in range(tries):
+        x1 = rng.uniform(0.0, 1.0 - w)
+        y1 = rng.uniform(0.0, 1.0 - h)
+        box = Box(x1, y1, x1 + w, y1 + h)
+        if not any(_blocked(box, other) for other in heads):
+            return box
+    return None
+
+
+def _blocked(box: Box, head: Box, margin: float = 0.02) -> bool:
+    """Whether ``box`` touches ``head`` or the body column under it."""
+    x_overlap = box.x1 < head.x2 + margin and box.x2 > head.x1 - margin
+    return x_overlap and box.y2 > head.y1 - margin
+
+
+def absent_ref(sample: GazeSample, box: Box, options: Options,
+               description: str | None) -> Ref:
+    """The reference to a person who is not there, in the build's reference style."""
+    if options.person_ref == "text" and description:
+        return Ref(PersonRef.TEXT, text_phrase(description), None, None)
+    if options.person_ref == "coords":
+        return Ref(PersonRef.COORDS,
+                   coords_phrase(box, options.point_format, sample.width, sample.height),
+                   box, None)
+    return Ref(PersonRef.BOX, box_phrase(), box, box)

@@ -1,0 +1,57 @@
+"""Task 2, direction: in which of eight directions is the person looking?
+
+The class is the sector of the angle from the eye (or head centre) to the annotators'
+mean gaze point, measured in the picture as a viewer sees it (pixel aspect), see
+``vl4gaze.geometry``. A gaze point on the eye itself has no direction: no item.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle
+from vl4gaze.schema import GazeSample
+from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
+
+CHOICES = "Answer with one of: " + ", ".join(DIRECTIONS) + "."
+
+TEMPLATES: tuple[Template, ...] = tuple(
+    Template(f"direction/{i:02d}", f"{text} {CHOICES}") for i, text in enumerate((
+        "From the viewer's point of view, in which direction is {who} looking?",
+        "In which direction is {who} looking, as seen in the image?",
+        "Which way is {who} looking, from the camera's point of view?",
+        "Seen from the viewer, where does {who} direct their gaze?",
+        "Toward which side of the image is {who} looking?",
+        "In the image frame, which direction does the gaze of {who} point?",
+        "Judging from the picture, which direction is {who} facing with their eyes?",
+        "As the viewer sees it, which way is {who} gazing?",
+    ))
+)
+
+
+def target_of(sample: GazeSample) -> dict[str, Any] | None:
+    """Direction class, angle and the two points; None when eye and gaze coincide."""
+    mean, eye = sample.gaze_mean, sample.eye_or_head
+    if mean is None:
+        return None
+    try:
+        angle = gaze_angle(eye, mean, sample.width, sample.height)
+    except ValueError:
+        return None
+    return {"direction": direction_of_angle(angle), "angle_deg": round(angle, 3),
+            "eye": [r6(eye.x), r6(eye.y)], "gaze": [r6(mean.x), r6(mean.y)]}
+
+
+def skip_reason(sample: GazeSample) -> str | None:
+    return unanswerable(sample) or (None if target_of(sample) else "gaze_on_eye")
+
+
+def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> Draft | None:
+    if unanswerable(sample) is not None:
+        return None
+    target = target_of(sample)
+    if target is None:
+        return None
+    template = choose(TEMPLATES, rng)
+    return Draft("direction", fill(template, ref), target["direction"], target, ref, template.id)

@@ -1,0 +1,69 @@
+"""Task 3, point: where exactly is the person looking? Answer: one (x, y) point.
+
+The canonical answer is the annotators' mean point in the build's point format
+(``(0.512, 0.337)``, ``(512, 337)`` or pixels); the target keeps every annotator's
+point, always normalized, and names the answer's ``format``.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from vl4gaze.schema import GazeSample
+from vl4gaze.tasks.refs import (
+    Draft,
+    Options,
+    Ref,
+    Template,
+    choose,
+    fill,
+    format_point,
+    point_instruction,
+    r6,
+    unanswerable,
+)
+
+TEMPLATES: tuple[Template, ...] = tuple(
+    Template(f"point/{i:02d}", text + " {fmt}") for i, text in enumerate((
+        "Where exactly is {who} looking?",
+        "At which point in the image is {who} looking?",
+        "Give the image location that {who} is looking at.",
+        "Point to the spot where {who} is gazing.",
+        "What point of the image does the gaze of {who} land on?",
+        "Locate the gaze target of {who}.",
+        "Where in the image is the attention of {who} focused?",
+        "Mark the exact place {who} is looking at.",
+    ))
+)
+
+
+def target_of(sample: GazeSample, point_format: str) -> dict[str, Any] | None:
+    mean = sample.gaze_mean
+    if mean is None:
+        return None
+    eye = sample.eye_or_head
+    return {"points": [[r6(p.x), r6(p.y)] for p in sample.gaze],
+            "mean": [r6(mean.x), r6(mean.y)], "eye": [r6(eye.x), r6(eye.y)],
+            "format": point_format}
+
+
+def answer_of(sample: GazeSample, point_format: str) -> str:
+    mean = sample.gaze_mean
+    if mean is None:
+        raise ValueError(f"sample {sample.source_id!r} has no gaze point")
+    return format_point(mean.x, mean.y, point_format, sample.width, sample.height)
+
+
+def skip_reason(sample: GazeSample) -> str | None:
+    return unanswerable(sample)
+
+
+def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> Draft | None:
+    if unanswerable(sample) is not None:
+        return None
+    template = choose(TEMPLATES, rng)
+    fmt = point_instruction(options.point_format, sample.width, sample.height)
+    return Draft("point", fill(template, ref, fmt=fmt),
+                 answer_of(sample, options.point_format),
+                 target_of(sample, options.point_format) or {}, ref, template.id)

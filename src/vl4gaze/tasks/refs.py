@@ -1,0 +1,188 @@
+"""How a question singles out its person, and how points are written in answers.
+
+Shared by the four task modules: the person phrase (``{who}`` in the templates), the
+point and box formats of answers and ``coords`` references, the seeded template choice,
+and drawing the red box of ``box`` references.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from vl4gaze.schema import Box, GazeSample, Person, PersonRef
+
+#: The point formats of point answers (and of ``coords`` person references).
+POINT_FORMATS: tuple[str, ...] = ("norm", "norm1000", "pixel")
+#: Colour and name of the drawn person marker.
+MARKER_RGB = (255, 0, 0)
+MARKER_NAME = "red"
+
+
+@dataclass(frozen=True)
+class Template:
+    """One question phrasing; ``id`` is recorded on every item made from it."""
+
+    id: str
+    text: str
+    #: For ambiguity templates: which answer the question asks for (object, direction, point).
+    asks: str | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """Build options that shape items (the benchmark's person reference and point format)."""
+
+    seed: int = 0
+    person_ref: str = "box"
+    point_format: str = "norm"
+
+    def __post_init__(self) -> None:
+        if self.person_ref not in ("box", "coords", "text"):
+            raise ValueError(f"person_ref={self.person_ref!r}: expected box, coords or text")
+        if self.point_format not in POINT_FORMATS:
+            raise ValueError(f"point_format={self.point_format!r}: expected one of "
+                             f"{', '.join(POINT_FORMATS)}")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A resolved person reference: how it is phrased and which image the item shows.
+
+    ``marker`` is the box drawn on the image (None: the clean image is shown).
+    """
+
+    kind: PersonRef
+    phrase: str
+    head: Box | None
+    marker: Box | None
+
+
+def rng_for(seed: int, *parts: Any) -> random.Random:
+    """A Random seeded by the build seed and the item's identity, so a template choice
+    does not depend on the order samples arrive in (str seeds hash with SHA-512)."""
+    return random.Random(":".join(str(p) for p in (seed, *parts)))
+
+
+def choose(templates: tuple[Template, ...], rng: random.Random) -> Template:
+    return templates[rng.randrange(len(templates))]
+
+
+def r6(value: float) -> float:
+    """Round stored coordinates so the Parquet does not carry float noise."""
+    return round(float(value), 6)
+
+
+def format_point(x: float, y: float, fmt: str, width: int, height: int) -> str:
+    """A normalized point in an answer format: ``(0.512, 0.337)``, ``(512, 337)``, pixels."""
+    if fmt == "norm":
+        return f"({x:.3f}, {y:.3f})"
+    if fmt == "norm1000":
+        return f"({round(x * 1000)}, {round(y * 1000)})"
+    if fmt == "pixel":
+        return f"({round(x * width)}, {round(y * height)})"
+    raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
+
+
+def format_box(box: Box, fmt: str, width: int, height: int) -> str:
+    """A normalized box in the same numeric form as points: ``(x1, y1, x2, y2)``."""
+    a = format_point(box.x1, box.y1, fmt, width, height)
+    b = format_point(box.x2, box.y2, fmt, width, height)
+    return f"{a[:-1]}, {b[1:]}"
+
+
+def point_instruction(fmt: str, width: int, height: int) -> str:
+    """The sentence that tells how to write a point (part of point questions)."""
+    if fmt == "norm":
+        return ("Answer with normalized (x, y) coordinates between 0 and 1, "
+                "with three decimals.")
+    if fmt == "norm1000":
+        return "Answer with (x, y) as integers from 0 to 1000 across the image width and height."
+    if fmt == "pixel":
+        return f"Answer with (x, y) in pixels of the {width}x{height} image."
+    raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
+
+
+def box_phrase() -> str:
+    return f"the person in the {MARKER_NAME} box"
+
+
+def coords_phrase(head: Box, fmt: str, width: int, height: int) -> str:
+    return f"the person whose head is in the box {format_box(head, fmt, width, height)}"
+
+
+def text_phrase(description: str) -> str:
+    return f'the person described as "{description.strip().rstrip(".")}"'
+
+
+def person_ref(sample: GazeSample, person: Person, options: Options) -> Ref:
+    """The reference to ``person`` of ``sample`` under the build's person_ref option.
+
+    ``text`` falls back to ``box`` when the person has no description.
+    """
+    kind = options.person_ref
+    if kind == "text" and person.description:
+        return Ref(PersonRef.TEXT, text_phrase(person.description), person.head, None)
+    if kind == "coords":
+        phrase = coords_phrase(person.head, options.point_format, sample.width, sample.height)
+        return Ref(PersonRef.COORDS, phrase, person.head, None)
+    return Ref(PersonRef.BOX, box_phrase(), person.head, person.head)
+
+
+def no_ref() -> Ref:
+    """"the person", on the clean image (the unspecified-person question and its look-alike)."""
+    return Ref(PersonRef.NONE, "the person", None, None)
+
+
+def fill(template: Template, ref: Ref, **values: Any) -> str:
+    """The question text: the template with the person phrase, first letter upper case."""
+    text = template.text.format(who=ref.phrase, **values)
+    return text[:1].upper() + text[1:]
+
+
+def marker_width(width: int, height: int) -> int:
+    """Line width of the drawn box: visible at any size, thin on small images."""
+    return max(2, round(max(width, height) / 160))
+
+
+def draw_marker(image: Image.Image, box: Box) -> Image.Image:
+    """A copy of ``image`` with a red rectangle drawn just outside ``box``."""
+    out = image.convert("RGB")
+    w, h = out.size
+    lw = marker_width(w, h)
+    x1, y1 = box.x1 * w - lw, box.y1 * h - lw
+    x2, y2 = box.x2 * w + lw, box.y2 * h + lw
+    ImageDraw.Draw(out).rectangle(
+        (max(0, round(x1)), max(0, round(y1)), min(w - 1, round(x2)), min(h - 1, round(y2))),
+        outline=MARKER_RGB, width=lw)
+    return out
+
+
+#: Flags that make a sample's gaze unreadable (eyes closed / hidden, target hidden, unsure).
+UNREADABLE_FLAGS: tuple[str, ...] = ("eyes_closed", "eyes_hidden", "occluded", "uncertain")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A task's part of an item; the builder adds image, ids and the sample's fields."""
+
+    task: str
+    question: str
+    answer: str
+    target: dict[str, Any]
+    ref: Ref
+    template_id: str
+
+
+def unanswerable(sample: GazeSample) -> str | None:
+    """Why a sample yields no object / direction / point item (None: it does)."""
+    if sample.inout.value == "out":
+        return "gaze_out_of_frame"
+    if any(flag in UNREADABLE_FLAGS for flag in sample.flags):
+        return "eyes_not_visible"
+    if not sample.gaze:
+        return "no_gaze_point"
+    return None
