@@ -34,7 +34,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from vl4gaze.models.base import FatalBackendError, HeatmapModel, Model, Request
+from vl4gaze.models.base import (
+    FatalBackendError,
+    HeatmapModel,
+    Model,
+    PartialBatchError,
+    Request,
+)
 from vl4gaze.prompting import ShotSampler, build_messages, prompt_config
 from vl4gaze.schema import Prediction, QAItem
 
@@ -197,10 +203,18 @@ def _generate(model: Model, requests: list[Request], max_new_tokens: int
         return [(str(a), None) for a in answers]
     except FatalBackendError:
         raise
+    except PartialBatchError as err:
+        if len(err.results) == len(requests):
+            return [(r, None) if isinstance(r, str) else ("", _describe(r)) for r in err.results]
+        return [r for req in requests for r in _generate(model, [req], max_new_tokens)]
     except Exception as err:
         if len(requests) == 1:
-            return [("", f"{type(err).__name__}: {err}")]
+            return [("", _describe(err))]
         return [r for req in requests for r in _generate(model, [req], max_new_tokens)]
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
 
 
 def _heatmaps(model: Model, requests: list[Request]) -> list[list[list[float]] | None]:

@@ -58,6 +58,20 @@ class FatalBackendError(RuntimeError):
     """A failure no other item can escape (bad key, unknown model): the run stops."""
 
 
+class PartialBatchError(BackendError):
+    """Some requests of a batch failed: ``results`` holds an answer or the error per request.
+
+    Back ends that answer requests independently (HTTP APIs) raise it so that the runner
+    keeps the answers it already paid for instead of asking again item by item.
+    """
+
+    def __init__(self, results: list[str | BaseException]) -> None:
+        failed = [r for r in results if isinstance(r, BaseException)]
+        super().__init__(f"{len(failed)} of {len(results)} requests failed; first: "
+                         f"{failed[0] if failed else None}")
+        self.results = results
+
+
 def iter_parts(messages: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(role, part) for every content part; string contents count as one text part."""
     for message in messages:

@@ -1,0 +1,115 @@
+"""Any transformers VLM whose processor has a chat template (local path or hub name).
+
+The processor's chat template turns vl4gaze messages (PIL images + text) into model
+inputs for a whole batch at once; padding is on the left so every row's answer starts
+right after its prompt, and decoding is greedy unless sampling is asked for. Only the
+new tokens are decoded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vl4gaze.models.base import Request
+
+_DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+def _torch_dtype(dtype: str) -> Any:
+    import torch
+
+    if dtype == "auto":
+        return "auto"
+    if dtype not in _DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(_DTYPES)}")
+    return getattr(torch, dtype)
+
+
+def default_device() -> str:
+    """cuda when there is one, else mps, else cpu."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+class HFModel:
+    """A transformers ``AutoModelForImageTextToText`` + ``AutoProcessor`` back end."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        name: str | None = None,
+        device: str | None = None,
+        dtype: str = "auto",
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        trust_remote_code: bool = False,
+        attn_implementation: str | None = None,
+    ) -> None:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        self.name = name or f"hf:{name_or_path}"
+        self.path = str(name_or_path)
+        self.device = device or default_device()
+        self.do_sample = do_sample
+        self.temperature = temperature
+        kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype),
+                                  "trust_remote_code": trust_remote_code}
+        if attn_implementation:
+            kwargs["attn_implementation"] = attn_implementation
+        try:
+            self.processor = AutoProcessor.from_pretrained(
+                self.path, trust_remote_code=trust_remote_code, padding_side="left")
+            self.model = AutoModelForImageTextToText.from_pretrained(self.path, **kwargs)
+        except OSError as err:
+            where = "directory" if Path(self.path).exists() else "hub name"
+            raise OSError(f"cannot load a transformers VLM from {where} {self.path!r}: {err}"
+                          ) from err
+        self.model.to(self.device).eval()
+        tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.tokenizer = tokenizer
+        if getattr(self.processor, "chat_template", None) is None:
+            raise ValueError(f"{self.path}: the processor has no chat template; vl4gaze "
+                             "needs one to turn messages into model inputs")
+
+    def encode(self, requests: list[Request]) -> Any:
+        """The batch as padded model inputs on the model's device (left padding)."""
+        inputs = self.processor.apply_chat_template(
+            [r.messages for r in requests],
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="pt",
+            processor_kwargs={"padding": True},
+        )
+        dtype = self.model.dtype
+        return {k: (v.to(self.device, dtype=dtype) if v.is_floating_point() else v.to(self.device))
+                for k, v in inputs.items()}
+
+    def generate(self, requests: list[Request], max_new_tokens: int) -> list[str]:
+        """Greedy (or sampled) answers for a batch of conversations."""
+        import torch
+
+        if not requests:
+            return []
+        inputs = self.encode(requests)
+        options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": self.do_sample,
+                                   "pad_token_id": self.tokenizer.pad_token_id}
+        if self.do_sample:
+            options["temperature"] = self.temperature
+        else:  # a model's generation_config may ask for sampling: greedy means greedy
+            options.update(temperature=None, top_p=None, top_k=None)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, **options)
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        return [t.strip() for t in texts]
