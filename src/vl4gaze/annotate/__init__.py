@@ -81,10 +81,12 @@ def annotate_samples(
     people as often as at things).
     """
     samples = list(samples)
+    if model is not None and not annotator.startswith("vlm:"):
+        annotator = f"vlm:{model.name}"
     if annotator == "boxes":
         labelled, records = _by_boxes(samples, tolerance, people_as_objects)
         extra: dict[str, Any] = {"tolerance": tolerance, "people_as_objects": people_as_objects}
-    elif annotator.startswith("vlm:") or model is not None:
+    elif annotator.startswith("vlm:"):
         labelled, records, extra = _by_vlm(
             samples, annotator, model, threshold=threshold, cache_path=cache_path,
             embedder=embedder, batch_size=batch_size, progress=progress,
