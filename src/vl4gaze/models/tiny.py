@@ -186,6 +186,7 @@ def build_tiny_vlm(
         image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
         vision_feature_select_strategy="default", vision_feature_layer=-1,
         projector_hidden_act="gelu",
+        vl4gaze_tiny=TINY_VERSION,  # lets training know the head is random (train it too)
     )
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config).eval()

@@ -1,0 +1,177 @@
+"""Benchmark items -> TRL's conversational vision dataset (``messages`` + ``images``).
+
+Messages come from :func:`vl4gaze.prompting.build_messages` (the prompts eval asks), plus the
+item's canonical answer as the assistant turn. Images stay file paths in an ``Image()``
+column, so the dataset is built in seconds and decoded lazily per batch by the collator.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from vl4gaze.schema import QAItem, Task
+
+
+def parse_task_mix(text: str | None) -> dict[str, float] | None:
+    """``"direction=2,point=1"`` -> ``{"direction": 2.0, "point": 1.0}`` (None when empty)."""
+    if not text:
+        return None
+    mix: dict[str, float] = {}
+    for chunk in text.split(","):
+        name, sep, value = chunk.partition("=")
+        name = name.strip()
+        if not sep or name not in {t.value for t in Task}:
+            raise ValueError(f"--task-mix: bad entry {chunk!r}; expected TASK=WEIGHT with TASK "
+                             f"one of {', '.join(t.value for t in Task)}")
+        try:
+            weight = float(value)
+        except ValueError as err:
+            raise ValueError(f"--task-mix: weight of {name!r} is not a number: {value!r}") from err
+        if weight < 0:
+            raise ValueError(f"--task-mix: weight of {name!r} is negative: {weight}")
+        mix[name] = weight
+    if not any(mix.values()):
+        raise ValueError("--task-mix: all weights are zero")
+    return mix
+
+
+def load_items(bench: Path, split: str = "train") -> list[QAItem]:
+    """The benchmark's items of one split (through ``vl4gaze.build`` when present)."""
+    try:
+        from vl4gaze.build import load_benchmark
+    except ImportError:  # the build stage not installed yet: read the Parquet directly
+        load_benchmark = None
+    if load_benchmark is not None:
+        return list(load_benchmark(Path(bench), split))
+    import pyarrow.parquet as pq
+
+    path = Path(bench) / "data" / f"{split}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no {split} split in benchmark {bench}")
+    items = []
+    for row, record in enumerate(pq.read_table(path).to_pylist()):
+        for key in ("target", "person_head"):
+            if isinstance(record.get(key), str):
+                record[key] = json.loads(record[key])
+        try:
+            items.append(QAItem.from_dict(record))
+        except ValueError as err:
+            raise ValueError(f"{path}: row {row}: {err}") from err
+    return items
+
+
+def mix_tasks(
+    items: Sequence[QAItem], mix: Mapping[str, float] | None, seed: int = 0
+) -> list[QAItem]:
+    """Resample items so the tasks appear in the ratios of ``mix`` (same total count).
+
+    A task with weight 0 (or absent from ``mix``) is dropped; a task with fewer items than
+    its share is repeated (drawn with replacement beyond one full pass). Deterministic.
+    """
+    if not mix:
+        return list(items)
+    by_task: dict[str, list[QAItem]] = defaultdict(list)
+    for item in sorted(items, key=lambda it: it.id):
+        by_task[str(item.task)].append(item)
+    kept = {t: w for t, w in mix.items() if w > 0}
+    missing = [t for t in kept if not by_task.get(t)]
+    if missing:
+        raise ValueError(f"--task-mix names tasks with no training items: {', '.join(missing)}")
+    total = sum(len(by_task[t]) for t in kept)
+    weight_sum = sum(kept.values())
+    rng = random.Random(seed)
+    out: list[QAItem] = []
+    for task in sorted(kept):
+        pool = by_task[task]
+        want = max(1, round(total * kept[task] / weight_sum))
+        picked = [*pool] * (want // len(pool)) + rng.sample(pool, want % len(pool))
+        out.extend(picked)
+    rng.shuffle(out)
+    return out
+
+
+def to_example(item: QAItem, bench: Path) -> dict[str, Any]:
+    """One training example: eval's messages with image placeholders, the answer, image paths."""
+    from vl4gaze.prompting import build_messages
+
+    messages = build_messages(item, Path(bench))
+    out_messages = []
+    n_images = 0
+    for message in messages:
+        parts = message["content"]
+        if isinstance(parts, str):
+            parts = [{"type": "text", "text": parts}]
+        new_parts = []
+        for part in parts:
+            if part.get("type") == "image":
+                n_images += 1
+                new_parts.append({"type": "image", "text": None})
+            else:
+                new_parts.append({"type": "text", "text": part.get("text", "")})
+        out_messages.append({"role": message["role"], "content": new_parts})
+    if n_images != 1:
+        raise ValueError(f"item {item.id}: expected one image in the prompt, found {n_images}")
+    out_messages.append({"role": "assistant",
+                         "content": [{"type": "text", "text": item.answer}]})
+    return {"messages": out_messages, "images": [str(Path(bench) / item.image)],
+            "task": str(item.task), "item_id": item.id}
+
+
+def build_dataset(items: Sequence[QAItem], bench: Path) -> Any:
+    """A ``datasets.Dataset`` of ``to_example`` rows; ``images`` decode lazily from disk."""
+    from datasets import Dataset, Image, List
+
+    rows = [to_example(item, bench) for item in items]
+    if not rows:
+        raise ValueError(f"benchmark {bench} has no training items (after task mixing)")
+    columns = {key: [row[key] for row in rows] for key in rows[0]}
+    dataset = Dataset.from_dict(columns)
+    return dataset.cast_column("images", List(Image()))
+
+
+def token_lengths(dataset: Any, processor: Any) -> tuple[list[int], list[int]]:
+    """(full length, prompt length) in tokens of every example, images expanded."""
+    from rich.progress import track
+    from trl.data_utils import prepare_multimodal_messages
+
+    full, prompt = [], []
+    for example in track(dataset, description="measuring lengths", total=len(dataset),
+                         transient=True):
+        messages = prepare_multimodal_messages(example["messages"], images=example["images"])
+        enc = processor.apply_chat_template(messages, tokenize=True, return_dict=True,
+                                            return_assistant_tokens_mask=True)
+        ids = enc["input_ids"][0] if _nested(enc["input_ids"]) else enc["input_ids"]
+        mask = enc["assistant_masks"][0] if _nested(enc["assistant_masks"]) \
+            else enc["assistant_masks"]
+        mask = list(mask)
+        full.append(len(ids))
+        prompt.append(mask.index(1) if 1 in mask else len(ids))
+    return full, prompt
+
+
+def _nested(value: Any) -> bool:
+    first = value[0] if len(value) else None
+    return isinstance(first, list) or getattr(first, "ndim", 0) >= 1
+
+
+def check_max_length(dataset: Any, full: list[int], prompt: list[int],
+                     max_length: int | None) -> int:
+    """Raise when ``max_length`` would cut an example's whole answer (loss 0, silently);
+    return how many examples lose part of their answer."""
+    if max_length is None:
+        return 0
+    cut = 0
+    for i, (n, p) in enumerate(zip(full, prompt, strict=True)):
+        if p >= max_length:
+            raise ValueError(
+                f"max_length={max_length} leaves no answer tokens for item "
+                f"{dataset[i]['item_id']} ({dataset[i]['task']}): its prompt alone is {p} "
+                f"tokens (with the answer {n}); raise --max-length to at least {n}")
+        if n > max_length:
+            cut += 1
+    return cut

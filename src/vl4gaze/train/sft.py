@@ -1,0 +1,209 @@
+"""Supervised fine-tuning on a benchmark's train split with TRL's SFTTrainer (+ PEFT LoRA).
+
+The loss covers only the assistant's answer and its end-of-turn token
+(``assistant_only_loss``: the chat template's ``{% generation %}`` blocks). The output
+directory is a model spec for eval: ``hf:OUT`` (a merged model, or a LoRA adapter that
+``AutoModelForImageTextToText`` loads on top of its base). The same call runs under
+``accelerate launch`` for DDP or DeepSpeed ZeRO-2/3 (configs/ in the repository).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from vl4gaze.train.data import (
+    build_dataset,
+    check_max_length,
+    load_items,
+    mix_tasks,
+    token_lengths,
+)
+from vl4gaze.train.lora import freeze_vision, make_lora_config
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+#: Learning rates when none is given: (LoRA, full) for real checkpoints and for the random
+#: tiny model (which starts from nothing and needs far larger steps).
+DEFAULT_LR = {"real": (2e-4, 1e-5), "tiny": (2e-3, 1e-3)}
+
+
+def resolve_model(spec: str) -> str:
+    """A model SPEC (``tiny``, ``tiny:SEED``, ``hf:NAME_OR_PATH``) -> a from_pretrained path."""
+    if spec == "tiny" or spec.startswith("tiny:"):
+        from vl4gaze.models.tiny import tiny_model_path
+
+        seed = spec.partition(":")[2]
+        return str(tiny_model_path(int(seed) if seed else 0))
+    if spec.startswith("hf:"):
+        return spec[3:]
+    raise ValueError(f"cannot train model spec {spec!r}: use hf:NAME_OR_PATH or tiny")
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def train(
+    bench: Path,
+    model_spec: str,
+    out: Path,
+    *,
+    lora: bool = True,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    lr: float | None = None,
+    batch_size: int = 8,
+    grad_accum: int = 1,
+    max_length: int | None = None,
+    seed: int = 0,
+    task_mix: Mapping[str, float] | None = None,
+    merge: bool = True,
+    unfreeze_vision: bool = False,
+    resume: bool = False,
+    lora_rank: int = 16,
+    group_by_length: bool = False,
+    gradient_checkpointing: bool | None = None,
+    save_steps: int = 200,
+    logging_steps: int = 10,
+    deepspeed: str | None = None,
+) -> Path:
+    """Fine-tune ``model_spec`` on ``bench``'s train split and write a checkpoint to ``out``.
+
+    Returns ``out``; ``hf:<out>`` is the trained model's spec. ``max_length`` truncates
+    (None: never); an example whose answer it would cut completely is an error, since it
+    would silently train on nothing. ``resume`` continues from the last checkpoint in
+    ``out/checkpoints``. ``merge`` writes a standalone model (LoRA merged in, adapter kept
+    in ``out/adapter``); otherwise ``out`` holds the adapter and names its base model.
+    """
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTConfig, SFTTrainer
+
+    bench, out = Path(bench), Path(out)
+    base_path = resolve_model(model_spec)
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+
+    items = mix_tasks(load_items(bench, "train"), task_mix, seed=seed)
+    dataset = build_dataset(items, bench)
+    processor = AutoProcessor.from_pretrained(base_path)
+    if getattr(processor, "chat_template", None) is None:
+        raise ValueError(f"{base_path}: the processor has no chat_template; TRL needs one")
+    if max_length is not None or group_by_length:
+        full, prompt = token_lengths(dataset, processor)
+        cut = check_max_length(dataset, full, prompt, max_length)
+        if cut:
+            console.print(f"[yellow]max_length={max_length} cuts the answer of {cut} of "
+                          f"{len(full)} examples[/yellow]")
+        dataset = dataset.add_column("length", full)
+
+    model = AutoModelForImageTextToText.from_pretrained(
+        base_path, dtype=torch.bfloat16 if bf16 else torch.float32)
+    tiny = getattr(model.config, "vl4gaze_tiny", None) is not None
+    if lr is None:
+        lr = DEFAULT_LR["tiny" if tiny else "real"][0 if lora else 1]
+    peft_config = None
+    if lora:
+        peft_config = make_lora_config(model, rank=lora_rank, alpha=2 * lora_rank,
+                                       unfreeze_vision=unfreeze_vision, train_head=tiny)
+    elif not unfreeze_vision:
+        freeze_vision(model)
+    if gradient_checkpointing is None:
+        gradient_checkpointing = cuda and not tiny
+
+    ckpt_dir = out / "checkpoints"
+    args = SFTConfig(
+        output_dir=str(ckpt_dir),
+        num_train_epochs=epochs,
+        max_steps=max_steps if max_steps is not None else -1,
+        learning_rate=lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.03,
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
+        max_length=max_length,
+        assistant_only_loss=True,
+        bf16=bf16,
+        fp16=False,
+        use_cpu=not cuda,
+        activation_checkpointing=gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
+        seed=seed,
+        data_seed=seed,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=2,
+        logging_steps=logging_steps,
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        deepspeed=deepspeed,
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
+                         processing_class=processor, peft_config=peft_config)
+    last = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.exists() else None
+    if resume and last is None:
+        console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
+    result = trainer.train(resume_from_checkpoint=last)
+
+    _save(trainer, processor, out, lora=lora, merge=merge, base_path=base_path)
+    if _is_main():
+        summary: dict[str, Any] = {
+            "bench": str(bench.resolve()), "model": model_spec, "base": base_path,
+            "lora": lora, "merged": bool(lora and merge), "unfreeze_vision": unfreeze_vision,
+            "lr": lr, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
+            "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
+            "task_mix": dict(task_mix) if task_mix else None, "n_examples": len(dataset),
+            "resumed_from": last, "global_step": result.global_step,
+            "train_loss": result.training_loss, "metrics": result.metrics,
+            "log_history": trainer.state.log_history,
+        }
+        (out / "vl4gaze_train.json").write_text(json.dumps(summary, indent=2, default=str))
+    return out
+
+
+_WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "model.safetensors",
+                 "model-*.safetensors", "model.safetensors.index.json")
+
+
+def _save(trainer: Any, processor: Any, out: Path, *, lora: bool, merge: bool,
+          base_path: str) -> None:
+    """Write the final model: full weights, adapter only, or adapter merged into its base.
+
+    Merging reloads base + adapter on the main process, so it works the same after DDP and
+    DeepSpeed ZeRO-3 (whose shards no single rank holds)."""
+    out.mkdir(parents=True, exist_ok=True)
+    if _is_main():  # a resumed run may switch between adapter and merged output
+        for pattern in _WEIGHT_FILES:
+            for stale in out.glob(pattern):
+                stale.unlink()
+    trainer.accelerator.wait_for_everyone()
+    if not lora or not merge:
+        trainer.save_model(str(out))
+        if _is_main():
+            processor.save_pretrained(str(out))
+        return
+    adapter_dir = out / "adapter"
+    trainer.save_model(str(adapter_dir))
+    trainer.accelerator.wait_for_everyone()
+    if not _is_main():
+        return
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText
+
+    dtype = next(trainer.model.parameters()).dtype
+    base = AutoModelForImageTextToText.from_pretrained(base_path, dtype=dtype)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    with torch.no_grad():
+        merged.save_pretrained(str(out))
+    processor.save_pretrained(str(out))
