@@ -74,9 +74,24 @@ def inspect(
     source: Annotated[str, typer.Argument(help="A source as KIND:PATH.")],
     strict: Annotated[bool, typer.Option(help="Fail on the first problem.")] = False,
     examples: Annotated[int, typer.Option(help="How many examples to print.")] = 3,
+    show_problems: Annotated[int, typer.Option(help="How many problem lines to list.")] = 20,
 ) -> None:
     """Count a source's images and people, list validation problems, show examples."""
-    _not_yet("inspect")
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from vl4gaze.sources.inspection import inspect_source, render_report
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console,
+                  transient=True) as progress:
+        task = progress.add_task(f"reading {source}", total=None)
+        try:
+            report = inspect_source(source, strict=strict, examples=examples, on_sample=lambda n:
+                                    n % 1000 or progress.update(task, description=f"{n:,} people"))
+        except ValueError as error:  # unknown kind, malformed spec
+            _fail(str(error))
+    render_report(report, Console(), max_problems=show_problems)
+    if strict and not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -155,11 +170,64 @@ def eval_(
                                             "baseline:NAME | tiny")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Run directory.")],
     shots: Annotated[int, typer.Option(help="In-context examples per question.")] = 0,
-    tasks: Annotated[list[str] | None, typer.Option(help="Tasks to run (default: all).")] = None,
+    tasks: Annotated[list[str] | None, typer.Option(help="Tasks to run (default: all); "
+                                                       "repeat or comma-separate.")] = None,
     limit: Annotated[int | None, typer.Option(help="At most N items per task.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. "
+                                                      "http://localhost:8000/v1.")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API "
+                                                  "key (never written).")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="Requests in flight (API models).")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Items per model call and per log flush.")
+                          ] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 64,
+    shard: Annotated[str, typer.Option(help="This process's part i/N of the items "
+                                            "(data-parallel runs).")] = "0/1",
+    point_convention: Annotated[str, typer.Option(help="How the scorer reads points: auto, "
+                                                       "norm, norm1000, pixel, percent, molmo, "
+                                                       "paligemma, qwen2.5-vl.")] = "auto",
+    seed: SeedOpt = 0,
+    device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:1 | mps "
+                                                    "(default: best available).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto | float32 | float16 | bfloat16")] = "auto",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Ask a model every question (resumable), then score the answers."""
-    _not_yet("eval")
+    from vl4gaze.infer import parse_shard, run_inference
+    from vl4gaze.models import FatalBackendError
+
+    try:
+        part = parse_shard(shard)
+    except ValueError as exc:
+        _fail(str(exc))
+    task_list = [t.strip() for arg in tasks or [] for t in arg.split(",") if t.strip()]
+    kind = model.partition(":")[0]
+    options: dict = {"device": device, "dtype": dtype}
+    if kind == "openai":
+        options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
+    elif kind.startswith("baseline"):
+        options = {}
+    try:
+        result = run_inference(
+            bench, model, out, model_options=options, shots=shots, tasks=task_list or None,
+            limit=limit, seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
+            shard=part, point_convention=point_convention, progress=progress)
+    except (FileNotFoundError, ValueError, ImportError, OSError, FatalBackendError) as exc:
+        _fail(str(exc))
+    console.print(f"{result.answered} answered now, {result.skipped} already done, "
+                  f"{result.errors} errors -> [bold]{result.predictions}[/bold]")
+    if part[1] > 1:
+        console.print(f"shard {shard}: run [bold]vl4gaze score {out}[/bold] once every shard "
+                      "is done")
+        return
+    try:
+        from vl4gaze.score import score_run
+    except ImportError:
+        console.print("[yellow]scoring is not available in this version; predictions kept"
+                      "[/yellow]")
+        return
+    score_run(out)
+    console.print(f"scores -> [bold]{out / 'scores.json'}[/bold]")
 
 
 @app.command()
