@@ -283,3 +283,12 @@ def test_cli_synth_rejects_bad_proportions(tmp_path):
     result = CliRunner().invoke(app, ["synth", str(tmp_path / "w"), "--p-eyes-closed", "0.99"])
     assert result.exit_code == 1
     assert "add up" in result.output
+
+
+def test_draw_truth_marks_the_gaze(world):
+    from vl4gaze.sources.gazeworld_draw import draw_truth
+
+    record = json.loads((world / "annotations.jsonl").read_text().splitlines()[0])
+    plain = Image.open(world / record["image"]).convert("RGB")
+    marked = draw_truth(record, plain)
+    assert marked.size == plain.size and marked.tobytes() != plain.tobytes()

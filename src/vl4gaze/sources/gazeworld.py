@@ -34,8 +34,9 @@ __all__ = ["WorldConfig", "read_gazeworld", "render_scene", "scene_annotation", 
 
 ANNOTATIONS = "annotations.jsonl"
 META = "meta.json"
-#: PNG compression: flat-colour pictures compress well even at a fast level.
-PNG_LEVEL = 3
+#: PNG encoding: zlib's run-length strategy (Z_RLE = 3, Pillow's ``compress_type``) suits
+#: flat-colour pictures: about as small as the default and several times faster.
+PNG_OPTIONS: dict[str, int] = {"compress_level": 9, "compress_type": 3}
 
 
 def scene_annotation(index: int, config: WorldConfig, seed: int = 0) -> dict[str, Any]:
@@ -96,8 +97,7 @@ def synthesize(
         task = bar.add_task("scenes", total=scenes)
         for index in range(scenes):
             record = scene_annotation(index, config, seed)
-            render_record(record).save(out / record["image"], format="PNG",
-                                       compress_level=PNG_LEVEL)
+            render_record(record).save(out / record["image"], format="PNG", **PNG_OPTIONS)
             lines.write(json.dumps(record, separators=(",", ":")) + "\n")
             bar.advance(task)
     meta = {"generator": "gazeworld", "version": GENERATOR_VERSION, "seed": seed,

@@ -551,3 +551,29 @@ def render_record(record: dict[str, Any]) -> Image.Image:
         x1, y1, x2, y2 = o["box"]
         draw_object(d, o["label"], (x1 * w, y1 * h, x2 * w, y2 * h), o["color"])
     return image
+
+
+def draw_truth(record: dict[str, Any], image: Image.Image | None = None) -> Image.Image:
+    """The scene with its ground truth drawn on top: head boxes, lines of sight, targets.
+
+    For looking at pictures (docs, review); red lines end at the gaze point, or at the
+    frame's edge when the gaze leaves the picture.
+    """
+    image = (image or render_record(record)).convert("RGB")
+    w, h = image.size
+    d = ImageDraw.Draw(image)
+    for p in record["people"]:
+        x1, y1, x2, y2 = p["head"]
+        d.rectangle((x1 * w, y1 * h, x2 * w, y2 * h), outline=(0, 170, 255), width=2)
+        gaze = p["gaze"] or p["gaze_beyond"]
+        if p["eye"] is None or gaze is None:
+            continue
+        ex, ey, gx, gy = p["eye"][0] * w, p["eye"][1] * h, gaze[0] * w, gaze[1] * h
+        d.line([(ex, ey), (gx, gy)], fill=(230, 0, 0), width=3)
+        if p["gaze"] is not None:
+            d.ellipse((gx - 5, gy - 5, gx + 5, gy + 5), fill=(230, 0, 0))
+        box = p["target"]["box"]
+        if box is not None:
+            d.rectangle((box[0] * w, box[1] * h, box[2] * w, box[3] * h), outline=(230, 0, 0),
+                        width=2)
+    return image

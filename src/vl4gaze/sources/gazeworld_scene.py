@@ -288,6 +288,14 @@ def _object_size(scene: _Scene, label: str) -> tuple[float, float]:
     return base * math.sqrt(kind.aspect), base / math.sqrt(kind.aspect)
 
 
+def _to_edge(x: float, y: float, ux: float, uy: float, size: float) -> float:
+    """Distance from (x, y) inside the frame along the unit vector (ux, uy) to the edge."""
+    ts = [t for t in ((-x / ux) if ux else math.inf, ((size - x) / ux) if ux else math.inf,
+                      (-y / uy) if uy else math.inf, ((size - y) / uy) if uy else math.inf)
+          if t > 0]
+    return min(ts, default=0.0)
+
+
 def _unit(angle_deg: float) -> tuple[float, float]:
     a = math.radians(angle_deg)
     return math.cos(a), -math.sin(a)  # pixel space, y down
@@ -349,7 +357,9 @@ def _look_at_space(scene: _Scene, p: _Person) -> bool:
             continue
         if any(_overlap(zone, o.box) for o in scene.objects):
             continue
-        seg = (ex, ey, gx, gy)
+        # Nothing may lie further along the line of sight either, or that would be the answer.
+        edge = _to_edge(ex, ey, ux, uy, size)
+        seg = (ex, ey, ex + edge * ux, ey + edge * uy)
         if not _clear(scene, seg, p.index):
             continue
         p.gaze = (gx, gy)
@@ -366,11 +376,7 @@ def _look_out(scene: _Scene, p: _Person) -> bool:
         angle = rng.uniform(140, 220) if left else rng.uniform(-40, 40) % 360
         ux, uy = _unit(angle)
         ex, ey = p.cx + EYE_OFFSET * p.r * ux, p.cy + EYE_OFFSET * p.r * uy
-        # Distance along the ray to the frame's edge.
-        ts = [t for t in ((-ex / ux) if ux else math.inf, ((size - ex) / ux) if ux else math.inf,
-                          (-ey / uy) if uy else math.inf, ((size - ey) / uy) if uy else math.inf)
-              if t > 0]
-        edge = min(ts)
+        edge = _to_edge(ex, ey, ux, uy, size)
         if edge > 0.35 * size:
             continue
         seg = (ex, ey, ex + edge * ux, ey + edge * uy)
