@@ -99,9 +99,40 @@ def annotate(
     sources: SourceArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")],
     annotator: Annotated[str, typer.Option(help="boxes | vlm:SPEC")] = "boxes",
+    coco: Annotated[Path | None, typer.Option(
+        help="COCO instances JSON giving object boxes (matched by image file name).")] = None,
+    tolerance: Annotated[float, typer.Option(
+        help="Box rule: how far (normalized) the gaze point may lie from the nearest box.")
+    ] = 0.05,
+    threshold: Annotated[float, typer.Option(
+        help="VLM rule: embedding cosine above which the two answers agree.")] = 0.6,
+    cache: Annotated[Path | None, typer.Option(
+        help="VLM answer cache (default OUT/cache.sqlite).")] = None,
+    keep_source_targets: Annotated[bool, typer.Option(
+        help="Keep targets the source already gives (still measured against).")] = False,
 ) -> None:
-    """Label gazed objects and describe people (from object boxes or with a VLM)."""
-    _not_yet("annotate")
+    """Label gazed objects and describe people (from object boxes or with a VLM).
+
+    Writes OUT/samples.jsonl (read it with `vl4gaze build annotated:OUT`), the side table
+    OUT/annotations.jsonl and OUT/annotation_report.json (counts per rule, uncertain, and
+    the error rate against the truth where the source knows it).
+    """
+    import json
+
+    from vl4gaze.annotate import run_annotate
+
+    try:
+        report = run_annotate(
+            sources, out, annotator=annotator, coco=coco, tolerance=tolerance,
+            threshold=threshold, cache_path=cache, keep_source_targets=keep_source_targets,
+            progress=True,
+        )
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+    summary = {k: report.get(k) for k in ("n_samples", "rules", "uncertain", "failures")}
+    summary["truth"] = {k: report["truth"][k] for k in ("n_judged", "agreement_rate")}
+    console.print(json.dumps(summary))
+    console.print(f"wrote {out / 'samples.jsonl'}; build with `vl4gaze build annotated:{out}`")
 
 
 @app.command()
