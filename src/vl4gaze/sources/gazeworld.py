@@ -35,7 +35,7 @@ __all__ = ["WorldConfig", "read_gazeworld", "render_scene", "scene_annotation", 
 ANNOTATIONS = "annotations.jsonl"
 META = "meta.json"
 #: PNG encoding: zlib's run-length strategy (Z_RLE = 3, Pillow's ``compress_type``) suits
-#: flat-colour pictures: about as small as the default and several times faster.
+#: flat-colour pictures: ~3.5x faster than Pillow's default, for files ~40% larger (8 KiB).
 PNG_OPTIONS: dict[str, int] = {"compress_level": 9, "compress_type": 3}
 
 

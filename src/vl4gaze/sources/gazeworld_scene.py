@@ -207,23 +207,20 @@ def _place_people(scene: _Scene, cfg: WorldConfig) -> None:
     rng, size = scene.rng, scene.size
     n = rng.randint(2, cfg.max_people) if rng.random() < cfg.p_multi_person else 1
     kinds = [_person_kind(rng, cfg, n > 1) for _ in range(n)]
-    # People looking out of the frame stand in an edge slot (at most one per edge).
-    outs = [i for i, (_, k) in enumerate(kinds) if k == "out"]
-    for i in outs[2:]:
-        kinds[i] = ("open", "object")
+    # People looking out of the frame stand in an edge slot, at most one per edge.
+    outs = [k for k in kinds if k[1] == "out"][:2]
     order = [k for k in kinds if k[1] != "out"]
-    out_kinds = [k for k in kinds if k[1] == "out"]
+    order += [("open", "object")] * (n - len(order) - len(outs))
     sides: dict[int, str] = {}
-    if out_kinds:
-        if n == 1 or (len(out_kinds) == 1 and rng.random() < 0.5):
-            order.insert(0, out_kinds[0])
-            sides[0] = "left"
-        else:
-            order.append(out_kinds[0])
-            sides[n - 1] = "right"
-        if len(out_kinds) == 2:
-            order.insert(0, out_kinds[1])
-            sides = {0: "left", n - 1: "right"}
+    if len(outs) == 2:
+        order = [outs[0], *order, outs[1]]
+        sides = {0: "left", n - 1: "right"}
+    elif outs and rng.random() < 0.5:
+        order = [outs[0], *order]
+        sides = {0: "left"}
+    elif outs:
+        order = [*order, outs[0]]
+        sides = {n - 1: "right"}
     shirts = rng.sample(sorted(COLORS), n)
     slot = size / n
     r_lo, r_hi = (0.058, 0.068) if n >= 3 else (0.062, 0.075)
