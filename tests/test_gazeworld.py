@@ -292,3 +292,13 @@ def test_draw_truth_marks_the_gaze(world):
     plain = Image.open(world / record["image"]).convert("RGB")
     marked = draw_truth(record, plain)
     assert marked.size == plain.size and marked.tobytes() != plain.tobytes()
+
+
+def test_some_people_share_a_target_and_some_look_at_each_other(records):
+    shared = mutual = 0
+    for r in records:
+        objects = [p["target"]["object"] for p in r["people"] if p["target"]["object"]]
+        shared += len(objects) - len(set(objects))
+        looks = {p["id"]: p["target"]["person"] for p in r["people"]}
+        mutual += sum(1 for a, b in looks.items() if b is not None and looks.get(b) == a)
+    assert shared > 0 and mutual > 0

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, Point, SceneObject, Target
@@ -46,7 +47,7 @@ def scene_annotation(index: int, config: WorldConfig, seed: int = 0) -> dict[str
     return scene_record(sample_scene(rng, config), f"scene-{index:06d}", split)
 
 
-def render_scene(record: dict[str, Any]):
+def render_scene(record: dict[str, Any]) -> Image.Image:
     """The picture of an annotation record (a PIL image)."""
     return render_record(record)
 

@@ -330,7 +330,8 @@ def _look_at_object(scene: _Scene, p: _Person) -> bool:
         seg = (ex, ey, gx, gy)
         if not _clear(scene, seg, p.index):
             continue
-        scene.objects.append(_Object(label, color, box, holder=p.index))
+        held = _overlap(box, p.body)
+        scene.objects.append(_Object(label, color, box, holder=p.index if held else None))
         p.gaze, p.target_object = (gx, gy), len(scene.objects) - 1
         scene.rays.append((seg, p.index, p.target_object))
         return True
