@@ -1,0 +1,202 @@
+"""score_predictions / score_run / score_one on hand-made items (no benchmark builder needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from vl4gaze.schema import Prediction, QAItem
+from vl4gaze.score import score_one, score_predictions, score_run
+
+
+class FakeEmbedder:
+    """Bag-of-words unit vectors: deterministic and instant (the real model is tested apart)."""
+
+    def encode(self, texts):
+        vocab = {}
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, hash(w) % 64 if w not in vocab else vocab[w]] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+def _item(i: int, task: str, answer: str, target: dict, w: int = 640, h: int = 480) -> QAItem:
+    return QAItem(id=f"{task}-{i}", task=task, image=f"images/{i}.png", width=w, height=h,
+                  source="gazeworld", split="test", question="q?", answer=answer,
+                  target=target, person_ref="box", template_id=f"{task}/00",
+                  sample_id=f"s{i}")
+
+
+def make_items() -> list[QAItem]:
+    items = []
+    for i, (x, y) in enumerate([(0.512, 0.337), (0.1, 0.9), (0.77, 0.25), (0.3, 0.6)]):
+        items.append(_item(i, "point", f"({x:.3f}, {y:.3f})",
+                           {"points": [[x - 0.01, y], [x + 0.01, y]], "mean": [x, y],
+                            "eye": [0.5, 0.5], "format": "norm"}))
+    items.append(_item(9, "point", "(229, 151)",
+                       {"points": [[229 / 640, 151 / 480]], "mean": [229 / 640, 151 / 480],
+                        "eye": [0.5, 0.5], "format": "pixel"}))
+    items.append(_item(10, "point", "(512, 337)",
+                       {"points": [[0.512, 0.337]], "mean": [0.512, 0.337],
+                        "eye": [0.5, 0.5], "format": "norm1000"}))
+    for i, (d, a) in enumerate([("upper left", 131.2), ("down", 268.0), ("right", 5.0)]):
+        items.append(_item(i, "direction", d, {"direction": d, "angle_deg": a,
+                                               "eye": [0.5, 0.5], "gaze": [0.2, 0.2]}))
+    for i, (label, desc) in enumerate([("mug", "a red mug"), ("laptop", "an open laptop"),
+                                       ("dog", "a brown dog on the floor")]):
+        items.append(_item(i, "object", desc, {"label": label, "description": desc,
+                                               "box": None, "synonyms": []}))
+    amb = [(True, "gaze_out_of_frame",
+            "It cannot be answered: the person is looking at something outside the image."),
+           (True, "unspecified_person", "It cannot be answered: there are several people in "
+            "the image and the question does not say which one is meant."),
+           (True, "person_absent", "It cannot be answered: there is no person in the red box."),
+           (False, None, "upper left"), (False, None, "(0.412, 0.300)")]
+    for i, (ambiguous, reason, answer) in enumerate(amb):
+        items.append(_item(i, "ambiguity", answer, {"ambiguous": ambiguous, "reason": reason}))
+    return items
+
+
+def oracle(items):
+    return [Prediction(item_id=it.id, model="oracle", prompt_config="p", raw=it.answer)
+            for it in items]
+
+
+def test_oracle_scores_perfectly() -> None:
+    items = make_items()
+    scores, rows = score_predictions(items, oracle(items), embedder=FakeEmbedder(), n_boot=200)
+    t = scores["tasks"]
+    assert scores["parse_rate"] == 1.0 and scores["n_items"] == len(items)
+    assert t["point"]["metrics"]["acc@0.1"]["value"] == 1.0
+    assert t["point"]["metrics"]["avg_l2"]["value"] < 1e-3
+    assert t["direction"]["metrics"]["accuracy"]["value"] == 1.0
+    # |135 - 131.2|, |270 - 268|, |0 - 5|: the class centre against the true angle
+    assert t["direction"]["metrics"]["angular_error"]["value"] == pytest.approx((3.8 + 2 + 5) / 3)
+    assert t["object"]["metrics"]["label_match"]["value"] == 1.0
+    assert t["object"]["metrics"]["embedding_similarity"]["value"] == pytest.approx(1.0)
+    assert t["object"]["metrics"]["rouge_l"]["value"] == pytest.approx(1.0)
+    assert t["ambiguity"]["metrics"]["f1"]["value"] == 1.0
+    assert t["ambiguity"]["per_reason"]["person_absent"]["reason_accuracy"] == 1.0
+    assert scores["overall"]["metrics"]["mean_headline"]["value"] == 1.0
+    assert {r["task"] for r in rows} == {"point", "direction", "object", "ambiguity"}
+    pix = next(r for r in rows if r["item_id"] == "point-9")
+    assert pix["rule"] == "tuple:pixel" and pix["correct"]
+
+
+def test_errors_and_garbage_count_as_unparsed() -> None:
+    items = [it for it in make_items() if it.task == "point"]
+    preds = [Prediction(item_id=it.id, model="m", prompt_config="p", raw="no idea")
+             for it in items[:2]]
+    preds += [Prediction(item_id=it.id, model="m", prompt_config="p", raw=it.answer,
+                         error="timeout") for it in items[2:4]]
+    preds += [Prediction(item_id=it.id, model="m", prompt_config="p", raw=it.answer)
+              for it in items[4:]]
+    scores, rows = score_predictions(items, preds, n_boot=100)
+    p = scores["tasks"]["point"]
+    assert p["parse_rate"] == pytest.approx(2 / 6) and p["n_errors"] == 2
+    assert p["metrics"]["acc@0.1"]["value"] == pytest.approx(2 / 6)
+    assert p["metrics"]["avg_l2"]["n"] == 2
+    assert sum(r["error"] is not None for r in rows) == 2
+
+
+def test_bootstrap_is_seeded_and_brackets_the_value() -> None:
+    items = [it for it in make_items() if it.task == "direction"]
+    preds = [Prediction(item_id=it.id, model="m", prompt_config="p", raw=raw)
+             for it, raw in zip(items, ["upper left", "left", "to the lower right"],
+                                strict=True)]
+    a, _ = score_predictions(items, preds, seed=3, n_boot=300)
+    adj = a["tasks"]["direction"]["metrics"]["adjacent_accuracy"]["value"]
+    assert adj == pytest.approx(2 / 3)  # left is 2 sectors from down; lower right 1 from right
+    conf = np.array(a["tasks"]["direction"]["confusion"]["matrix"])
+    assert conf.sum() == 3 and conf.shape == (8, 9)
+    items = [_item(i, "direction", "up", {"direction": "up", "angle_deg": 90.0})
+             for i in range(40)]
+    preds = [Prediction(item_id=it.id, model="m", prompt_config="p",
+                        raw="up" if i % 3 else "down") for i, it in enumerate(items)]
+    a, _ = score_predictions(items, preds, seed=3, n_boot=300)
+    b, _ = score_predictions(items, preds, seed=3, n_boot=300)
+    c, _ = score_predictions(items, preds, seed=4, n_boot=300)
+    acc = a["tasks"]["direction"]["metrics"]["accuracy"]
+    assert acc == b["tasks"]["direction"]["metrics"]["accuracy"]
+    assert acc["ci_low"] <= acc["value"] <= acc["ci_high"]
+    assert acc["ci_low"] < acc["value"] < acc["ci_high"]
+    assert acc != c["tasks"]["direction"]["metrics"]["accuracy"]
+
+
+def test_ambiguity_precision_recall_by_hand() -> None:
+    items = [it for it in make_items() if it.task == "ambiguity"]  # 3 ambiguous, 2 not
+    raws = ["I cannot tell.", "A cup.", "A cup.", "It is unclear.", "upper left"]
+    preds = [Prediction(item_id=it.id, model="m", prompt_config="p", raw=r)
+             for it, r in zip(items, raws, strict=True)]
+    scores, _ = score_predictions(items, preds, n_boot=50)
+    m = scores["tasks"]["ambiguity"]["metrics"]
+    # TP=1, FN=2, FP=1, TN=1
+    assert m["precision"]["value"] == pytest.approx(0.5)
+    assert m["recall"]["value"] == pytest.approx(1 / 3)
+    assert m["f1"]["value"] == pytest.approx(2 / (2 + 1 + 2))
+    assert m["accuracy"]["value"] == pytest.approx(2 / 5)
+
+
+def test_heatmap_predictions_get_auc() -> None:
+    item = make_items()[0]
+    hm = np.zeros((64, 64))
+    hm[int(0.337 * 64), int(0.512 * 64)] = 1.0
+    pred = Prediction(item_id=item.id, model="m", prompt_config="p", raw="",
+                      heatmap=hm.tolist())
+    scores, rows = score_predictions([item], [pred], n_boot=20)
+    assert rows[0]["rule"] == "heatmap"
+    assert scores["tasks"]["point"]["metrics"]["auc"]["value"] > 0.9
+
+
+def test_score_one_for_lmms_eval() -> None:
+    items = {it.id: it for it in make_items()}
+    out = score_one(items["point-0"], "The gaze point is (0.5, 0.35).")
+    assert out["parsed"] is True and out["acc@0.1"] == 1.0 and out["avg_l2"] < 0.02
+    out = score_one(items["direction-1"], "Looking down at the floor.")
+    assert out["accuracy"] == 1.0
+    out = score_one(items["object-0"], "a red mug", embedder=FakeEmbedder())
+    assert out["label_match"] == 1.0 and out["embedding_similarity"] == pytest.approx(1.0)
+    assert out["cider"] is None
+    out = score_one(items["ambiguity-0"], "It is out of frame.")
+    assert out["accuracy"] is True and out["declines"] is True
+
+
+def test_unknown_prediction_is_an_error() -> None:
+    with pytest.raises(ValueError, match="item_id='nope'"):
+        score_predictions(make_items(), [Prediction(item_id="nope", model="m",
+                                                    prompt_config="p", raw="x")])
+
+
+def test_score_run_writes_files(tmp_path: Path) -> None:
+    items = make_items()
+    bench = tmp_path / "bench"
+    (bench / "data").mkdir(parents=True)
+    rows = []
+    for it in items:
+        row = it.to_dict()
+        row["target"] = json.dumps(row["target"])
+        rows.append(row)
+    pq.write_table(pa.Table.from_pylist(rows), bench / "data" / "test.parquet")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({
+        "bench": str(bench), "model": "baseline:oracle", "shots": 0, "tasks": None,
+        "limit": None, "prompt_config": "p", "point_convention": "auto", "seed": 0}))
+    (run / "predictions.jsonl").write_text("".join(p.to_json() + "\n" for p in oracle(items)))
+    scores = score_run(run, n_boot=50, embedder=FakeEmbedder())
+    on_disk = json.loads((run / "scores.json").read_text())
+    assert on_disk["model"] == "baseline:oracle" and on_disk["n_items"] == len(items)
+    assert scores["tasks"]["point"]["metrics"]["acc@0.1"]["value"] == 1.0
+    table = pq.read_table(run / "items.parquet")
+    assert table.num_rows == len(items)
+    assert table.column_names == ["item_id", "task", "raw", "parsed", "rule", "correct",
+                                  "score", "error"]
+    with pytest.raises(FileNotFoundError, match=r"config\.json"):
+        score_run(tmp_path / "missing")
