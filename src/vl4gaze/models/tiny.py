@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 #: Bump when the architecture, tokenizer corpus or template changes: it names the cache dir.
-TINY_VERSION = 1
+TINY_VERSION = 2
 
 IMAGE_TOKEN = "<image>"
 EOS_TOKEN = "</s>"
@@ -95,9 +95,56 @@ _PHRASES = [
 ]
 
 
+def _strings(value: object, depth: int = 0) -> list[str]:
+    """Every string inside a module constant (str, tuples, lists, dicts, templates)."""
+    if depth > 4:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        pairs = [(k, v) for k, v in value.items()]
+        return [s for k, v in pairs for s in _strings(k, depth + 1) + _strings(v, depth + 1)]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [s for v in value for s in _strings(v, depth + 1)]
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields:
+        return [s for f in fields for s in _strings(getattr(value, f, None), depth + 1)]
+    return []
+
+
+def _project_phrases() -> list[str]:
+    """The real prompts and question templates, so that they tokenise into few tokens.
+
+    Best effort: the stages are imported only if present (the tokenizer still covers every
+    byte without them)."""
+    import importlib
+
+    lines: list[str] = []
+    try:
+        from vl4gaze.prompting import POINT_FORMATS, system_prompt
+        from vl4gaze.schema import PersonRef, Task
+
+        for task in Task:
+            for ref in PersonRef:
+                for fmt in POINT_FORMATS:
+                    lines.append(system_prompt(task, point_format=fmt, person_ref=ref,
+                                               width=448, height=448))
+    except (ImportError, ValueError, KeyError):
+        pass
+    for name in ("refs", "object", "direction", "point", "ambiguity"):
+        try:
+            module = importlib.import_module(f"vl4gaze.tasks.{name}")
+        except ImportError:
+            continue
+        for attr, value in sorted(vars(module).items()):
+            if attr.isupper() or (attr.startswith("_") and attr[1:].isupper()):
+                lines += _strings(value)
+    return sorted(set(lines))
+
+
 def _corpus() -> list[str]:
     """Sentences covering the benchmark's words, numbers and punctuation (deterministic)."""
-    lines = list(_PHRASES)
+    lines = list(_PHRASES) + _project_phrases()
     lines += [f"The person is looking {d}." for d in _DIRECTIONS]
     lines += [f"a {c} {o}" for c in _COLORS for o in _OBJECTS]
     lines += [f"the {o} on the left, the {o} on the right" for o in _OBJECTS]
@@ -107,7 +154,14 @@ def _corpus() -> list[str]:
     return lines
 
 
-def build_tokenizer(vocab_size: int = 1024):
+def corpus_hash() -> str:
+    """Names the tokenizer's corpus in the cache key: new prompts, new tiny model."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(_corpus()).encode()).hexdigest()[:8]
+
+
+def build_tokenizer(vocab_size: int = 2048):
     """Train a byte-level BPE on the corpus and wrap it as a ``PreTrainedTokenizerFast``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -206,7 +260,7 @@ def _cache_root() -> Path:
 
 def tiny_model_path(seed: int = 0) -> Path:
     """Build the tiny model once into the cache and reuse it (atomic rename: safe in parallel)."""
-    target = _cache_root() / f"tiny-{seed}-v{TINY_VERSION}"
+    target = _cache_root() / f"tiny-{seed}-v{TINY_VERSION}-{corpus_hash()}"
     if (target / "config.json").exists() and (target / "processor_config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
