@@ -200,3 +200,27 @@ def test_score_run_writes_files(tmp_path: Path) -> None:
                                   "score", "error"]
     with pytest.raises(FileNotFoundError, match=r"config\.json"):
         score_run(tmp_path / "missing")
+
+
+def test_cli_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from vl4gaze import cli
+    from vl4gaze.metrics import description
+
+    items = [it for it in make_items() if it.task != "object"]
+    bench = tmp_path / "bench"
+    (bench / "data").mkdir(parents=True)
+    rows = [{**it.to_dict(), "target": json.dumps(it.target)} for it in items]
+    pq.write_table(pa.Table.from_pylist(rows), bench / "data" / "test.parquet")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"bench": str(bench), "model": "m",
+                                                 "point_convention": "auto", "seed": 1}))
+    (run / "predictions.jsonl").write_text("".join(p.to_json() + "\n" for p in oracle(items)))
+    monkeypatch.setattr(description, "default_embedder", FakeEmbedder)
+    result = CliRunner().invoke(cli.app, ["score", str(run), "--n-boot", "20"])
+    assert result.exit_code == 0, result.output
+    assert "acc@0.1" in result.output and (run / "items.parquet").exists()
+    bad = CliRunner().invoke(cli.app, ["score", str(tmp_path / "nope")])
+    assert bad.exit_code == 1 and "config.json" in bad.output

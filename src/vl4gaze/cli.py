@@ -262,9 +262,33 @@ def eval_(
 
 
 @app.command()
-def score(run: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
+def score(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    convention: Annotated[str | None, typer.Option(
+        help="Point convention (auto, norm, norm1000, pixel, percent, molmo, paligemma, "
+             "qwen2.5-vl); default: the run's, else the known-model table.")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
+) -> None:
     """Parse a run's answers and compute every task's metrics with confidence intervals."""
-    _not_yet("score")
+    from vl4gaze.score import score_run
+
+    try:
+        scores = score_run(run, n_boot=n_boot, convention=convention, progress=True)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{scores['model']}: {scores['n_items']} items")
+    for col in ("task", "parse rate", "metric", "value", "95% CI"):
+        table.add_column(col)
+    for task, block in scores["tasks"].items():
+        for name, m in block["metrics"].items():
+            value = "-" if m["value"] is None else f"{m['value']:.3f}"
+            ci = "-" if m["ci_low"] is None else f"[{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
+            table.add_row(task, f"{block['parse_rate']:.1%}", name, value, ci)
+    Console().print(table)
+    console.print(f"wrote {run / 'scores.json'} and {run / 'items.parquet'}")
 
 
 @app.command()
