@@ -72,9 +72,10 @@ def main() -> None:
             return n, len(problems)
 
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         samples, problems = read()
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
         tracemalloc.start()
@@ -84,7 +85,9 @@ def main() -> None:
 
     print(f"annotation rows      {rows:,} ({size_mb:.1f} MB of text)")
     print(f"samples              {samples:,} (problems recorded: {problems:,})")
-    print(f"time                 {seconds:.2f} s")
+    print(f"time                 {seconds:.2f} s wall, {cpu:.2f} s CPU (shared machines: "
+          "CPU time is the steadier figure)")
+    print(f"rows per CPU second  {rows / cpu:,.0f}")
     print(f"rows per second      {rows / seconds:,.0f}")
     print(f"samples per second   {samples / seconds:,.0f}")
     print(f"peak traced memory   {peak / 1e6:.0f} MB (tracemalloc, second pass)")
