@@ -222,6 +222,7 @@ def eval_(
                                                     "(default: best available).")] = None,
     dtype: Annotated[str, typer.Option(help="auto | float32 | float16 | bfloat16")] = "auto",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    score: Annotated[bool, typer.Option(help="Score the run when inference is done.")] = True,
 ) -> None:
     """Ask a model every question (resumable), then score the answers."""
     from vl4gaze.infer import parse_shard, run_inference
@@ -250,6 +251,8 @@ def eval_(
     if part[1] > 1:
         console.print(f"shard {shard}: run [bold]vl4gaze score {out}[/bold] once every shard "
                       "is done")
+        return
+    if not score:
         return
     try:
         from vl4gaze.score import score_run

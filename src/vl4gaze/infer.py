@@ -189,6 +189,8 @@ class ItemsPerSecond(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
+        if not speed and task.elapsed:  # too few samples for rich's estimate: overall rate
+            speed = task.completed / task.elapsed
         return Text(f"{speed:.2f} items/s" if speed else "- items/s", style="progress.data.speed")
 
 

@@ -1,0 +1,93 @@
+"""Offline batched inference with vLLM, for users with GPUs (``pip install 'vl4gaze[vllm]'``).
+
+``LLM(...).chat(conversations)`` takes the whole batch at once; vLLM schedules it with
+continuous batching and applies the model's own chat template. Images go in as PIL
+parts (``image_pil``, vLLM >= 0.7) or, with ``image_parts="data_url"``, as base64
+``image_url`` parts that every vLLM version with chat support reads. Decoding is greedy
+(temperature 0). vLLM is imported only when a model is created, with a clear message
+when it is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vl4gaze.models.base import Request, iter_parts
+from vl4gaze.models.openai_api import image_data_url
+
+INSTALL_HINT = ("vLLM is not installed. On a machine with a CUDA GPU: pip install "
+                "'vl4gaze[vllm]' (vLLM pins its own CUDA torch, so use a separate "
+                "environment). Without a GPU, use --model hf:NAME instead.")
+
+
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as err:
+        raise ImportError(INSTALL_HINT) from err
+    return vllm
+
+
+def to_vllm_messages(messages: list[dict[str, Any]], image_parts: str = "pil"
+                     ) -> list[dict[str, Any]]:
+    """vl4gaze messages -> vLLM chat messages (OpenAI schema plus ``image_pil`` parts)."""
+    if image_parts not in ("pil", "data_url"):
+        raise ValueError(f"image_parts must be 'pil' or 'data_url', got {image_parts!r}")
+    out = []
+    for message in messages:
+        content = []
+        for _, part in iter_parts([message]):
+            if part.get("type") == "text":
+                content.append({"type": "text", "text": part["text"]})
+            elif part.get("type") == "image" and image_parts == "pil":
+                content.append({"type": "image_pil", "image_pil": part["image"]})
+            elif part.get("type") == "image":
+                content.append({"type": "image_url",
+                                "image_url": {"url": image_data_url(part["image"])}})
+            else:
+                raise ValueError(f"unsupported message part type {part.get('type')!r}")
+        if message["role"] in ("system", "assistant"):  # text-only turns as plain strings
+            content = "\n".join(p["text"] for p in content if p["type"] == "text")
+        out.append({"role": message["role"], "content": content})
+    return out
+
+
+class VLLMModel:
+    """A vLLM engine in this process; ``generate`` sends the batch in one ``chat`` call."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        name: str | None = None,
+        dtype: str = "auto",
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+        max_images: int = 8,
+        seed: int = 0,
+        trust_remote_code: bool = False,
+        image_parts: str = "pil",
+    ) -> None:
+        vllm = _import_vllm()
+        self.name = name or f"vllm:{name_or_path}"
+        self.image_parts = image_parts
+        self._vllm = vllm
+        kwargs: dict[str, Any] = {
+            "model": name_or_path, "dtype": dtype, "seed": seed,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "limit_mm_per_prompt": {"image": max_images},
+            "trust_remote_code": trust_remote_code,
+        }
+        if max_model_len:
+            kwargs["max_model_len"] = max_model_len
+        self.llm = vllm.LLM(**kwargs)
+
+    def generate(self, requests: list[Request], max_new_tokens: int) -> list[str]:
+        if not requests:
+            return []
+        params = self._vllm.SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
+        conversations = [to_vllm_messages(r.messages, self.image_parts) for r in requests]
+        outputs = self.llm.chat(conversations, params, use_tqdm=False)
+        return [o.outputs[0].text.strip() for o in outputs]
