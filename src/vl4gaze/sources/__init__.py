@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from importlib import import_module
 
 from vl4gaze.schema import GazeSample
+from vl4gaze.sources.problems import SourceError, SourceProblem
+
+__all__ = ["READERS", "SourceError", "SourceProblem", "parse_spec", "read_source", "reader_for"]
 
 #: kind -> "module:function"; the function takes the PATH part and yields GazeSamples.
 READERS: dict[str, str] = {
