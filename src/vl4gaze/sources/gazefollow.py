@@ -132,17 +132,7 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
             if not image:
                 log.add(name, line, "path", "empty image path")
                 continue
-            try:  # fast path: every number parses and lies in range
-                norm = [float(row[i]) for i in i_norm]
-                head = [float(row[i]) for i in i_head]
-                ok = (math.isfinite(sum(head) + sum(norm))
-                      and lo <= min(norm) and max(norm) <= hi)
-            except ValueError:
-                ok = False
-            if not ok:
-                _report_numbers(row, fields, i_norm, i_head, name, line, log)
-                continue
-            inout = InOut.IN
+            inout = InOut.IN  # checked first: -1 rows may hold anything
             if i_inout is not None:
                 text = row[i_inout].strip()
                 if text not in ("1", "0", "-1", "1.0", "0.0", "-1.0"):
@@ -155,6 +145,16 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
                             kind=INVALID)
                     continue
                 inout = InOut.IN if flag == 1 else InOut.OUT
+            try:  # fast path: every number parses and lies in range
+                norm = [float(row[i]) for i in i_norm]
+                head = [float(row[i]) for i in i_head]
+                ok = (math.isfinite(sum(head) + sum(norm))
+                      and lo <= min(norm) and max(norm) <= hi)
+            except ValueError:
+                ok = False
+            if not ok:
+                _report_numbers(row, fields, i_norm, i_head, name, line, log)
+                continue
             eye = (norm[k_eye_x], norm[k_eye_y])
             parsed = _Row(line, eye, (norm[k_gaze_x], norm[k_gaze_y]), tuple(head), inout)
             # Test: one person per (path, eye point), one row per annotator. Train: one row
@@ -179,6 +179,7 @@ def _report_numbers(
             log.add(file, line, fields[i],
                     f"{fields[i]}={value!r} is far outside the normalized range [0, 1]")
             return
+    log.add(file, line, None, "numbers too large to add up (overflow)")  # e.g. 1e308 values
 
 
 def _samples(
