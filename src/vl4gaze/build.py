@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -44,6 +45,7 @@ SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "t
 IMAGE_MODES = ("write", "link", "none")
 TASKS = ("object", "direction", "point", "ambiguity")
 PLAN_FILE = "image_plan.parquet"
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BATCH = 20_000
 
 _HEAD = pa.struct([(k, pa.float64()) for k in ("x1", "y1", "x2", "y2")])
@@ -78,9 +80,16 @@ class _Builder:
         self.skipped: Counter[str] = Counter()
         self.descriptions: list[tuple[str, str]] = []  # (image key, description), recent
         self.samples = 0
+        self._dest_memo: dict[tuple, str] = {}
 
     # -- images ---------------------------------------------------------------------
     def _image(self, sample: GazeSample, key: str, marker: Box | None) -> str:
+        memo_key = (key, None if marker is None else marker.as_tuple())
+        dest = self._dest_memo.get(memo_key)
+        if dest is not None:
+            return dest
+        if len(self._dest_memo) > 64:  # a picture's samples arrive together: stay small
+            self._dest_memo.clear()
         ext = os.path.splitext(sample.image)[1].lower() or ".png"
         if marker is None:
             h = content_id(key)
@@ -89,25 +98,27 @@ class _Builder:
             h = content_id(key, [round(v, 6) for v in marker.as_tuple()])
             dest = f"images/marked/{h[:2]}/{h}{ext}"
         self.plan.setdefault(dest, (sample.image, marker))
+        self._dest_memo[memo_key] = dest
         return dest
 
     # -- rows -------------------------------------------------------------------------
-    def _row(self, sample: GazeSample, draft: Draft, key: str, split: str) -> tuple:
+    def _row(self, sample: GazeSample, draft: Draft, key: str, split: str, sample_id: str
+             ) -> tuple:
         image = self._image(sample, key, draft.ref.marker)
         base = self._image(sample, key, None) if draft.ref.marker is not None else image
-        sample_id = f"{sample.source}:{sample.source_id}"
-        item_id = content_id(draft.task, sample_id, draft.template_id, draft.question,
-                             draft.answer, draft.target, draft.ref.kind.value, image)
+        target = _JSON.encode(draft.target)
+        ref_kind = draft.ref.kind.value
+        # One pre-joined string: the same hash as content_id of the parts, a third the cost.
+        item_id = content_id("\x1f".join((draft.task, sample_id, draft.template_id,
+                                          draft.question, draft.answer, target, ref_kind,
+                                          image)))
         head = draft.ref.head
         rank = hashlib.blake2b(f"{self.options.seed}:{item_id}".encode(),
                                digest_size=8).hexdigest()
         return (item_id, draft.task, image, sample.width, sample.height, sample.source, split,
-                draft.question, draft.answer,
-                json.dumps(draft.target, sort_keys=True, separators=(",", ":")),
-                draft.ref.kind.value,
-                None if head is None else dict(zip(("x1", "y1", "x2", "y2"),
-                                                   (round(v, 6) for v in head.as_tuple()),
-                                                   strict=True)),
+                draft.question, draft.answer, target, ref_kind,
+                None if head is None else {"x1": round(head.x1, 6), "y1": round(head.y1, 6),
+                                           "x2": round(head.x2, 6), "y2": round(head.y2, 6)},
                 draft.template_id, sample_id, base, rank,
                 draft.target.get("ambiguous") if draft.task == "ambiguity" else None)
 
@@ -138,40 +149,45 @@ class _Builder:
         opts = self.options
         sid = f"{sample.source}:{sample.source_id}"
         ref = person_ref(sample, sample.person, opts)
+        # One Random per sample, used in a fixed order: choices do not depend on the order
+        # samples arrive in.
+        rng = rng_for(opts.seed, sid)
+        answers: dict[str, Draft] = {}
         for name, module in (("object", object_task), ("direction", direction),
                              ("point", point)):
-            draft = module.make(sample, ref, opts, rng_for(opts.seed, sid, name))
+            draft = module.make(sample, ref, opts, rng)
             if draft is None:
                 reason = module.skip_reason(sample) or "unknown"
                 self.skipped[f"{name}:{reason}"] += 1
             else:
-                self._emit(self._row(sample, draft, key, split))
-        self._ambiguity(sample, key, split, sid, ref)
+                answers[name] = draft
+                self._emit(self._row(sample, draft, key, split, sid))
+        self._ambiguity(sample, key, split, sid, ref, rng, answers)
         if sample.person.description:
             self.descriptions.append((key, sample.person.description))
             del self.descriptions[:-64]
 
-    def _ambiguity(self, sample: GazeSample, key: str, split: str, sid: str, ref: Ref) -> None:
+    def _ambiguity(self, sample: GazeSample, key: str, split: str, sid: str, ref: Ref,
+                   rng: random.Random, answers: dict[str, Draft]) -> None:
         opts = self.options
-        rng = rng_for(opts.seed, sid, "ambiguity")
         reason = ambiguity.own_reason(sample)
         if reason is not None:
-            self._emit(self._row(sample, ambiguity.ambiguous(sample, reason, ref, opts, rng),
-                                 key, split))
-        else:
+            draft = ambiguity.ambiguous(sample, reason, ref, opts, rng)
+            self._emit(self._row(sample, draft, key, split, sid))
+        elif answers:
             # Single-person images also ask about "the person": answerable there.
             like_ref = ref
             if not sample.others and rng.random() < 0.5:
                 like_ref = no_ref()
-            draft = ambiguity.lookalike(sample, like_ref, opts, rng)
+            draft = ambiguity.lookalike(sample, like_ref, opts, rng, answers)
             if draft is not None:
-                self._emit(self._row(sample, draft, key, split), lookalike=True)
+                self._emit(self._row(sample, draft, key, split, sid), lookalike=True)
         if not ambiguity.first_of_image(sample):
             return
         if sample.others:
             draft = ambiguity.ambiguous(sample, AmbiguityReason.UNSPECIFIED_PERSON, no_ref(),
                                         opts, rng)
-            self._emit(self._row(sample, draft, key, split))
+            self._emit(self._row(sample, draft, key, split, sid))
         if rng.random() < self.absent_rate:
             box = ambiguity.empty_region(sample, rng)
             if box is None:
@@ -181,7 +197,7 @@ class _Builder:
             text = others[rng.randrange(len(others))] if others else None
             absent = ambiguity.absent_ref(sample, box, opts, text)
             draft = ambiguity.ambiguous(sample, AmbiguityReason.PERSON_ABSENT, absent, opts, rng)
-            self._emit(self._row(sample, draft, key, split))
+            self._emit(self._row(sample, draft, key, split, sid))
 
     # -- the end ----------------------------------------------------------------------
     def finish(self, ambiguity_ratio: float, caps: dict[str, int] | None,

@@ -191,7 +191,13 @@ def export(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")],
 ) -> None:
     """Export a benchmark for lmms-eval, VLMEvalKit, ShareGPT/LLaVA or TRL."""
-    _not_yet("export")
+    from vl4gaze.export import export_benchmark
+
+    try:
+        written = export_benchmark(bench, to, out)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        _fail(str(err))
+    console.print(f"[green]exported[/green] {bench} for {to} -> {written}")
 
 
 @app.command("eval")
@@ -367,9 +373,15 @@ def demo(
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")] = Path(
         "demo-out"
     ),
+    scenes: Annotated[int | None, typer.Option(help="GazeWorld scenes (default: the "
+                                                    "preset's).")] = None,
+    seed: SeedOpt = 0,
+    quick: Annotated[bool, typer.Option(help="A tiny smoke run of the same flow.")] = False,
 ) -> None:
     """The whole flow on GazeWorld, offline: synth, build, eval, train, report."""
-    _not_yet("demo")
+    from vl4gaze.demo import run_demo
+
+    run_demo(out, scenes=scenes, seed=seed, quick=quick, console=console)
 
 
 if __name__ == "__main__":

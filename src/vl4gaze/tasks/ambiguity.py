@@ -16,7 +16,7 @@ a real in-frame person, ``ambiguous: false``, the real answer) to balance the ta
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Mapping
 
 from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef
 from vl4gaze.tasks import direction, point
@@ -112,29 +112,29 @@ def ambiguous(sample: GazeSample, reason: AmbiguityReason, ref: Ref, options: Op
                  cannot(why_of(reason, sample, ref)), target, ref, template.id)
 
 
-def lookalike(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> Draft | None:
-    """An answerable look-alike: an ambiguity template about a real in-frame person."""
-    if point.skip_reason(sample) is not None:
+def lookalike(sample: GazeSample, ref: Ref, options: Options, rng: random.Random,
+              answers: Mapping[str, Draft] | None = None) -> Draft | None:
+    """An answerable look-alike: an ambiguity template about a real in-frame person.
+
+    ``answers`` are the sample's object / direction / point drafts when the caller has
+    made them already (the builder); the look-alike copies the one its template asks for.
+    """
+    if answers is None:
+        if point.skip_reason(sample) is not None:
+            return None
+        made = {name: module.make(sample, ref, options, rng) for name, module in
+                (("object", object_task), ("direction", direction), ("point", point))}
+        answers = {k: v for k, v in made.items() if v is not None}
+    usable = [t for t in TEMPLATES if (t.asks or "") in answers]
+    if not usable:
         return None
-    expected: dict[str, dict[str, Any] | None] = {
-        "object": object_task.target_of(sample) if object_task.answer_of(sample) else None,
-        "direction": direction.target_of(sample),
-        "point": point.target_of(sample, options.point_format),
-    }
-    usable = [t for t in TEMPLATES if expected[t.asks or ""] is not None]
     template = usable[rng.randrange(len(usable))]
     asks = template.asks or ""
-    sub = expected[asks] or {}
-    if asks == "object":
-        answer = object_task.answer_of(sample) or ""
-    elif asks == "direction":
-        answer = sub["direction"]
-    else:
-        answer = point.answer_of(sample, options.point_format)
+    real = answers[asks]
     target = {"ambiguous": False, "reason": None, "asks": asks,
-              "format": options.point_format, "expected": sub}
-    return Draft("ambiguity", _question(template, ref, sample, options), answer, target, ref,
-                 template.id)
+              "format": options.point_format, "expected": real.target}
+    return Draft("ambiguity", _question(template, ref, sample, options), real.answer, target,
+                 ref, template.id)
 
 
 def empty_region(sample: GazeSample, rng: random.Random, tries: int = 40) -> Box | None:

@@ -1,0 +1,107 @@
+"""How fast `build` turns GazeFollow-sized annotations into benchmark items.
+
+Generates GazeFollow-like GazeSamples in memory (122K train people on 1-3-person images,
+a quarter looking out of frame, 4.8K test people with 10 annotators each; gazed-object
+labels as the annotation stage would add them), streams them through
+``build_from_samples(..., images="none")`` and prints items per second and peak memory.
+A second, small run renders marked images to give the per-image cost of ``images="write"``.
+
+    .venv/bin/python benchmarks/bench_build.py [--train N] [--test N] [--render N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from PIL import Image
+
+from vl4gaze.build import build_from_samples, render_images
+from vl4gaze.schema import Box, GazeSample, InOut, Person, Point, Target
+
+LABELS = ("mug", "book", "phone", "ball", "laptop", "dog", "window", "plate", "kite", "tv")
+
+
+def gazefollow_like(n_train: int, n_test: int, seed: int = 0,
+                    image: str = "/data/gf/x.jpg") -> Iterator[GazeSample]:
+    """GazeSamples shaped like GazeFollow's (one image path per picture, 640x480)."""
+    rng = random.Random(seed)
+
+    def picture(split: str, number: int, people: int, annotators: int) -> list[GazeSample]:
+        persons = []
+        for index in range(people):
+            x, y = rng.uniform(0.05, 0.9), rng.uniform(0.05, 0.7)
+            persons.append(Person(Box(x, y, x + 0.06, y + 0.08), Point(x + 0.03, y + 0.04),
+                                  index=index))
+        out = []
+        for person in persons:
+            inside = split == "test" or rng.random() < 0.75
+            gaze = tuple(Point(rng.random(), rng.random()) for _ in range(annotators)) \
+                if inside else ()
+            label = rng.choice(LABELS)
+            out.append(GazeSample(
+                image=f"{image[:-4]}{split}{number}.jpg", width=640, height=480,
+                source="gazefollow", source_id=f"{split}/{number}#{person.index}", split=split,
+                person=person, gaze=gaze, inout=InOut.IN if inside else InOut.OUT,
+                target=Target(label=label, description=f"a {label}") if inside else Target(),
+                others=tuple(p for p in persons if p is not person)))
+        return out
+
+    made, number = 0, 0
+    while made < n_train:
+        number += 1
+        batch = picture("train", number, rng.choice((1, 1, 1, 2, 3)), 1)[: n_train - made]
+        made += len(batch)
+        yield from batch
+    for number in range(n_test):
+        yield from picture("test", number, 1, 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=120_000)
+    parser.add_argument("--test", type=int, default=4_800)
+    parser.add_argument("--render", type=int, default=300, help="marked images to time")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    n_samples = sum(1 for _ in gazefollow_like(args.train, args.test))
+    gen_s = time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        manifest = build_from_samples(gazefollow_like(args.train, args.test), Path(folder) / "b",
+                                      images="none", progress=False)
+        seconds = time.perf_counter() - start
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        items = manifest["counts"]["total"]
+        print(f"samples: {n_samples} (generating them alone: {gen_s:.1f} s)")
+        print(f"items: {items} {manifest['counts']['task']}")
+        print(f"build (images='none', incl. sample generation): {seconds:.1f} s, "
+              f"{items / seconds:,.0f} items/s, {n_samples / seconds:,.0f} samples/s")
+        print(f"build without sample generation: ~{seconds - gen_s:.1f} s")
+        print(f"peak RSS: {rss_mb:,.0f} MB; planned images: {manifest['images']['planned']}")
+
+        if args.render:
+            root = Path(folder) / "r"
+            photo = root / "src.jpg"
+            root.mkdir()
+            Image.effect_noise((640, 480), 60).convert("RGB").save(photo, quality=90)
+            samples = list(gazefollow_like(args.render, 0, seed=1, image=str(photo)))
+            samples = [s.__class__(**{**s.__dict__, "image": str(photo)}) for s in samples]
+            build_from_samples([(s, f"gf/{s.source_id}") for s in samples], root / "b",
+                               images="none", progress=False)
+            start = time.perf_counter()
+            n = render_images(root / "b", progress=False)
+            per = (time.perf_counter() - start) / max(n, 1)
+            print(f"render: {n} images of 640x480 in {per * 1000:.1f} ms each (2 threads) -> "
+                  f"~{per * manifest['images']['planned'] / 60:.0f} min for all planned images")
+
+
+if __name__ == "__main__":
+    main()
