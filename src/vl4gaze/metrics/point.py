@@ -44,9 +44,8 @@ def mean_point(gts: Sequence[PointT]) -> PointT:
     """The annotators' mean point. Raises ValueError when ``gts`` is empty."""
     if len(gts) == 0:
         raise ValueError("no ground-truth points")
-    arr = np.asarray(gts, dtype=float)
-    mx, my = arr.mean(axis=0)
-    return (float(mx), float(my))
+    n = len(gts)  # plain Python: ~10x faster than numpy for a handful of points
+    return (sum(float(g[0]) for g in gts) / n, sum(float(g[1]) for g in gts) / n)
 
 
 def avg_l2(pred: PointT, gts: Sequence[PointT]) -> float:

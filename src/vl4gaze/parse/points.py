@@ -74,6 +74,10 @@ _NAMED = re.compile(
 _PAIR = re.compile(r"(?<![\w.])(" + _NUM + r")" + _PCT + r"\s*,\s*(" + _NUM + r")" + _PCT)
 _ANY_NUM = re.compile(r"(?<![\w.])(" + _NUM + r")" + _PCT)
 
+_DIVISORS = {"norm": 1.0, "norm1000": 1000.0, "percent": 100.0, "bins1024": 1024.0}
+_FIXED_SCALE = {"norm": "norm", "norm1000": "norm1000", "pixel": "pixel",
+                "qwen2.5-vl": "pixel", "percent": "percent", "molmo": "percent"}
+
 #: How far outside the image (in normalized units) a point may fall and still be clipped.
 OUTSIDE_TOLERANCE = 0.05
 
@@ -213,7 +217,7 @@ def _scale(
             return None
         sx, sy = float(image_size[0]), float(image_size[1])
     else:
-        sx = sy = {"norm": 1.0, "norm1000": 1000.0, "percent": 100.0, "bins1024": 1024.0}[scale]
+        sx = sy = _DIVISORS[scale]
     if len(values) == 4:
         x = (values[0] + values[2]) / 2
         y = (values[1] + values[3]) / 2
@@ -233,16 +237,8 @@ def _scale_of(
     hint: str | None,
 ) -> str | None:
     """The scale of plain numbers: fixed by an explicit convention, else inferred."""
-    fixed = {
-        "norm": "norm",
-        "norm1000": "norm1000",
-        "pixel": "pixel",
-        "qwen2.5-vl": "pixel",
-        "percent": "percent",
-        "molmo": "percent",
-    }
-    if convention in fixed:
-        return fixed[convention]
+    if convention in _FIXED_SCALE:
+        return _FIXED_SCALE[convention]
     top = max(abs(v) for v in values)
     integers = all(float(v).is_integer() for v in values)
     if top <= 1 + OUTSIDE_TOLERANCE and not (

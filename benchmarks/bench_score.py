@@ -1,0 +1,109 @@
+"""How long scoring 489K predictions takes: parsing + per-item metrics, aggregation with
+bootstrap CIs, and sentence embeddings (timed on a subset, extrapolated).
+
+    .venv/bin/python benchmarks/bench_score.py [--n 489000] [--embed 2000] [--n-boot 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import numpy as np
+
+from vl4gaze.geometry import DIRECTIONS
+from vl4gaze.schema import Prediction, QAItem
+from vl4gaze.score import _score_item, score_predictions
+
+ANSWERS = {
+    "point": ["({x:.3f}, {y:.3f})", "The person is looking at ({x:.2f}, {y:.2f}).",
+              '{{"point_2d": [{px}, {py}]}}', "x={x:.2f}, y={y:.2f}", "I am not sure."],
+    "direction": ["{d}", "The person is looking {d}.", "Looking toward the {d} of the image.",
+                  "at 2 o'clock", "Hard to say."],
+    "object": ["a red mug", "She is looking at the laptop on the desk.", "the dog",
+               "a book", "The television."],
+    "ambiguity": ["It cannot be answered: the person is looking at something outside the image.",
+                  "upper left", "There are several people, unclear which one.", "A cup.",
+                  "(0.412, 0.300)"],
+}
+OBJECTS = [("mug", "a red mug"), ("laptop", "an open laptop"), ("dog", "a brown dog"),
+           ("book", "a paperback book"), ("tv", "a television screen")]
+
+
+class NoEmbedder:
+    def encode(self, texts):
+        return np.ones((len(texts), 1), dtype=np.float32)
+
+
+def synthetic(n: int, seed: int = 0) -> tuple[list[QAItem], list[Prediction]]:
+    rng = random.Random(seed)
+    items, preds = [], []
+    tasks = list(ANSWERS)
+    for i in range(n):
+        task = tasks[i % 4]
+        x, y = rng.random(), rng.random()
+        d = DIRECTIONS[rng.randrange(8)]
+        if task == "point":
+            target = {"points": [[x, y], [min(1, x + 0.02), y]], "mean": [x, y],
+                      "eye": [0.5, 0.5], "format": "norm"}
+        elif task == "direction":
+            target = {"direction": d, "angle_deg": DIRECTIONS.index(d) * 45.0 + 5}
+        elif task == "object":
+            label, desc = OBJECTS[rng.randrange(5)]
+            target = {"label": label, "description": desc, "box": None, "synonyms": []}
+        else:
+            target = {"ambiguous": rng.random() < 0.5, "reason": "gaze_out_of_frame"}
+        item = QAItem(id=f"i{i}", task=task, image="images/x.png", width=640, height=480,
+                      source="synthetic", split="test", question="q", answer="a",
+                      target=target, person_ref="box", template_id="t", sample_id="s")
+        raw = rng.choice(ANSWERS[task]).format(
+            x=min(1, x + rng.gauss(0, 0.05)) if x < 0.95 else x, y=y, px=int(x * 640),
+            py=int(y * 480), d=d)
+        items.append(item)
+        preds.append(Prediction(item_id=item.id, model="bench", prompt_config="p", raw=raw))
+    return items, preds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=489_000)
+    ap.add_argument("--embed", type=int, default=2000)
+    ap.add_argument("--n-boot", type=int, default=1000)
+    args = ap.parse_args()
+    items, preds = synthetic(args.n)
+    t0 = time.perf_counter()
+    for it, p in zip(items, preds, strict=True):
+        _score_item(it, p.raw)
+    t_parse = time.perf_counter() - t0
+    geo = [(it, p) for it, p in zip(items, preds, strict=True) if it.task != "object"]
+    t0 = time.perf_counter()
+    score_predictions([g[0] for g in geo], [g[1] for g in geo], n_boot=args.n_boot)
+    t_geo = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    score_predictions(items, preds, n_boot=args.n_boot, embedder=NoEmbedder())
+    t_all = time.perf_counter() - t0
+    from vl4gaze.metrics.description import SentenceEmbedder
+
+    emb = SentenceEmbedder()
+    emb.encode(["warm up"])
+    rng = random.Random(1)
+    texts = [f"{rng.choice(['a', 'the', 'one'])} {o[1]} number {i}"
+             for i, o in zip(range(args.embed), OBJECTS * args.embed, strict=False)]
+    t0 = time.perf_counter()
+    emb.encode(texts)
+    t_emb = time.perf_counter() - t0
+    n_obj = sum(it.task == "object" for it in items)
+    print(f"predictions: {args.n} ({n_obj} object), n_boot={args.n_boot}")
+    print(f"parse + per-item metrics, all tasks: {t_parse:.1f} s "
+          f"({t_parse / args.n * 1e6:.1f} us/answer)")
+    print(f"score_predictions, point+direction+ambiguity (parsing, metrics, CIs): {t_geo:.1f} s")
+    print(f"score_predictions, all tasks without embeddings (incl. ROUGE-L, CIDEr): {t_all:.1f} s")
+    print(f"embeddings: {args.embed} distinct texts in {t_emb:.1f} s -> "
+          f"{t_emb / args.embed * 1e3:.2f} ms/text; all {n_obj} object answers (worst case, "
+          f"every answer distinct, plus references): "
+          f"~{t_emb / args.embed * n_obj * 2 / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
