@@ -263,15 +263,18 @@ def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]
         entry["n"] += 1
         entry["agree"] += int(bool(r["truth_agree"]))
     with_truth = sum(1 for r in records if "truth" in r)
-    errors = sum(1 for r in records
-                 if r.get("target", {}).get("errors") or r.get("person", {}).get("errors"))
+    def count(key: str) -> int:
+        return sum(len(r.get(part, {}).get(key, ())) for r in records
+                   for part in ("target", "person"))
+
     persons = [r["person"] for r in records if "person" in r]
     report: dict[str, Any] = {
         "annotator": annotator,
         "n_samples": len(records),
         "rules": dict(sorted(rules.items())),
         "uncertain": rules.get(VLM_UNCERTAIN, 0),
-        "failures": errors,
+        "failures": count("errors"),
+        "rejected_answers": count("rejected"),
         "truth": {
             "n_with_truth": with_truth,
             "n_judged": len(judged),

@@ -6,8 +6,10 @@ different wording and marker style; the label is kept only when the two answers 
 (sentence-embedding cosine >= threshold), otherwise the sample is marked uncertain. The same
 is done for a short description of the person. Prompts carry a version; answers are cached
 on disk by (image hash, point, head, prompt id + version, model), so a rerun makes no model
-call. A failed call (exception, empty answer, unreadable image) is recorded, never fatal,
-and not cached, so the next run retries it.
+call. A failed call (exception, unreadable image) is recorded, never fatal, and not cached,
+so the next run retries it. An answer that is no phrase (empty, mostly digits or symbols,
+broken characters: what a random or confused model says) is cached like any answer but
+rejected, which leaves the label uncertain.
 """
 
 from __future__ import annotations
@@ -91,6 +93,25 @@ _PREFIXES = re.compile(
 )
 
 
+_WORD = re.compile(r"^[^\W\d_]+(?:['-][^\W\d_]+)*$")
+
+
+def phrase_problem(answer: str) -> str | None:
+    """Why ``answer`` (cleaned) is no usable phrase, or None when it is one.
+
+    At least half of its words must be words of letters ("a 2-liter bottle" passes,
+    "bow560173 th042" does not), and it must hold no broken characters.
+    """
+    if not answer:
+        return "empty answer"
+    if "\ufffd" in answer:
+        return "broken characters"
+    words = answer.split()
+    if sum(1 for w in words if _WORD.match(w.strip(",.;:()"))) * 2 < len(words):
+        return "not a phrase (mostly non-words)"
+    return None
+
+
 class Model(Protocol):
     """What the VLM rule needs of a vl4gaze model back end (see vl4gaze.models.base)."""
 
@@ -154,12 +175,13 @@ class Verdict:
     similarity: float | None = None
     label: str | None = None
     uncertain: bool = False
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # failed calls
+    rejected: list[str] = field(default_factory=list)  # answers that are no phrase
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answers": self.answers, "similarity": self.similarity, "label": self.label,
-            "uncertain": self.uncertain, "errors": self.errors,
+            "uncertain": self.uncertain, "errors": self.errors, "rejected": self.rejected,
         }
 
 
@@ -283,9 +305,6 @@ class VLMAnnotator:
             return
         for group, raw in zip(live, answers, strict=True):
             answer = clean_answer(raw or "")
-            if not answer:
-                _fail(group, f"empty answer (raw: {raw!r})")
-                continue
             self.cache.put(group[0].key, {"answer": answer, "raw": raw})
             for job in group:
                 job.answer = answer
@@ -304,6 +323,11 @@ class VLMAnnotator:
                     errors=[j.error for j in pair if j.error],
                 )
                 verdicts[(i, kind)] = verdict
+                for j, answer in enumerate(verdict.answers):
+                    problem = None if answer is None else phrase_problem(answer)
+                    if problem is not None:
+                        verdict.rejected.append(f"{problem}: {answer!r}")
+                        verdict.answers[j] = None
                 first, second = verdict.answers
                 if first is None or second is None:
                     verdict.uncertain = True
