@@ -12,6 +12,7 @@ A second, small run renders marked images to give the per-image cost of ``images
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
@@ -69,22 +70,24 @@ def main() -> None:
     parser.add_argument("--render", type=int, default=300, help="marked images to time")
     args = parser.parse_args()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     n_samples = sum(1 for _ in gazefollow_like(args.train, args.test))
-    gen_s = time.perf_counter() - start
+    gen_s, gen_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         manifest = build_from_samples(gazefollow_like(args.train, args.test), Path(folder) / "b",
                                       images="none", progress=False)
-        seconds = time.perf_counter() - start
+        seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         items = manifest["counts"]["total"]
-        print(f"samples: {n_samples} (generating them alone: {gen_s:.1f} s)")
+        print(f"samples: {n_samples} (generating them alone: {gen_s:.1f} s wall, "
+              f"{gen_cpu:.1f} s CPU)")
         print(f"items: {items} {manifest['counts']['task']}")
         print(f"build (images='none', incl. sample generation): {seconds:.1f} s, "
               f"{items / seconds:,.0f} items/s, {n_samples / seconds:,.0f} samples/s")
-        print(f"build without sample generation: ~{seconds - gen_s:.1f} s")
+        print(f"build CPU time: {cpu_s:.1f} s (~{cpu_s - gen_cpu:.1f} s without generating "
+              f"samples); load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"peak RSS: {rss_mb:,.0f} MB; planned images: {manifest['images']['planned']}")
 
         if args.render:

@@ -24,6 +24,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -108,17 +109,14 @@ class _Builder:
         base = self._image(sample, key, None) if draft.ref.marker is not None else image
         target = _JSON.encode(draft.target)
         ref_kind = draft.ref.kind.value
-        # One pre-joined string: the same hash as content_id of the parts, a third the cost.
-        item_id = content_id("\x1f".join((draft.task, sample_id, draft.template_id,
-                                          draft.question, draft.answer, target, ref_kind,
-                                          image)))
+        item_id = item_hash(draft.task, sample_id, draft.template_id, draft.question,
+                            draft.answer, target, ref_kind, image)
         head = draft.ref.head
         rank = hashlib.blake2b(f"{self.options.seed}:{item_id}".encode(),
                                digest_size=8).hexdigest()
         return (item_id, draft.task, image, sample.width, sample.height, sample.source, split,
                 draft.question, draft.answer, target, ref_kind,
-                None if head is None else {"x1": round(head.x1, 6), "y1": round(head.y1, 6),
-                                           "x2": round(head.x2, 6), "y2": round(head.y2, 6)},
+                None if head is None else _head_dict(head.as_tuple()),
                 draft.template_id, sample_id, base, rank,
                 draft.target.get("ambiguous") if draft.task == "ambiguity" else None)
 
@@ -232,6 +230,17 @@ class _Builder:
             part = part.sort_by([("id", "ascending")])
             out[split] = _unique(part)
         return out
+
+
+def item_hash(*parts: str) -> str:
+    """An item id: 16 hex digits of SHA-256 over the item's content (the form of
+    ``schema.content_id``, hashed over the joined strings: no JSON pass, ~3x faster)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1024)
+def _head_dict(box: tuple[float, float, float, float]) -> dict[str, float]:
+    return dict(zip(("x1", "y1", "x2", "y2"), (round(v, 6) for v in box), strict=True))
 
 
 def _safe(name: str) -> str:

@@ -143,20 +143,21 @@ def empty_region(sample: GazeSample, rng: random.Random, tries: int = 40) -> Box
     head = sample.person.head
     w = min(max(head.width, 0.06), 0.3)
     h = min(max(head.height, 0.06), 0.3)
-    heads = [sample.person.head, *(o.head for o in sample.others)]
+    heads = [o.as_tuple() for o in (sample.person.head, *(p.head for p in sample.others))]
     for _ in range(tries):
         x1 = rng.uniform(0.0, 1.0 - w)
         y1 = rng.uniform(0.0, 1.0 - h)
-        box = Box(x1, y1, x1 + w, y1 + h)
-        if not any(_blocked(box, other) for other in heads):
-            return box
+        if not any(_blocked(x1, x1 + w, y1 + h, other) for other in heads):
+            return Box(x1, y1, x1 + w, y1 + h)
     return None
 
 
-def _blocked(box: Box, head: Box, margin: float = 0.02) -> bool:
-    """Whether ``box`` touches ``head`` or the body column under it."""
-    x_overlap = box.x1 < head.x2 + margin and box.x2 > head.x1 - margin
-    return x_overlap and box.y2 > head.y1 - margin
+def _blocked(x1: float, x2: float, y2: float, head: tuple[float, float, float, float],
+             margin: float = 0.02) -> bool:
+    """Whether a box spanning [x1, x2] down to y2 touches ``head`` or the body column
+    under it."""
+    hx1, hy1, hx2, _ = head
+    return x1 < hx2 + margin and x2 > hx1 - margin and y2 > hy1 - margin
 
 
 def absent_ref(sample: GazeSample, box: Box, options: Options,

@@ -11,8 +11,18 @@ import random
 from typing import Any
 
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle
-from vl4gaze.schema import GazeSample
-from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
+from vl4gaze.schema import GazeSample, Point
+from vl4gaze.tasks.refs import (
+    Draft,
+    Options,
+    Ref,
+    Template,
+    choose,
+    fill,
+    mean_point,
+    r6,
+    unanswerable,
+)
 
 CHOICES = "Answer with one of: " + ", ".join(DIRECTIONS) + "."
 
@@ -32,15 +42,15 @@ TEMPLATES: tuple[Template, ...] = tuple(
 
 def target_of(sample: GazeSample) -> dict[str, Any] | None:
     """Direction class, angle and the two points; None when eye and gaze coincide."""
-    mean, eye = sample.gaze_mean, sample.eye_or_head
+    mean, eye = mean_point(sample), sample.eye_or_head
     if mean is None:
         return None
     try:
-        angle = gaze_angle(eye, mean, sample.width, sample.height)
+        angle = gaze_angle(eye, Point(*mean), sample.width, sample.height)
     except ValueError:
         return None
     return {"direction": direction_of_angle(angle), "angle_deg": round(angle, 3),
-            "eye": [r6(eye.x), r6(eye.y)], "gaze": [r6(mean.x), r6(mean.y)]}
+            "eye": [r6(eye.x), r6(eye.y)], "gaze": [r6(mean[0]), r6(mean[1])]}
 
 
 def skip_reason(sample: GazeSample) -> str | None:

@@ -19,6 +19,7 @@ from vl4gaze.tasks.refs import (
     choose,
     fill,
     format_point,
+    mean_point,
     point_instruction,
     r6,
     unanswerable,
@@ -39,20 +40,20 @@ TEMPLATES: tuple[Template, ...] = tuple(
 
 
 def target_of(sample: GazeSample, point_format: str) -> dict[str, Any] | None:
-    mean = sample.gaze_mean
+    mean = mean_point(sample)
     if mean is None:
         return None
     eye = sample.eye_or_head
     return {"points": [[r6(p.x), r6(p.y)] for p in sample.gaze],
-            "mean": [r6(mean.x), r6(mean.y)], "eye": [r6(eye.x), r6(eye.y)],
+            "mean": [r6(mean[0]), r6(mean[1])], "eye": [r6(eye.x), r6(eye.y)],
             "format": point_format}
 
 
 def answer_of(sample: GazeSample, point_format: str) -> str:
-    mean = sample.gaze_mean
+    mean = mean_point(sample)
     if mean is None:
         raise ValueError(f"sample {sample.source_id!r} has no gaze point")
-    return format_point(mean.x, mean.y, point_format, sample.width, sample.height)
+    return format_point(mean[0], mean[1], point_format, sample.width, sample.height)
 
 
 def skip_reason(sample: GazeSample) -> str | None:

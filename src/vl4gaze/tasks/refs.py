@@ -71,6 +71,16 @@ def choose(templates: tuple[Template, ...], rng: random.Random) -> Template:
     return templates[rng.randrange(len(templates))]
 
 
+def mean_point(sample: GazeSample) -> tuple[float, float] | None:
+    """The annotators' mean gaze point as plain floats (``GazeSample.gaze_mean`` without
+    building a validated Point: this runs several times per sample at GazeFollow scale)."""
+    gaze = sample.gaze
+    if not gaze:
+        return None
+    n = len(gaze)
+    return (sum(p.x for p in gaze) / n, sum(p.y for p in gaze) / n)
+
+
 def r6(value: float) -> float:
     """Round stored coordinates so the Parquet does not carry float noise."""
     return round(float(value), 6)
