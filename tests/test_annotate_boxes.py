@@ -108,7 +108,7 @@ def test_people_count_as_objects_and_truth_is_measured():
     assert targets[3].rule == "no_gaze"
     assert [r["truth_agree"] for r in result.records] == [True, True, False, None]
     truth = result.report["truth"]
-    assert (truth["n_judged"], truth["agree"]) == (3, 2)
+    assert (truth["n_judged"], truth["agree"], truth["coverage"]) == (3, 2, 1.0)
     assert truth["error_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert result.report["rules"] == {"box:contains": 2, "box:none": 1, "no_gaze": 1}
     kept = annotate_samples(samples, keep_source_targets=True).samples

@@ -139,6 +139,10 @@ def test_disagreeing_answers_are_marked_uncertain(samples):
     assert record["target"]["answers"] == ["A red mug", "a laptop"]
     assert record["target"]["similarity"] < 0.6 and record["truth_agree"] is None
     assert result.report["uncertain"] == 1 and result.report["person"]["uncertain"] == 2
+    # the truth cannot judge an uncertain label, but the first answer alone was right
+    truth = result.report["truth"]
+    assert truth["coverage"] == 0.0 and truth["error_rate"] is None
+    assert record["first_answer_agree"] is True and truth["first_answer_agreement"] == 1.0
 
 
 def test_threshold_decides_agreement(samples):

@@ -223,6 +223,7 @@ def _score_against_truth(
     object (``kind`` person/space without a label).
     """
     label_pairs: list[tuple[int, str, str]] = []
+    first_pairs: list[tuple[int, str, str]] = []
     for i, (old, new) in enumerate(zip(originals, labelled, strict=True)):
         truth = true_target(old)
         record = records[i]
@@ -231,6 +232,10 @@ def _score_against_truth(
             continue
         record["truth"] = truth.label or truth.description or truth.kind
         got = new.target
+        answers = record.get("target", {}).get("answers") or [None]
+        if answers[0]:  # the VLM's first answer, before any checking
+            first_pairs.extend(
+                (i, answers[0], w) for w in {truth.label, truth.description} - {None})
         # Something nameable is gazed at: an object or a person (not empty space).
         has_object = bool(truth.label or truth.box) and truth.kind != "space"
         if got.label is None:
@@ -243,14 +248,22 @@ def _score_against_truth(
             said = got.description or got.label or ""
             for wanted in {truth.label, truth.description} - {None}:
                 label_pairs.append((i, said, wanted or ""))
-    if label_pairs:
-        scores = similarities([(a, b) for _, a, b in label_pairs], embedder)
-        best: dict[int, float] = {}
-        for (i, _, _), score in zip(label_pairs, scores, strict=True):
-            best[i] = max(best.get(i, -1.0), score)
-        for i, score in best.items():
-            records[i]["truth_similarity"] = round(score, 4)
-            records[i]["truth_agree"] = score >= threshold
+    for i, score in _best(label_pairs, embedder).items():
+        records[i]["truth_similarity"] = round(score, 4)
+        records[i]["truth_agree"] = score >= threshold
+    for i, score in _best(first_pairs, embedder).items():
+        records[i]["first_answer_agree"] = score >= threshold
+
+
+def _best(pairs: list[tuple[int, str, str]], embedder: Embedder | None) -> dict[int, float]:
+    """Record index -> the best similarity among its (said, wanted) pairs."""
+    if not pairs:
+        return {}
+    best: dict[int, float] = {}
+    scores = similarities([(a, b) for _, a, b in pairs], embedder)
+    for (i, _, _), score in zip(pairs, scores, strict=True):
+        best[i] = max(best.get(i, -1.0), score)
+    return best
 
 
 def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]) -> dict:
@@ -263,6 +276,7 @@ def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]
         entry["n"] += 1
         entry["agree"] += int(bool(r["truth_agree"]))
     with_truth = sum(1 for r in records if "truth" in r)
+    first = [r["first_answer_agree"] for r in records if "first_answer_agree" in r]
     def count(key: str) -> int:
         return sum(len(r.get(part, {}).get(key, ())) for r in records
                    for part in ("target", "person"))
@@ -281,10 +295,14 @@ def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]
             "agree": agree,
             "agreement_rate": round(agree / len(judged), 4) if judged else None,
             "error_rate": round(1 - agree / len(judged), 4) if judged else None,
+            # how many samples with a known target got a judged label at all
+            "coverage": round(len(judged) / with_truth, 4) if with_truth else None,
             "by_rule": dict(sorted(by_rule.items())),
         },
         **extra,
     }
+    if first:  # VLM: agreement of the first answer alone, before the agreement check
+        report["truth"]["first_answer_agreement"] = round(sum(first) / len(first), 4)
     if persons:
         report["person"] = {
             "described": sum(1 for p in persons if p["label"]),

@@ -323,12 +323,13 @@ class VLMAnnotator:
                     errors=[j.error for j in pair if j.error],
                 )
                 verdicts[(i, kind)] = verdict
-                for j, answer in enumerate(verdict.answers):
+                usable = list(verdict.answers)
+                for j, answer in enumerate(usable):
                     problem = None if answer is None else phrase_problem(answer)
                     if problem is not None:
                         verdict.rejected.append(f"{problem}: {answer!r}")
-                        verdict.answers[j] = None
-                first, second = verdict.answers
+                        usable[j] = None
+                first, second = usable
                 if first is None or second is None:
                     verdict.uncertain = True
                 else:
