@@ -19,6 +19,7 @@ from vl4gaze.models.base import (
     FatalBackendError,
     HeatmapModel,
     Model,
+    PartialBatchError,
     Request,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "FatalBackendError",
     "HeatmapModel",
     "Model",
+    "PartialBatchError",
     "Request",
     "load_model",
 ]
