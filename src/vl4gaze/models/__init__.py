@@ -43,11 +43,15 @@ def _hf(name: str, **options: Any) -> Model:
     return _call(HFModel, name, options)
 
 
-def _tiny(arg: str, *, seed: int = 0, **options: Any) -> Model:
+def _tiny(arg: str, **options: Any) -> Model:
+    """``tiny`` is the seed-0 tiny LLaVA, ``tiny:SEED`` another one (not the run's --seed)."""
     from vl4gaze.models.hf import HFModel
     from vl4gaze.models.tiny import tiny_model_path
 
-    model_seed = int(arg) if arg else seed
+    try:
+        model_seed = int(arg) if arg else 0
+    except ValueError:
+        raise ValueError(f"model spec 'tiny:{arg}': the part after ':' must be a seed") from None
     options["name"] = "tiny" if not arg else f"tiny:{arg}"
     return _call(HFModel, str(tiny_model_path(model_seed)), options)
 
