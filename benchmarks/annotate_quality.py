@@ -64,7 +64,9 @@ def main() -> None:
         t = first["truth"]
         print(f"VLM rule ({args.vlm}) on {len(subset)} people: rules={first['rules']} "
               f"uncertain={first['uncertain']} failures={first['failures']} "
-              f"judged={t['n_judged']} agree={t['agree']} error_rate={t['error_rate']} "
+              f"rejected_answers={first['rejected_answers']} judged={t['n_judged']} "
+              f"agree={t['agree']} error_rate={t['error_rate']} coverage={t['coverage']} "
+              f"first_answer_agreement={t.get('first_answer_agreement')} "
               f"person={first.get('person')}")
         print(f"  cold: {first['model_calls']} model calls, {cold:.1f} s; "
               f"rerun: {second['model_calls']} calls, {second['cache_hits']} cache hits, "

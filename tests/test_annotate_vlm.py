@@ -202,19 +202,27 @@ def test_minilm_tells_same_labels_from_different_ones():
 
 
 @pytest.mark.slow
-def test_annotate_with_the_tiny_vlm_end_to_end(tmp_path):
+def test_annotate_with_the_tiny_vlm_then_build(tmp_path):
+    from typer.testing import CliRunner
+
+    from vl4gaze.cli import app
     from vl4gaze.sources.gazeworld import synthesize
 
-    world = synthesize(tmp_path / "world", 2, seed=1, size=96)
+    world = synthesize(tmp_path / "world", 1, seed=1, size=96)
     out = tmp_path / "annotated"
-    report = run_annotate([f"gazeworld:{world}"], out, annotator="vlm:tiny")
+    command = ["annotate", f"gazeworld:{world}", "-o", str(out), "--annotator", "vlm:tiny"]
+    assert CliRunner().invoke(app, command).exit_code == 0
+    report = json.loads((out / "annotation_report.json").read_text())
     assert report["model"] == "tiny" and report["model_calls"] > 0
     assert report["failures"] == 0  # the random model babbles: rejected, never fatal
-    assert report["rules"].get("vlm", 0) + report["uncertain"] + report["rules"]["no_gaze"] \
+    rules = report["rules"]
+    assert rules.get("vlm", 0) + report["uncertain"] + rules.get("no_gaze", 0) \
         == report["n_samples"]
+    assert Path(out / "cache.sqlite").is_file()
     again = run_annotate([f"gazeworld:{world}"], out, annotator="vlm:tiny")
     assert again["model_calls"] == 0 and again["cache_hits"] == report["model_calls"]
-    lines = (out / "samples.jsonl").read_text().splitlines()
-    assert all(json.loads(line)["target"]["rule"] in ("vlm", "vlm:uncertain", "no_gaze")
-               for line in lines)
-    assert Path(out / "cache.sqlite").is_file()
+    bench = tmp_path / "bench"
+    built = CliRunner().invoke(app, ["build", f"annotated:{out}", "-o", str(bench),
+                                     "--images", "none"])
+    assert built.exit_code == 0, built.output
+    assert (bench / "manifest.json").is_file()
