@@ -280,3 +280,12 @@ def test_report_cli(tmp_path, monkeypatch):
     assert "hf:ckpt-good 2-shot" in result.output  # the table is printed
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "nope"), "-o", str(tmp_path / "X")])
     assert bad.exit_code == 1 and "not a run directory" in bad.output
+
+
+def test_ties_bold_nobody(tmp_path):
+    runs, _ = make_runs(tmp_path)
+    for run in runs[1:]:  # make the two non-oracle models score the same everywhere
+        scores = json.loads((runs[1] / "scores.json").read_text())
+        (run / "scores.json").write_text(json.dumps(scores))
+    md = main_table_markdown(load_runs(runs))
+    assert "**" not in md

@@ -46,7 +46,7 @@ def _save(fig: plt.Figure, out: Path, stem: str) -> list[Path]:
     for fmt in FORMATS:
         path = out / f"{stem}.{fmt}"
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(path, format=fmt, bbox_inches="tight", metadata=metadata)
+        fig.savefig(path, format=fmt, metadata=metadata)  # layout done by tight_layout
         paths.append(path)
     plt.close(fig)
     return paths
@@ -148,7 +148,7 @@ def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.0 * nrows), squeeze=False)
     labels = [*DIRECTIONS, "none"]
-    for ax, (run, matrix) in zip(axes.flat, panels, strict=False):
+    for k, (ax, (run, matrix)) in enumerate(zip(axes.flat, panels, strict=False)):
         totals = matrix.sum(axis=1, keepdims=True)
         share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
         ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -157,10 +157,15 @@ def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
                 if matrix[r, c]:
                     ax.text(c, r, str(matrix[r, c]), ha="center", va="center", fontsize=6,
                             color="white" if share[r, c] > 0.6 else "black")
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(DIRECTIONS)), DIRECTIONS, fontsize=7)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        # tick labels on the outer panels only: text layout is most of the drawing time
+        bottom = k + ncols >= len(panels)
+        ax.set_xticks(range(len(labels)), labels if bottom else [], rotation=60, ha="right",
+                      fontsize=7)
+        ax.set_yticks(range(len(DIRECTIONS)), DIRECTIONS if k % ncols == 0 else [], fontsize=7)
+        if bottom:
+            ax.set_xlabel("predicted")
+        if k % ncols == 0:
+            ax.set_ylabel("true")
         ax.set_title(run.label, fontsize=9)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")

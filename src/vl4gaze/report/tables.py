@@ -110,6 +110,8 @@ def _best(runs: Sequence[Run], column: Column) -> set[int]:
     if len(values) < 2:
         return set()
     top = max(values.values())
+    if all(math.isclose(v, top, rel_tol=1e-9, abs_tol=1e-12) for v in values.values()):
+        return set()  # everybody ties: nobody stands out
     return {i for i, v in values.items() if math.isclose(v, top, rel_tol=1e-9, abs_tol=1e-12)}
 
 

@@ -1,0 +1,173 @@
+"""``vl4gaze demo``: the paper's whole flow on GazeWorld, offline, in minutes on a CPU.
+
+synthesize GazeWorld -> build the benchmark -> evaluate the baselines (oracle, random,
+centre, head, text-only) and the tiny VLM zero-shot and 2-shot -> fine-tune the tiny
+VLM -> evaluate it again -> write the report. Every stage is the library's own
+function, called exactly as the CLI calls it; this module only chooses sizes and wires.
+
+The sizes (``DemoSize``) keep the default run within about 15 minutes on 2 CPU cores;
+``quick=True`` is a smoke version of the same flow for tests. Rerunning into the same
+directory resumes: inference skips answered items and a finished checkpoint is reused,
+unless the sizes or seed changed, in which case the demo's own folders are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+BASELINES = ("oracle", "random", "center", "head", "text-only")
+TINY = "tiny"
+STAGE_DIRS = ("gazeworld", "bench", "runs", "tiny-sft", "report")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """How much the demo does; the defaults fit ~15 minutes on 2 CPU cores."""
+
+    scenes: int = 200
+    image_size: int = 448
+    eval_limit: int | None = 12  # test items per task for every run (same items for all)
+    max_new_tokens: int = 48
+    train_steps: int = 60
+    batch_size: int = 8
+    shots: int = 2
+    gallery_items: int = 24
+
+
+FULL = DemoSize()
+QUICK = DemoSize(scenes=16, image_size=160, eval_limit=1, max_new_tokens=8, train_steps=2,
+                 batch_size=2, gallery_items=2)
+
+
+@dataclass
+class DemoResult:
+    """Where everything went, and how long each stage took (seconds)."""
+
+    out: Path
+    bench: Path
+    runs: list[Path]
+    checkpoint: Path
+    report: Path
+    seconds: dict[str, float]
+
+
+class _Stages:
+    """Numbered stage headers with timings; each stage shows its own rich progress bar."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console, self.total, self.done = console, total, 0
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[], T]) -> T:
+        self.done += 1
+        self.console.rule(f"[bold]{self.done}/{self.total}[/bold] {name}", align="left")
+        start = time.perf_counter()
+        result = fn()
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+        self.console.print(f"[green]done[/green] in {self.seconds[name]:.1f} s")
+        return result
+
+
+def _prepare(out: Path, params: dict[str, Any], console: Console) -> None:
+    """Start over (only the demo's own folders) when sizes or seed differ from last time."""
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / "demo.json"
+    if marker.is_file() and json.loads(marker.read_text()) != params:
+        console.print("[yellow]demo settings changed: rebuilding the demo folders[/yellow]")
+        for name in STAGE_DIRS:
+            shutil.rmtree(out / name, ignore_errors=True)
+    marker.write_text(json.dumps(params, indent=2) + "\n")
+
+
+def _evaluate(bench: Path, spec: str, run: Path, size: DemoSize, seed: int, shots: int,
+              console: Console) -> Path:
+    """Infer (resumable) and score one model: the same two calls as `vl4gaze eval`."""
+    from vl4gaze.infer import run_inference
+    from vl4gaze.score import score_run
+
+    run_inference(bench, spec, run, shots=shots, limit=size.eval_limit, seed=seed,
+                  max_new_tokens=size.max_new_tokens, console=console)
+    score_run(run)
+    return run
+
+
+def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
+    """Fine-tune the tiny VLM (LoRA, merged), unless a finished checkpoint is already there."""
+    from vl4gaze.train.sft import train
+
+    if (ckpt / "model.safetensors").is_file() and (ckpt / "config.json").is_file():
+        return ckpt
+    return train(bench, f"{TINY}:{seed}", ckpt, max_steps=size.train_steps,
+                 batch_size=size.batch_size, seed=seed,
+                 logging_steps=max(1, size.train_steps // 10))
+
+
+def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool = False,
+             size: DemoSize | None = None, console: Console | None = None) -> DemoResult:
+    """Run the whole offline flow into ``out`` and return where its parts are.
+
+    ``scenes`` overrides the number of GazeWorld scenes of the chosen size (``FULL`` or,
+    with ``quick``, ``QUICK``); ``size`` replaces the preset entirely.
+    """
+    from vl4gaze.build import build_benchmark
+    from vl4gaze.report import load_runs, write_report
+    from vl4gaze.report.tables import rich_table
+    from vl4gaze.sources.gazeworld import synthesize
+
+    console = console or Console(stderr=True)
+    size = size or (QUICK if quick else FULL)
+    if scenes is not None:
+        size = replace(size, scenes=scenes)
+    out = Path(out).resolve()
+    _prepare(out, {"seed": seed, **asdict(size)}, console)
+    world, bench, runs_dir, ckpt = out / "gazeworld", out / "bench", out / "runs", out / "tiny-sft"
+    models: list[tuple[str, str, int]] = [(f"baseline:{b}", b, 0) for b in BASELINES]
+    models += [(TINY, "tiny-0shot", 0), (TINY, f"tiny-{size.shots}shot", size.shots)]
+    stages = _Stages(console, total=3 + len(models) + 3)
+
+    stages.run(f"Synthesize GazeWorld ({size.scenes} scenes, {size.image_size} px)",
+               lambda: synthesize(world, size.scenes, seed=seed, size=size.image_size))
+    manifest = stages.run("Build the benchmark (four tasks)",
+                          lambda: build_benchmark([f"gazeworld:{world}"], bench, seed=seed))
+    counts = manifest.get("counts", {})
+    console.print(f"items per split: {counts.get('split')}, per task: {counts.get('task')}")
+    stages.run("Prepare the tiny VLM", lambda: _tiny_ready(seed))
+
+    runs: list[Path] = []
+    for spec, name, shots in models:
+        runs.append(stages.run(
+            f"Evaluate {spec}" + (f" {shots}-shot" if shots else " zero-shot"),
+            lambda spec=spec, name=name, shots=shots: _evaluate(
+                bench, spec, runs_dir / name, size, seed, shots, console)))
+    stages.run(f"Fine-tune the tiny VLM ({size.train_steps} steps)",
+               lambda: _train(bench, ckpt, size, seed))
+    runs.append(stages.run("Evaluate the fine-tuned tiny VLM zero-shot", lambda: _evaluate(
+        bench, f"hf:{ckpt}", runs_dir / "tiny-sft", size, seed, 0, console)))
+    report = stages.run("Write the report", lambda: write_report(
+        runs, out / "report", max_items_per_task=size.gallery_items,
+        title="vl4gaze demo on GazeWorld", console=console))
+
+    (out / "timings.json").write_text(json.dumps(stages.seconds, indent=2) + "\n")
+    Console().print(rich_table(load_runs(runs), title="vl4gaze demo: main results (95% CI)"))
+    total = sum(stages.seconds.values())
+    console.print(f"[bold green]Demo finished[/bold green] in {total / 60:.1f} min. "
+                  f"Report: [bold]{report}[/bold] (open it in a browser); "
+                  f"tables: {report.parent / 'table.md'}")
+    return DemoResult(out=out, bench=bench, runs=runs, checkpoint=ckpt, report=report,
+                      seconds=stages.seconds)
+
+
+def _tiny_ready(seed: int) -> Path:
+    """Build (once, cached) the tiny random VLM so that its cost is not billed to an eval."""
+    from vl4gaze.models.tiny import tiny_model_path
+
+    return tiny_model_path(seed)
