@@ -76,7 +76,8 @@ def samples(tmp_path) -> list[GazeSample]:
     head = Box(0.1, 0.1, 0.3, 0.4)
     return [
         GazeSample(image=str(paths[0]), width=120, height=80, source="t", source_id="a",
-                   split="test", person=Person(head=head), gaze=(Point(0.6, 0.5),),
+                   split="test", person=Person(head=head, description="a woman in a blue coat"),
+                   gaze=(Point(0.6, 0.5),),
                    inout=InOut.IN,
                    target=Target(label="mug", description="a red mug", rule="source")),
         GazeSample(image=str(paths[1]), width=120, height=80, source="t", source_id="b",
@@ -116,6 +117,9 @@ def test_agreeing_answers_are_kept_and_a_rerun_asks_nothing(tmp_path, samples):
     assert first.samples[1].target.rule == "no_gaze"
     assert first.records[0]["truth_agree"] is True
     assert first.report["model_calls"] == 6 and first.report["truth"]["agreement_rate"] == 1.0
+    assert first.records[0]["person"]["truth_agree"] is True
+    assert first.report["person"] == {"described": 2, "uncertain": 0, "n_judged": 1,
+                                      "agreement_rate": 1.0}
 
     again = FakeVLM(AGREE)
     second = annotate_samples(samples, model=again, annotator="vlm:fake",
@@ -134,7 +138,9 @@ def test_disagreeing_answers_are_marked_uncertain(samples):
     result = annotate_samples(samples, model=model, embedder=WordEmbedder())
     target = result.samples[0].target
     assert target.rule == "vlm:uncertain" and target.label is None
-    assert result.samples[0].person.description is None
+    # no agreed description: the source's own stays, the sample without one gets none
+    assert result.samples[0].person.description == "a woman in a blue coat"
+    assert result.samples[1].person.description is None
     record = result.records[0]
     assert record["target"]["answers"] == ["A red mug", "a laptop"]
     assert record["target"]["similarity"] < 0.6 and record["truth_agree"] is None
@@ -181,7 +187,8 @@ def test_answers_that_are_no_phrase_are_rejected(samples, answer, why):
     result = annotate_samples(samples[:1], model=model, embedder=WordEmbedder())
     person = result.records[0]["person"]
     assert why in person["rejected"][0] and len(person["rejected"]) == 2
-    assert person["uncertain"] and result.samples[0].person.description is None
+    assert person["uncertain"]  # the source's own description stays
+    assert result.samples[0].person.description == "a woman in a blue coat"
     assert result.report["rejected_answers"] == 2 and result.report["failures"] == 0
 
 

@@ -188,7 +188,9 @@ def _by_vlm(
             else:
                 record.update(rule=VLM_UNCERTAIN, label=None)
                 target = Target(rule=VLM_UNCERTAIN)
-        person_record = replace(sample.person, description=person.label)
+        # An unsure description leaves the source's own (GazeWorld has one) in place.
+        person_record = replace(sample.person,
+                                description=person.label or sample.person.description)
         out.append(replace(sample, target=target, person=person_record))
         records.append(record)
     extra = {
@@ -253,6 +255,13 @@ def _score_against_truth(
         records[i]["truth_agree"] = score >= threshold
     for i, score in _best(first_pairs, embedder).items():
         records[i]["first_answer_agree"] = score >= threshold
+    person_pairs = [
+        (i, r["person"]["label"], old.person.description)
+        for i, (r, old) in enumerate(zip(records, originals, strict=True))
+        if r.get("person", {}).get("label") and old.person.description
+    ]
+    for i, score in _best(person_pairs, embedder).items():
+        records[i]["person"]["truth_agree"] = score >= threshold
 
 
 def _best(pairs: list[tuple[int, str, str]], embedder: Embedder | None) -> dict[int, float]:
@@ -304,9 +313,13 @@ def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]
     if first:  # VLM: agreement of the first answer alone, before the agreement check
         report["truth"]["first_answer_agreement"] = round(sum(first) / len(first), 4)
     if persons:
+        judged_people = [p["truth_agree"] for p in persons if "truth_agree" in p]
         report["person"] = {
             "described": sum(1 for p in persons if p["label"]),
             "uncertain": sum(1 for p in persons if p["uncertain"]),
+            "n_judged": len(judged_people),
+            "agreement_rate": round(sum(judged_people) / len(judged_people), 4)
+            if judged_people else None,
         }
     return report
 
