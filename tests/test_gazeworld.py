@@ -302,3 +302,16 @@ def test_some_people_share_a_target_and_some_look_at_each_other(records):
         looks = {p["id"]: p["target"]["person"] for p in r["people"]}
         mutual += sum(1 for a, b in looks.items() if b is not None and looks.get(b) == a)
     assert shared > 0 and mutual > 0
+
+
+def test_head_scale_makes_bigger_heads_that_still_fit():
+    def mean_head(scale: float) -> float:
+        config = WorldConfig(head_scale=scale)
+        heads = [p["head"] for i in range(40) for p in scene_annotation(i, config)["people"]]
+        return sum(h[2] - h[0] for h in heads) / len(heads)
+
+    assert mean_head(1.6) > 1.3 * mean_head(1.0)
+    for i in range(40):
+        r = scene_annotation(i, WorldConfig(head_scale=2.0, p_multi_person=1.0))
+        heads = [p["head"] for p in r["people"]]
+        assert not any(_overlap(a, b) for k, a in enumerate(heads) for b in heads[k + 1:])

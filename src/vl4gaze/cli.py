@@ -54,6 +54,9 @@ def synth(
     p_empty_space: Annotated[float, typer.Option(help="Share of people looking at empty "
                                                       "space.")] = 0.05,
     test_fraction: Annotated[float, typer.Option(help="Share of scenes in the test split.")] = 0.2,
+    head_scale: Annotated[float, typer.Option(help="Head size factor (bigger: easier for "
+                                                   "tiny models).")] = 1.0,
+    max_objects: Annotated[int, typer.Option(help="Most objects per scene (3-8).")] = 8,
 ) -> None:
     """Render GazeWorld scenes with exact gaze ground truth (source gazeworld:OUT)."""
     from vl4gaze.sources.gazeworld import synthesize
@@ -62,7 +65,8 @@ def synth(
         synthesize(out, scenes, seed, size, p_multi_person=p_multi_person,
                    p_eyes_closed=p_eyes_closed, p_eyes_hidden=p_eyes_hidden,
                    p_out_of_frame=p_out_of_frame, p_look_at_person=p_look_at_person,
-                   p_empty_space=p_empty_space, test_fraction=test_fraction)
+                   p_empty_space=p_empty_space, test_fraction=test_fraction,
+                   head_scale=head_scale, max_objects=max_objects)
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"wrote {scenes} GazeWorld scenes to [bold]{out}[/bold] "

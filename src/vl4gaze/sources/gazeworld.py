@@ -69,6 +69,7 @@ def synthesize(
     min_objects: int = 3,
     max_objects: int = 8,
     max_people: int = 4,
+    head_scale: float = 1.0,
     progress: bool = True,
 ) -> Path:
     """Render ``scenes`` GazeWorld scenes into ``out`` and return ``out``.
@@ -85,6 +86,7 @@ def synthesize(
         p_look_at_person=p_look_at_person, p_empty_space=p_empty_space,
         p_shared_target=p_shared_target, test_fraction=test_fraction,
         min_objects=min_objects, max_objects=max_objects, max_people=max_people,
+        head_scale=head_scale,
     )
     out = Path(out)
     images = out / "images"

@@ -65,6 +65,8 @@ class WorldConfig:
     min_objects: int = 3
     max_objects: int = 8
     max_people: int = 4
+    #: Head size relative to the default (bigger heads: easier cues for small models).
+    head_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.size < 64:
@@ -81,6 +83,8 @@ class WorldConfig:
         if not 1 <= self.min_objects <= self.max_objects:
             raise ValueError(f"need 1 <= min_objects ({self.min_objects}) <= max_objects "
                              f"({self.max_objects})")
+        if not 0.5 <= self.head_scale <= 2.0:
+            raise ValueError(f"head_scale={self.head_scale!r} must lie in [0.5, 2]")
         if not 2 <= self.max_people <= 4:
             raise ValueError(f"max_people={self.max_people} must be 2, 3 or 4")
 
@@ -225,7 +229,8 @@ def _place_people(scene: _Scene, cfg: WorldConfig) -> None:
     slot = size / n
     r_lo, r_hi = (0.058, 0.068) if n >= 3 else (0.062, 0.075)
     for i, (eyes, kind) in enumerate(order):
-        r = size * rng.uniform(r_lo, r_hi)
+        # Heads stay small enough for their slot (head, nose and body side by side).
+        r = min(size * rng.uniform(r_lo, r_hi) * cfg.head_scale, slot / 3.4)
         lo, hi = i * slot + 1.65 * r, (i + 1) * slot - 1.65 * r
         if sides.get(i) == "left":
             hi = min(hi, max(lo, 0.24 * size))
