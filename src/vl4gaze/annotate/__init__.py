@@ -338,8 +338,12 @@ def run_annotate(
     embedder: Embedder | None = None,
     problems: list | None = None,
     progress: bool = False,
+    annotate_fn: Any = None,
 ) -> dict[str, Any]:
     """Read ``sources``, annotate them, write OUT (see the module docstring); return the report.
+
+    ``annotate_fn`` replaces :func:`annotate_samples` (same arguments and result), e.g.
+    ``vl4gaze.scale.annotate_samples_ray`` to annotate on a Ray cluster.
 
     ``coco`` adds objects from a COCO instances file to samples without any (matched by file
     name; GazeFollow's original names are used too). The VLM cache defaults to
@@ -365,7 +369,7 @@ def run_annotate(
             names = gazefollow_original_names(path) if kind == "gazefollow" else None
             read = attach_objects(read, index, original_names=names)
         samples.extend(read)
-    result = annotate_samples(
+    result = (annotate_fn or annotate_samples)(
         samples, annotator=annotator, model=model, tolerance=tolerance, threshold=threshold,
         cache_path=cache_path if cache_path is not None else out / "cache.sqlite",
         embedder=embedder, keep_source_targets=keep_source_targets, progress=progress,
