@@ -57,6 +57,16 @@ def test_eval_scores_the_oracle_perfectly(gw_bench, tmp_path):
     assert tasks["ambiguity"]["metrics"]["accuracy"]["value"] == 1.0
 
 
+def test_score_covers_exactly_the_runs_items(gw_bench, tmp_path):
+    pytest.importorskip("vl4gaze.score")
+    bench, _ = gw_bench
+    run = tmp_path / "run"
+    _eval(bench, "--model", "baseline:oracle", "-o", run, "--tasks", "point", "--limit", "2")
+    scores = json.loads((run / "scores.json").read_text())
+    assert scores["n_missing"] == 0
+    assert scores["tasks"]["point"]["n"] == 2 and set(scores["tasks"]) == {"point"}
+
+
 def test_shards_tasks_and_k_shot_through_the_cli(gw_bench, tmp_path):
     bench, items = gw_bench
     run = tmp_path / "run"

@@ -371,7 +371,7 @@ def score_run(
     import pyarrow.parquet as pq
 
     from vl4gaze.build import load_benchmark
-    from vl4gaze.infer import read_predictions
+    from vl4gaze.infer import read_predictions, select_items
 
     run = Path(run)
     config_path = run / "config.json"
@@ -385,7 +385,9 @@ def score_run(
     predictions = read_predictions(run)
     if not predictions:
         raise ValueError(f"{run}: no predictions*.jsonl lines to score")
-    items = load_benchmark(Path(config["bench"]))
+    # The run's own items: the test split, narrowed by the run's tasks and limit (all shards).
+    items = select_items(load_benchmark(Path(config["bench"]), "test"),
+                         tasks=config.get("tasks"), limit=config.get("limit"))
     summary, rows = score_predictions(items, predictions, convention=conv,
                                       seed=int(config.get("seed") or 0), n_boot=n_boot,
                                       embedder=embedder, progress=progress)
