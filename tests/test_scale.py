@@ -1,0 +1,134 @@
+"""The Ray executor gives the local executor's results (a local Ray with 2 CPUs, started once)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+from vl4gaze.build import build_benchmark, load_benchmark
+from vl4gaze.infer import prediction_files, read_predictions, run_inference
+from vl4gaze.scale import (
+    annotate_samples_ray,
+    build_benchmark_ray,
+    check_executor,
+    init_ray,
+    run_inference_ray,
+)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    ray = init_ray(num_cpus=2, object_store_memory=200 * 1024 * 1024)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    from vl4gaze.sources.gazeworld import synthesize
+
+    root = tmp_path_factory.mktemp("gw_scale")
+    synthesize(root / "scenes", 8, seed=3, size=96, progress=False)
+    return root / "scenes"
+
+
+@pytest.fixture(scope="module")
+def bench(scenes):
+    out = scenes.parent / "bench"
+    build_benchmark([f"gazeworld:{scenes}"], out, seed=0, progress=False)
+    return out
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _answers(run: Path) -> dict[str, tuple[str, str | None, str]]:
+    """Item id -> (raw, error, prompt config): everything but the latency."""
+    return {i: (p.raw, p.error, p.prompt_config) for i, p in read_predictions(run).items()}
+
+
+def _lines(run: Path) -> list[str]:
+    return [line for path in prediction_files(run)
+            for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_unknown_executor_is_refused():
+    assert check_executor("ray") == "ray"
+    with pytest.raises(ValueError, match="local, ray"):
+        check_executor("dask")
+
+
+def test_ray_build_is_byte_identical(ray_session, scenes, bench):
+    out = scenes.parent / "bench_ray"
+    source = f"gazeworld:{scenes}"
+    manifest = build_benchmark_ray([source, source], out, seed=0, progress=False)
+    local = build_benchmark([source, source], scenes.parent / "bench_two", seed=0,
+                            progress=False)
+    assert manifest == local
+    assert _files(out) == _files(scenes.parent / "bench_two")  # Parquet, plan, card, images
+    single = build_benchmark_ray([source], scenes.parent / "bench_one", seed=0,
+                                 progress=False)
+    assert single["content_hash"] == json.loads((bench / "manifest.json").read_text()
+                                                )["content_hash"]
+    assert _files(scenes.parent / "bench_one") == _files(bench)
+
+
+def test_ray_eval_oracle_matches_local_and_resumes(ray_session, bench, tmp_path):
+    local = run_inference(bench, "baseline:oracle", tmp_path / "local", batch_size=4,
+                          progress=False)
+    remote = run_inference_ray(bench, "baseline:oracle", tmp_path / "ray", replicas=2,
+                               batch_size=4, progress=False)
+    assert remote.answered == local.answered == local.total
+    assert _answers(tmp_path / "ray") == _answers(tmp_path / "local")
+    assert (json.loads((tmp_path / "ray" / "config.json").read_text())
+            == json.loads((tmp_path / "local" / "config.json").read_text()))
+    answers = {it.id: it.answer for it in load_benchmark(bench, "test")}
+    assert {i: a[0] for i, a in _answers(tmp_path / "ray").items()} == answers
+
+    # A job killed mid-write: half the log, then a torn line. Resume on Ray.
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.json").write_bytes((tmp_path / "local" / "config.json").read_bytes())
+    lines = _lines(tmp_path / "local")
+    half = len(lines) // 2
+    (partial / "predictions.jsonl").write_text("\n".join(lines[:half]) + "\n"
+                                               + lines[half][:20])
+    resumed = run_inference_ray(bench, "baseline:oracle", partial, replicas=1, batch_size=4,
+                                progress=False)
+    assert resumed.skipped == half and resumed.answered == len(lines) - half
+    ids = [json.loads(line)["item_id"] for line in _lines(partial)]
+    assert len(ids) == len(set(ids)) == len(lines)
+    assert _answers(partial) == _answers(tmp_path / "local")
+    again = run_inference_ray(bench, "baseline:oracle", partial, batch_size=4, progress=False)
+    assert again.answered == 0 and len(_lines(partial)) == len(lines)
+
+
+def test_ray_eval_tiny_model_matches_local(ray_session, bench, tmp_path):
+    common = {"limit": 2, "batch_size": 4, "max_new_tokens": 8,
+              "model_options": {"device": "cpu"}}
+    run_inference(bench, "tiny", tmp_path / "local", progress=False, **common)
+    result = run_inference_ray(bench, "tiny", tmp_path / "ray", replicas=1, progress=False,
+                               **common)
+    assert result.answered == len(_answers(tmp_path / "local")) > 0
+    assert _answers(tmp_path / "ray") == _answers(tmp_path / "local")
+
+
+def test_ray_annotate_boxes_matches_local(ray_session, scenes, tmp_path):
+    from vl4gaze.annotate import run_annotate
+
+    source = f"gazeworld:{scenes}"
+    local = run_annotate([source], tmp_path / "local")
+    remote = run_annotate([source], tmp_path / "ray",
+                          annotate_fn=lambda samples, **kw: annotate_samples_ray(
+                              samples, replicas=2, batch_size=16, **kw))
+    assert remote == local
+    for name in ("samples.jsonl", "annotations.jsonl", "annotation_report.json"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
