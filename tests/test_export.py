@@ -156,6 +156,19 @@ def test_trl_jsonl_loads_with_images(bench, tmp_path):
     assert isinstance(row["images"][0], Image.Image)
 
 
+@pytest.mark.slow  # importing TRL (transformers) costs seconds
+def test_trl_reads_the_export(bench, tmp_path):
+    data_utils = pytest.importorskip("trl.data_utils")
+    from vl4gaze.export.trl import load_trl
+
+    row = load_trl(export_benchmark(bench, "trl", tmp_path / "trl"), "train")[0]
+    assert data_utils.is_conversational(row)
+    prepared = data_utils.prepare_multimodal_messages(row["messages"], row["images"])
+    image_part = prepared[0]["content"][0]
+    assert image_part["type"] == "image" and image_part["image"] is row["images"][0]
+    assert prepared[1]["content"][0]["text"] == row["messages"][1]["content"][0]["text"]
+
+
 def test_export_cli_and_errors(bench, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["export", str(bench), "--to", "trl", "-o", str(tmp_path / "t")])

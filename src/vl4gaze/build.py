@@ -58,10 +58,9 @@ SCHEMA = pa.schema([
     ("target", pa.string()), ("person_ref", pa.string()), ("person_head", _HEAD),
     ("template_id", pa.string()), ("sample_id", pa.string()),
 ])
-#: Working columns, dropped before writing: the clean image (split conflicts), the
-#: seeded selection rank, and for ambiguity items whether they are ambiguous.
-_WORK = pa.schema([*SCHEMA, ("_base", pa.string()), ("_rank", pa.string()),
-                   ("_amb", pa.bool_())])
+#: Working columns, dropped before writing: the clean image (split conflicts) and the
+#: seeded selection rank.
+_WORK = pa.schema([*SCHEMA, ("_base", pa.string()), ("_rank", pa.string())])
 _PLAN = pa.schema([("dest", pa.string()), ("src", pa.string()), ("box", _HEAD)])
 
 
@@ -75,7 +74,7 @@ class _Builder:
         self.lookalike_rows: list[tuple] = []
         self.tables: list[pa.Table] = []
         self.lookalike_tables: list[pa.Table] = []
-        self.plan: dict[str, tuple[str, Box | None]] = {}
+        self.plan: dict[str, tuple[str, tuple[float, ...] | None]] = {}
         self.image_split: dict[str, str] = {}
         self.conflicts: set[str] = set()
         self.skipped: Counter[str] = Counter()
@@ -98,7 +97,7 @@ class _Builder:
         else:
             h = content_id(key, [round(v, 6) for v in marker.as_tuple()])
             dest = f"images/marked/{h[:2]}/{h}{ext}"
-        self.plan.setdefault(dest, (sample.image, marker))
+        self.plan.setdefault(dest, (sample.image, None if marker is None else memo_key[1]))
         self._dest_memo[memo_key] = dest
         return dest
 
@@ -117,8 +116,7 @@ class _Builder:
         return (item_id, draft.task, image, sample.width, sample.height, sample.source, split,
                 draft.question, draft.answer, target, ref_kind,
                 None if head is None else _head_dict(head.as_tuple()),
-                draft.template_id, sample_id, base, rank,
-                draft.target.get("ambiguous") if draft.task == "ambiguity" else None)
+                draft.template_id, sample_id, base, rank)
 
     def _emit(self, row: tuple, lookalike: bool = False) -> None:
         rows = self.lookalike_rows if lookalike else self.rows
@@ -199,20 +197,17 @@ class _Builder:
 
     # -- the end ----------------------------------------------------------------------
     def finish(self, ambiguity_ratio: float, caps: dict[str, int] | None,
-               balance_directions: bool) -> dict[str, pa.Table]:
-        """Select look-alikes, apply balance and caps; one sorted table per split."""
+               balance_directions: bool) -> Iterator[tuple[str, pa.Table]]:
+        """Select look-alikes, apply balance and caps; yield one sorted table per split
+        (in the final schema), so that only one split's copy is alive at a time."""
         self._flush()
-        items = _concat(self.tables)
-        likes = _concat(self.lookalike_tables)
+        items, likes = _concat(self.tables), _concat(self.lookalike_tables)
+        self.tables, self.lookalike_tables = [], []
         if self.conflicts:
-            conflict = pc.is_in(items["_base"], pa.array(sorted(self.conflicts)))
-            items = items.set_column(items.schema.get_field_index("split"), "split",
-                                     pc.if_else(conflict, "test", items["split"]))
-            conflict = pc.is_in(likes["_base"], pa.array(sorted(self.conflicts)))
-            likes = likes.set_column(likes.schema.get_field_index("split"), "split",
-                                     pc.if_else(conflict, "test", likes["split"]))
-        out: dict[str, pa.Table] = {}
-        for split in sorted(set(items["split"].to_pylist()) | set(likes["split"].to_pylist())):
+            items, likes = (_conflicts_to_test(t, self.conflicts) for t in (items, likes))
+        names = sorted(set(pc.unique(items["split"]).to_pylist())
+                       | set(pc.unique(likes["split"]).to_pylist()))
+        for split in names:
             part = items.filter(pc.equal(items["split"], split))
             n_amb = int(pc.sum(pc.equal(part["task"], "ambiguity")).as_py() or 0)
             want = round(n_amb * (1 - ambiguity_ratio) / ambiguity_ratio)
@@ -223,13 +218,20 @@ class _Builder:
             if want > pool.num_rows:
                 self.skipped["ambiguity:lookalike_short"] += want - pool.num_rows
             part = pa.concat_tables([part, pool])
+            del pool
             if balance_directions:
                 part = _balance_directions(part)
             for task, cap in sorted((caps or {}).items()):
                 part = _cap(part, task, cap)
-            part = part.sort_by([("id", "ascending")])
-            out[split] = _unique(part)
-        return out
+            part = _unique(part.select(SCHEMA.names).sort_by([("id", "ascending")]))
+            yield split, part.cast(SCHEMA).combine_chunks()
+
+
+def _conflicts_to_test(table: pa.Table, conflicts: set[str]) -> pa.Table:
+    """Items of an image that a source lists under two splits go to test."""
+    moved = pc.is_in(table["_base"], pa.array(sorted(conflicts)))
+    return table.set_column(table.schema.get_field_index("split"), "split",
+                            pc.if_else(moved, "test", table["split"]))
 
 
 def item_hash(*parts: str) -> str:
@@ -386,20 +388,23 @@ def build_from_samples(
             builder.add(sample, key)
             if bar is not None and builder.samples % 2000 == 0:
                 bar.update(task_id, completed=builder.samples)
-    splits = builder.finish(ambiguity_ratio, caps, balance_directions)
     out = Path(out)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
     for old in data.glob("*.parquet"):
         old.unlink()
     used: set[str] = set()
-    for split, table in splits.items():
-        used.update(table["image"].to_pylist())
-        _write_parquet(table.select(SCHEMA.names).cast(SCHEMA), data / f"{split}.parquet")
+    counts = counts_of({})
+    for split, table in builder.finish(ambiguity_ratio, caps, balance_directions):
+        used.update(pc.unique(table["image"]).to_pylist())
+        _write_parquet(table, data / f"{split}.parquet")
+        counts = _add_counts(counts, counts_of({split: table}))
+        del table
     plan = _write_plan(builder.plan, used, out / PLAN_FILE)
+    del used
     rendered = render_images(out, link=images == "link", progress=progress) \
         if images != "none" else 0
-    manifest = _manifest(out, splits, options, sources or [], ambiguity_ratio, caps,
+    manifest = _manifest(out, counts, options, sources or [], ambiguity_ratio, caps,
                          balance_directions, absent_rate, images, builder, plan, rendered,
                          problems or [])
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -413,11 +418,12 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
                    write_statistics=True)
 
 
-def _write_plan(plan: dict[str, tuple[str, Box | None]], used: set[str], path: Path) -> int:
+def _write_plan(plan: dict[str, tuple[str, tuple[float, ...] | None]], used: set[str],
+                path: Path) -> int:
     # Only images some item shows: a marked image needs no clean copy beside it.
     rows = sorted((d, s, b) for d, (s, b) in plan.items() if d in used)
     table = pa.Table.from_pylist(
-        [{"dest": d, "src": s, "box": None if b is None else b.to_dict()} for d, s, b in rows],
+        [{"dest": d, "src": s, "box": None if b is None else _head_dict(b)} for d, s, b in rows],
         schema=_PLAN)
     _write_parquet(table, path)
     return table.num_rows
@@ -503,7 +509,17 @@ def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:
     return result
 
 
-def _manifest(out: Path, splits: dict[str, pa.Table], options: Options, sources: list[str],
+def _add_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Sum two ``counts_of`` results (splits are counted one at a time)."""
+    merged: dict[str, Any] = {"total": a["total"] + b["total"]}
+    for key in (k for k in a if k != "total"):
+        both = Counter(a[key])
+        both.update(b[key])
+        merged[key] = dict(sorted(both.items()))
+    return merged
+
+
+def _manifest(out: Path, counts: dict[str, Any], options: Options, sources: list[str],
               ambiguity_ratio: float, caps: dict[str, int] | None, balance_directions: bool,
               absent_rate: float, images: str, builder: _Builder, planned: int,
               rendered: int, problems: list) -> dict[str, Any]:
@@ -521,8 +537,8 @@ def _manifest(out: Path, splits: dict[str, pa.Table], options: Options, sources:
         "options": {"ambiguity_ratio": ambiguity_ratio, "caps": dict(sorted((caps or {}).items())),
                     "balance_directions": balance_directions, "absent_rate": absent_rate,
                     "images": images},
-        "splits": sorted(splits),
-        "counts": counts_of(splits),
+        "splits": sorted(counts.get("split", {})),
+        "counts": counts,
         "samples": builder.samples,
         "skipped": dict(sorted(builder.skipped.items())),
         "source_problems": len(problems),
