@@ -112,7 +112,7 @@ def test_ray_eval_oracle_matches_local_and_resumes(ray_session, bench, tmp_path)
 
 
 def test_ray_eval_tiny_model_matches_local(ray_session, bench, tmp_path):
-    common = {"limit": 2, "batch_size": 4, "max_new_tokens": 8,
+    common = {"limit": 1, "batch_size": 4, "max_new_tokens": 8,
               "model_options": {"device": "cpu"}}
     run_inference(bench, "tiny", tmp_path / "local", progress=False, **common)
     result = run_inference_ray(bench, "tiny", tmp_path / "ray", replicas=1, progress=False,
@@ -132,3 +132,22 @@ def test_ray_annotate_boxes_matches_local(ray_session, scenes, tmp_path):
     assert remote == local
     for name in ("samples.jsonl", "annotations.jsonl", "annotation_report.json"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_cli_eval_and_build_on_ray(ray_session, scenes, bench, tmp_path):
+    from typer.testing import CliRunner
+
+    from vl4gaze.cli import app
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    args = ["eval", str(bench), "--model", "baseline:oracle", "-o", str(run), "--no-progress",
+            "--executor", "ray", "--replicas", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "scores.json").read_text())["n_items"] == len(_lines(run))
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "0 answered now" in " ".join(again.output.split())
+    bad = runner.invoke(app, ["build", f"gazeworld:{scenes}", "-o", str(tmp_path / "b"),
+                              "--executor", "spark"])
+    assert bad.exit_code == 1 and "local, ray" in bad.output

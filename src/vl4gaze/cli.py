@@ -114,6 +114,10 @@ def annotate(
         help="VLM answer cache (default OUT/cache.sqlite).")] = None,
     keep_source_targets: Annotated[bool, typer.Option(
         help="Keep targets the source already gives (still measured against).")] = False,
+    executor: Annotated[str, typer.Option(
+        help="local | ray (Ray Data workers; RAY_ADDRESS names the cluster).")] = "local",
+    replicas: Annotated[int, typer.Option(
+        help="Ray: VLM replicas (one GPU each when the cluster has GPUs).")] = 1,
 ) -> None:
     """Label gazed objects and describe people (from object boxes or with a VLM).
 
@@ -126,12 +130,14 @@ def annotate(
     from vl4gaze.annotate import run_annotate
 
     try:
+        from vl4gaze.scale import annotate_with
+
         report = run_annotate(
             sources, out, annotator=annotator, coco=coco, tolerance=tolerance,
             threshold=threshold, cache_path=cache, keep_source_targets=keep_source_targets,
-            progress=True,
+            progress=True, annotate_fn=annotate_with(executor, replicas=replicas),
         )
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         _fail(str(error))
     summary = {k: report.get(k) for k in ("n_samples", "rules", "uncertain", "failures")}
     summary["truth"] = {k: report["truth"][k] for k in ("n_judged", "agreement_rate")}
@@ -161,12 +167,23 @@ def build(
     render_only: Annotated[bool, typer.Option(
         help="Only write the missing images of an existing benchmark (after --images none).")
     ] = False,
+    executor: Annotated[str, typer.Option(
+        help="local | ray (sources and images on Ray Data; the same Parquet).")] = "local",
 ) -> None:
     """Turn gaze samples into the four tasks' question-answer items (Parquet + card)."""
     from vl4gaze.build import build_benchmark, render_images
+    from vl4gaze.scale import check_executor
 
+    build_fn, render_fn = build_benchmark, render_images
+    try:
+        if check_executor(executor) == "ray":
+            from vl4gaze.scale import build_benchmark_ray, render_images_ray
+
+            build_fn, render_fn = build_benchmark_ray, render_images_ray
+    except (ValueError, ImportError) as err:
+        _fail(str(err))
     if render_only:
-        n = render_images(out, link=images == "link")
+        n = render_fn(out, link=images == "link")
         console.print(f"wrote {n} images under {out / 'images'}")
         return
     caps: dict[str, int] = {}
@@ -176,7 +193,7 @@ def build(
             _fail(f"--cap {entry!r} is not TASK=N")
         caps[task.strip()] = int(n)
     try:
-        manifest = build_benchmark(
+        manifest = build_fn(
             sources, out, seed=seed, person_ref=person_ref, point_format=point_format,
             ambiguity_ratio=ambiguity_ratio, caps=caps or None,
             balance_directions=balance_directions, absent_rate=absent_rate, images=images)
@@ -233,6 +250,13 @@ def eval_(
     dtype: Annotated[str, typer.Option(help="auto | float32 | float16 | bfloat16")] = "auto",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     score: Annotated[bool, typer.Option(help="Score the run when inference is done.")] = True,
+    executor: Annotated[str, typer.Option(
+        help="local | ray (model replicas on Ray Data; RAY_ADDRESS names the cluster; the "
+             "same resumable log).")] = "local",
+    replicas: Annotated[int, typer.Option(
+        help="Ray: model replicas (one GPU each when the cluster has GPUs).")] = 1,
+    tensor_parallel: Annotated[int, typer.Option(
+        help="vllm: GPUs per model replica (tensor parallel).")] = 1,
 ) -> None:
     """Ask a model every question (resumable), then score the answers."""
     from vl4gaze.infer import parse_shard, run_inference
@@ -249,11 +273,20 @@ def eval_(
         options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
     elif kind.startswith("baseline"):
         options = {}
+    if kind == "vllm" and tensor_parallel > 1:
+        options["tensor_parallel_size"] = tensor_parallel
     try:
-        result = run_inference(
+        from vl4gaze.scale import check_executor
+
+        infer_fn, extra = run_inference, {}
+        if check_executor(executor) == "ray":
+            from vl4gaze.scale import run_inference_ray
+
+            infer_fn, extra = run_inference_ray, {"replicas": replicas}
+        result = infer_fn(
             bench, model, out, model_options=options, shots=shots, tasks=task_list or None,
             limit=limit, seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
-            shard=part, point_convention=point_convention, progress=progress)
+            shard=part, point_convention=point_convention, progress=progress, **extra)
     except (FileNotFoundError, ValueError, ImportError, OSError, FatalBackendError) as exc:
         _fail(str(exc))
     console.print(f"{result.answered} answered now, {result.skipped} already done, "

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,19 @@ def check_executor(executor: str) -> str:
     return executor
 
 
-def _gpus_per_replica(ray: Any, requested: float | None) -> float:
-    """One GPU per replica when the cluster has GPUs (unless told otherwise)."""
+def annotate_with(executor: str, *, replicas: int = 1) -> Any:
+    """The ``annotate_fn`` for :func:`vl4gaze.annotate.run_annotate` (None: local)."""
+    if check_executor(executor) == "local":
+        return None
+    _ray()  # a clear message now rather than after reading every source
+    return partial(annotate_samples_ray, replicas=replicas)
+
+
+def _gpus_per_replica(ray: Any, requested: float | None, per_model: int = 1) -> float:
+    """``per_model`` GPUs per replica (tensor parallel) when the cluster has GPUs."""
     if requested is not None:
         return requested
-    return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+    return float(per_model) if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
 def _blocks(n: int, replicas: int, batch_size: int) -> int:
@@ -218,7 +227,9 @@ def run_inference_ray(
         results = ds.map_batches(
             _Predictor, batch_size=batch_size,
             compute=ray.data.ActorPoolStrategy(size=replicas),
-            num_gpus=_gpus_per_replica(ray, gpus_per_replica), num_cpus=cpus_per_replica,
+            num_gpus=_gpus_per_replica(ray, gpus_per_replica,
+                                       int(options.get("tensor_parallel_size", 1))),
+            num_cpus=cpus_per_replica,
             fn_constructor_kwargs={
                 "bench": str(bench), "model_spec": model_spec, "options": options,
                 "seed": seed, "shots": shots, "prompt_hash": prompt_hash,
