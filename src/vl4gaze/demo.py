@@ -37,7 +37,7 @@ class DemoSize:
     image_size: int = 448
     eval_limit: int | None = 12  # test items per task for every run (same items for all)
     max_new_tokens: int = 48
-    train_steps: int = 60
+    train_steps: int = 200
     batch_size: int = 8
     shots: int = 2
     gallery_items: int = 24
@@ -107,7 +107,7 @@ def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
     if (ckpt / "model.safetensors").is_file() and (ckpt / "config.json").is_file():
         return ckpt
     return train(bench, f"{TINY}:{seed}", ckpt, max_steps=size.train_steps,
-                 batch_size=size.batch_size, seed=seed,
+                 batch_size=size.batch_size, seed=seed, group_by_length=True,
                  logging_steps=max(1, size.train_steps // 10))
 
 

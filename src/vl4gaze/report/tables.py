@@ -304,7 +304,7 @@ def rich_table(runs: Sequence[Run], title: str = "Main results (95% CI)"):
     header, body = main_table_cells(runs)
     table = Table(title=title, header_style="bold")
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for row in body:
         table.add_row(*[Text(t, style="bold" if b else "") for t, b in row])  # no markup
     return table
