@@ -247,3 +247,14 @@ def test_ambiguity_ratio_caps_and_direction_balance(tmp_path):
         build_from_samples(samples, tmp_path / "x", ambiguity_ratio=0.0, progress=False)
     with pytest.raises(ValueError, match="cap"):
         build_from_samples(samples, tmp_path / "x", caps={"pointing": 3}, progress=False)
+
+
+def test_image_listed_under_two_splits_goes_to_test(tmp_path):
+    samples = scene_samples(tmp_path / "src")
+    a1 = samples[1]
+    clash = a1.__class__(**{**a1.__dict__, "split": "test"})  # image a, person 1, now "test"
+    build_from_samples([samples[0], clash, *samples[2:]], tmp_path / "b", progress=False,
+                       images="none")
+    items = load_benchmark(tmp_path / "b")
+    assert {i.split for i in items if i.sample_id in ("toy:a#0", "toy:a#1")} == {"test"}
+    assert {i.split for i in items if i.sample_id == "toy:b#0"} == {"train"}

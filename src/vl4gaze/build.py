@@ -61,6 +61,7 @@ SCHEMA = pa.schema([
 #: Working columns, dropped before writing: the clean image (split conflicts) and the
 #: seeded selection rank.
 _WORK = pa.schema([*SCHEMA, ("_base", pa.string()), ("_rank", pa.string())])
+_SPLIT = SCHEMA.get_field_index("split")
 _PLAN = pa.schema([("dest", pa.string()), ("src", pa.string()), ("box", _HEAD)])
 
 
@@ -72,8 +73,9 @@ class _Builder:
         self.absent_rate = absent_rate
         self.rows: list[tuple] = []
         self.lookalike_rows: list[tuple] = []
-        self.tables: list[pa.Table] = []
-        self.lookalike_tables: list[pa.Table] = []
+        #: Arrow batches per split (so the end needs no filtering copy of everything).
+        self.tables: dict[str, list[pa.Table]] = {}
+        self.lookalike_tables: dict[str, list[pa.Table]] = {}
         self.plan: dict[str, tuple[str, tuple[float, ...] | None]] = {}
         self.image_split: dict[str, str] = {}
         self.conflicts: set[str] = set()
@@ -129,10 +131,13 @@ class _Builder:
                              (self.lookalike_rows, self.lookalike_tables)):
             if rows:
                 columns = list(zip(*rows, strict=True))
-                tables.append(pa.Table.from_arrays(
+                batch = pa.Table.from_arrays(
                     [pa.array(c, type=f.type) for c, f in zip(columns, _WORK, strict=True)],
-                    schema=_WORK))
+                    schema=_WORK)
                 rows.clear()
+                for split in set(columns[_SPLIT]):
+                    tables.setdefault(split, []).append(
+                        batch.filter(pc.equal(batch["split"], split)))
 
     # -- one sample ---------------------------------------------------------------------
     def add(self, sample: GazeSample, key: str) -> None:
@@ -141,7 +146,7 @@ class _Builder:
         split = _split_of(sample)
         seen = self.image_split.setdefault(key, split)
         if seen != split:
-            self.conflicts.add(key)
+            self.conflicts.add(self._image(sample, key, None))  # its clean image path
         opts = self.options
         sid = f"{sample.source}:{sample.source_id}"
         ref = person_ref(sample, sample.person, opts)
@@ -196,22 +201,30 @@ class _Builder:
             self._emit(self._row(sample, draft, key, split, sid))
 
     # -- the end ----------------------------------------------------------------------
+    def _conflicts_to_test(self) -> None:
+        """Items of an image that a source lists under two splits go to test."""
+        conflicts = pa.array(sorted(self.conflicts))
+        for tables in (self.tables, self.lookalike_tables):
+            for split in [s for s in tables if s != "test"]:
+                part = _concat(tables.pop(split))
+                moved = pc.is_in(part["_base"], conflicts)
+                tables[split] = [part.filter(pc.invert(moved))]
+                going = part.filter(moved)
+                tables.setdefault("test", []).append(going.set_column(
+                    _SPLIT, "split", pa.array(["test"] * going.num_rows, pa.string())))
+
     def finish(self, ambiguity_ratio: float, caps: dict[str, int] | None,
                balance_directions: bool) -> Iterator[tuple[str, pa.Table]]:
         """Select look-alikes, apply balance and caps; yield one sorted table per split
         (in the final schema), so that only one split's copy is alive at a time."""
         self._flush()
-        items, likes = _concat(self.tables), _concat(self.lookalike_tables)
-        self.tables, self.lookalike_tables = [], []
         if self.conflicts:
-            items, likes = (_conflicts_to_test(t, self.conflicts) for t in (items, likes))
-        names = sorted(set(pc.unique(items["split"]).to_pylist())
-                       | set(pc.unique(likes["split"]).to_pylist()))
-        for split in names:
-            part = items.filter(pc.equal(items["split"], split))
+            self._conflicts_to_test()
+        for split in sorted(set(self.tables) | set(self.lookalike_tables)):
+            part = _concat(self.tables.pop(split, []))
             n_amb = int(pc.sum(pc.equal(part["task"], "ambiguity")).as_py() or 0)
             want = round(n_amb * (1 - ambiguity_ratio) / ambiguity_ratio)
-            pool = likes.filter(pc.equal(likes["split"], split))
+            pool = _concat(self.lookalike_tables.pop(split, []))
             if want < pool.num_rows:
                 self.skipped["ambiguity:lookalike_not_needed"] += pool.num_rows - want
             pool = _smallest(pool, want)
@@ -225,13 +238,6 @@ class _Builder:
                 part = _cap(part, task, cap)
             part = _unique(part.select(SCHEMA.names).sort_by([("id", "ascending")]))
             yield split, part.cast(SCHEMA).combine_chunks()
-
-
-def _conflicts_to_test(table: pa.Table, conflicts: set[str]) -> pa.Table:
-    """Items of an image that a source lists under two splits go to test."""
-    moved = pc.is_in(table["_base"], pa.array(sorted(conflicts)))
-    return table.set_column(table.schema.get_field_index("split"), "split",
-                            pc.if_else(moved, "test", table["split"]))
 
 
 def item_hash(*parts: str) -> str:
