@@ -22,6 +22,7 @@ Why each stage is split the way it is:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -69,6 +70,7 @@ def init_ray(address: str | None = None, **options: Any) -> Any:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     return ray
 
 
@@ -292,10 +294,14 @@ def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, An
     for key in ("max_model_len", "gpu_memory_utilization"):
         if options.get(key):
             engine[key] = options[key]
-    config = llm.vLLMEngineProcessorConfig(
-        model_source=name, engine_kwargs=engine, batch_size=batch_size,
-        concurrency=replicas, should_continue_on_error=True,
-        prepare_multimodal_stage=True)
+    common = {"model_source": name, "engine_kwargs": engine, "batch_size": batch_size,
+              "concurrency": replicas}
+    try:  # Ray >= 2.5x: per-stage configs and row-level errors
+        config = llm.vLLMEngineProcessorConfig(**common, should_continue_on_error=True,
+                                               prepare_multimodal_stage=True)
+    except (TypeError, ValueError):  # Ray 2.4x: the older spelling
+        config = llm.vLLMEngineProcessorConfig(**common, has_image=True)
+    build = getattr(llm, "build_processor", None) or llm.build_llm_processor
 
     def preprocess(row: dict[str, Any]) -> dict[str, Any]:
         item = QAItem.from_json(row["item"])
@@ -316,7 +322,7 @@ def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, An
         pred = Prediction(row["item_id"], model_spec, prompt_hash, raw, error=error)
         return {"prediction": pred.to_json(), "fatal": ""}
 
-    processor = llm.build_processor(config, preprocess=preprocess, postprocess=postprocess)
+    processor = build(config, preprocess=preprocess, postprocess=postprocess)
     return processor(ds)
 
 
