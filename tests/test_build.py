@@ -206,7 +206,7 @@ def test_coords_text_and_pixel_options(tmp_path):
                        images="none")
     items = load_benchmark(tmp_path / "t")
     d0 = [i for i in items if i.sample_id == "toy:d#0" and i.task != "ambiguity"]
-    assert all(i.person_ref == "text" and '"a child"' in i.question for i in d0)
+    assert all(i.person_ref == "text" and "the child" in i.question for i in d0)
     b0 = [i for i in items if i.sample_id == "toy:b#0" and i.task == "point"]
     assert all(i.person_ref == "box" for i in b0)  # no description: falls back to box
 

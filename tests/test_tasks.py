@@ -121,7 +121,10 @@ def test_person_references():
     coords = person_ref(s, s.person, Options(person_ref="coords", point_format="norm1000"))
     assert coords.marker is None and "(100, 100, 200, 200)" in coords.phrase
     text = person_ref(s, s.person, Options(person_ref="text"))
-    assert text.kind == "text" and "a man in a red shirt" in text.phrase
+    assert text.kind == "text" and text.phrase == "the man in a red shirt"
+    odd = sample(person=Person(Box(0.1, 0.1, 0.2, 0.2), description="tall, bearded"))
+    assert person_ref(odd, odd.person, Options(person_ref="text")).phrase == \
+        'the person described as "tall, bearded"'
     nodesc = sample(person=Person(Box(0.1, 0.1, 0.2, 0.2)))
     assert person_ref(nodesc, nodesc.person, Options(person_ref="text")).kind == "box"
 

@@ -125,7 +125,16 @@ def coords_phrase(head: Box, fmt: str, width: int, height: int) -> str:
 
 
 def text_phrase(description: str) -> str:
-    return f'the person described as "{description.strip().rstrip(".")}"'
+    """A description as a definite reference: "a man in red" -> "the man in red";
+    anything that is not a noun phrase with an article is quoted."""
+    text = description.strip().rstrip(".")
+    low = text.lower()
+    if low.startswith("the "):
+        return "the " + text[4:]
+    for article in ("a ", "an "):
+        if low.startswith(article):
+            return "the " + text[len(article):]
+    return f'the person described as "{text}"'
 
 
 def person_ref(sample: GazeSample, person: Person, options: Options) -> Ref:
