@@ -268,6 +268,66 @@ def _load_split(bench: Path, split: str) -> list[QAItem]:
     return load_benchmark(bench, split)
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """A run directory made ready: config written, the items still to answer chosen."""
+
+    bench: Path
+    run: Path
+    options: dict[str, Any]
+    prompt_hash: str
+    todo_all: list[QAItem]  # this shard's items
+    todo: list[QAItem]  # of those, the ones not answered yet
+    out_path: Path  # the prediction log this shard appends to
+
+
+def prepare_run(
+    bench: Path,
+    model_spec: str,
+    run: Path,
+    *,
+    model_options: dict[str, Any] | None = None,
+    shots: int = 0,
+    tasks: Sequence[str] | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 8,
+    max_new_tokens: int = 64,
+    shard: tuple[int, int] = (0, 1),
+    point_convention: str = "auto",
+    items: Sequence[QAItem] | None = None,
+) -> RunPlan:
+    """Write (or check) ``config.json`` and find what is left to answer.
+
+    Shared by every executor (local, Ray), so that a run may switch executors and resume.
+    """
+    bench, run = Path(bench).resolve(), Path(run)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    run.mkdir(parents=True, exist_ok=True)
+    prompt_hash = prompt_config(bench, shots=shots, seed=seed)
+    options = {k: v for k, v in (model_options or {}).items() if v is not None}
+    if any("key" in k and k != "api_key_env" for k in options):
+        raise ValueError("pass API keys by environment variable name (api_key_env), "
+                         "never as a value: they would be written to config.json")
+    config = {
+        "bench": str(bench), "model": model_spec, "shots": shots,
+        "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
+        "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
+        "max_new_tokens": max_new_tokens, "batch_size": batch_size,
+        "model_options": {k: (str(v) if isinstance(v, Path) else v)
+                          for k, v in options.items()},
+    }
+    write_config(run, config)
+    todo_all = select_items(items if items is not None else _load_split(bench, "test"),
+                            tasks=tasks, limit=limit, shard=shard)
+    out_path = predictions_path(run, shard)
+    repair_tail(out_path)
+    done = read_predictions(run)
+    todo = [item for item in todo_all if item.id not in done]
+    return RunPlan(bench, run, options, prompt_hash, todo_all, todo, out_path)
+
+
 def run_inference(
     bench: Path,
     model_spec: str,
@@ -294,31 +354,12 @@ def run_inference(
     config.json: pass secrets only by environment-variable NAME (``api_key_env``).
     ``items`` / ``train_items`` replace reading the benchmark (tests, notebooks).
     """
-    bench, run = Path(bench).resolve(), Path(run)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    run.mkdir(parents=True, exist_ok=True)
-    prompt_hash = prompt_config(bench, shots=shots, seed=seed)
-    options = {k: v for k, v in (model_options or {}).items() if v is not None}
-    if any("key" in k and k != "api_key_env" for k in options):
-        raise ValueError("pass API keys by environment variable name (api_key_env), "
-                         "never as a value: they would be written to config.json")
-    config = {
-        "bench": str(bench), "model": model_spec, "shots": shots,
-        "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
-        "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
-        "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-        "model_options": {k: (str(v) if isinstance(v, Path) else v)
-                          for k, v in options.items()},
-    }
-    write_config(run, config)
-
-    todo_all = select_items(items if items is not None else _load_split(bench, "test"),
-                            tasks=tasks, limit=limit, shard=shard)
-    out_path = predictions_path(run, shard)
-    repair_tail(out_path)
-    done = read_predictions(run)
-    todo = [item for item in todo_all if item.id not in done]
+    plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
+                       tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,
+                       max_new_tokens=max_new_tokens, shard=shard,
+                       point_convention=point_convention, items=items)
+    bench, run, options, prompt_hash = plan.bench, plan.run, plan.options, plan.prompt_hash
+    todo_all, todo, out_path = plan.todo_all, plan.todo, plan.out_path
     result_skipped = len(todo_all) - len(todo)
     answered = errors = 0
     if todo:

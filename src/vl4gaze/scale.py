@@ -173,45 +173,18 @@ def run_inference_ray(
     ``replicas`` model copies answer in parallel (one GPU each when the cluster has GPUs,
     or ``gpus_per_replica``). BENCH must be on a path every Ray node can read.
     """
-    from vl4gaze.infer import (
-        RunResult,
-        predictions_path,
-        read_predictions,
-        repair_tail,
-        select_items,
-        write_config,
-    )
+    from vl4gaze.infer import RunResult, prepare_run
     from vl4gaze.models import FatalBackendError
-    from vl4gaze.prompting import prompt_config
 
-    bench, run = Path(bench).resolve(), Path(run)
-    if batch_size < 1 or replicas < 1:
-        raise ValueError(f"batch_size and replicas must be >= 1, got {batch_size}, {replicas}")
-    run.mkdir(parents=True, exist_ok=True)
-    prompt_hash = prompt_config(bench, shots=shots, seed=seed)
-    options = {k: v for k, v in (model_options or {}).items() if v is not None}
-    if any("key" in k and k != "api_key_env" for k in options):
-        raise ValueError("pass API keys by environment variable name (api_key_env), "
-                         "never as a value: they would be written to config.json")
-    # The same config.json as the local executor: a run may switch executors and resume.
-    config = {
-        "bench": str(bench), "model": model_spec, "shots": shots,
-        "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
-        "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
-        "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-        "model_options": {k: (str(v) if isinstance(v, Path) else v)
-                          for k, v in options.items()},
-    }
-    write_config(run, config)
-    if items is None:
-        from vl4gaze.build import load_benchmark
-
-        items = load_benchmark(bench, "test")
-    todo_all = select_items(items, tasks=tasks, limit=limit, shard=shard)
-    out_path = predictions_path(run, shard)
-    repair_tail(out_path)
-    done = read_predictions(run)
-    todo = [item for item in todo_all if item.id not in done]
+    if replicas < 1:
+        raise ValueError(f"replicas must be >= 1, got {replicas}")
+    # The same set-up as the local executor: a run may switch executors and resume.
+    plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
+                       tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,
+                       max_new_tokens=max_new_tokens, shard=shard,
+                       point_convention=point_convention, items=items)
+    bench, run, options, prompt_hash = plan.bench, plan.run, plan.options, plan.prompt_hash
+    todo_all, todo, out_path = plan.todo_all, plan.todo, plan.out_path
     skipped = len(todo_all) - len(todo)
     answered = errors = 0
     if not todo:
