@@ -258,3 +258,12 @@ def test_image_listed_under_two_splits_goes_to_test(tmp_path):
     items = load_benchmark(tmp_path / "b")
     assert {i.split for i in items if i.sample_id in ("toy:a#0", "toy:a#1")} == {"test"}
     assert {i.split for i in items if i.sample_id == "toy:b#0"} == {"train"}
+
+
+def test_card_reports_where_targets_came_from(bench):
+    manifest = json.loads((bench / "manifest.json").read_text())
+    # scene_samples: one target from the source, one with a label but no rule, four none
+    assert manifest["target_rules"] == {"none": 5, "source": 1}
+    card = (bench / "README.md").read_text()
+    assert "## Gazed-object labels by rule" in card
+    assert "| source | 1 |" in card and "| none | 5 |" in card

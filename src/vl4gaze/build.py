@@ -80,6 +80,8 @@ class _Builder:
         self.image_split: dict[str, str] = {}
         self.conflicts: set[str] = set()
         self.skipped: Counter[str] = Counter()
+        #: Where each sample's gazed-object target came from (source, box rule, VLM, ...).
+        self.target_rules: Counter[str] = Counter()
         self.descriptions: list[tuple[str, str]] = []  # (image key, description), recent
         self.samples = 0
         self._dest_memo: dict[tuple, str] = {}
@@ -143,6 +145,7 @@ class _Builder:
     def add(self, sample: GazeSample, key: str) -> None:
         """All items of one sample (``key`` names its image, relocatably)."""
         self.samples += 1
+        self.target_rules[sample.target.rule or "none"] += 1
         split = _split_of(sample)
         seen = self.image_split.setdefault(key, split)
         if seen != split:
@@ -547,6 +550,7 @@ def _manifest(out: Path, counts: dict[str, Any], options: Options, sources: list
         "counts": counts,
         "samples": builder.samples,
         "skipped": dict(sorted(builder.skipped.items())),
+        "target_rules": dict(sorted(builder.target_rules.items())),
         "source_problems": len(problems),
         "images": {"planned": planned, "rendered_at_build": rendered,
                    "plan": PLAN_FILE},
@@ -605,6 +609,13 @@ def dataset_card(manifest: dict[str, Any]) -> str:
         lines.append("")
     lines += ["## Split x task", "", "| split/task | items |", "|---|---:|"]
     lines += [f"| {name} | {n} |" for name, n in counts["split_task"].items()]
+    rules = manifest.get("target_rules", {})
+    lines += ["", "## Gazed-object labels by rule", "",
+              "Where each sample's target came from: `source` (the dataset's own label), "
+              "`box:contains` / `box:nearest` (object boxes under the gaze point), `vlm` "
+              "(two VLM prompts that agreed), `vlm:uncertain` (they disagreed: no object "
+              "question), `none` (no label).", "", "| rule | samples |", "|---|---:|"]
+    lines += [f"| {name} | {n} |" for name, n in rules.items()] or ["| (none) | 0 |"]
     lines += ["", "## Skipped", "", "| task:reason | samples |", "|---|---:|"]
     lines += [f"| {name} | {n} |" for name, n in manifest["skipped"].items()] or ["| (none) | 0 |"]
     return "\n".join(lines) + "\n"
