@@ -13,8 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from vl4gaze.geometry import gaze_angle, gaze_direction
-from vl4gaze.prompting import format_point
+from vl4gaze.geometry import format_point, gaze_angle, gaze_direction
 from vl4gaze.schema import Box, Point, QAItem, content_id
 
 QUESTIONS = {

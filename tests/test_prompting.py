@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_infer_fixtures import make_bench
 
+from vl4gaze.geometry import format_point
 from vl4gaze.prompting import (
     ShotSampler,
     build_messages,
-    format_point,
     prompt_config,
     system_prompt,
 )

@@ -28,6 +28,9 @@ DIRECTIONS: tuple[str, ...] = (
     "lower right",
 )
 SECTOR_DEG = 360.0 / len(DIRECTIONS)
+#: How a benchmark writes points in answers: normalized with 3 decimals, the 0-1000 grid,
+#: or pixels of the original image.
+POINT_FORMATS: tuple[str, ...] = ("norm", "norm1000", "pixel")
 
 
 def to_pixels(point: Point, width: int, height: int) -> tuple[float, float]:
@@ -48,6 +51,17 @@ def to_1000(point: Point) -> tuple[int, int]:
 def from_1000(x: float, y: float) -> Point:
     """0-1000 grid -> normalized point (clipped)."""
     return Point(_clip01(x / 1000), _clip01(y / 1000))
+
+
+def format_point(x: float, y: float, fmt: str, width: int, height: int) -> str:
+    """A normalized point in an answer format: ``(0.512, 0.337)``, ``(512, 337)``, pixels."""
+    if fmt == "norm":
+        return f"({x:.3f}, {y:.3f})"
+    if fmt == "norm1000":
+        return f"({round(x * 1000)}, {round(y * 1000)})"
+    if fmt == "pixel":
+        return f"({round(x * width)}, {round(y * height)})"
+    raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
 
 
 def box_to_pixels(box: Box, width: int, height: int) -> tuple[float, float, float, float]:

@@ -21,13 +21,12 @@ from typing import Any
 
 from PIL import Image
 
-from vl4gaze.geometry import DIRECTIONS
+from vl4gaze.geometry import DIRECTIONS, POINT_FORMATS
 from vl4gaze.schema import PersonRef, QAItem, Task, content_id
 
 #: Bump whenever a prompt's wording changes: it is part of every run's prompt_config hash.
 PROMPT_VERSION = 1
 
-POINT_FORMATS = ("norm", "norm1000", "pixel")
 
 _PREAMBLE = "You answer questions about where people in images are looking."
 
@@ -58,15 +57,6 @@ def point_format_text(fmt: str, width: int | None = None, height: int | None = N
     raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
 
 
-def format_point(x: float, y: float, fmt: str, width: int, height: int) -> str:
-    """A normalized point written in a benchmark point format (the canonical answer form)."""
-    if fmt == "norm":
-        return f"({x:.3f}, {y:.3f})"
-    if fmt == "norm1000":
-        return f"({round(x * 1000)}, {round(y * 1000)})"
-    if fmt == "pixel":
-        return f"({round(x * width)}, {round(y * height)})"
-    raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
 
 
 def item_point_format(item: QAItem, bench: Path | None = None) -> str:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vl4gaze.geometry import DIRECTIONS, gaze_direction
+from vl4gaze.geometry import DIRECTIONS, format_point, gaze_direction
 from vl4gaze.models.base import BackendError, Request
-from vl4gaze.prompting import format_point, item_point_format
+from vl4gaze.prompting import item_point_format
 from vl4gaze.schema import Point, QAItem, Task, content_id
 
 FALLBACK_DECLINE = "It cannot be answered: the question is ambiguous."

@@ -189,7 +189,8 @@ def build_tokenizer(vocab_size: int = 2048):
 
 
 def build_tiny_vlm(
-    path: Path, seed: int = 0, image_size: int = 128, patch_size: int = 16, hidden: int = 64
+    path: Path, seed: int = 0, image_size: int = 128, patch_size: int = 16, hidden: int = 64,
+    vision_layers: int = 2,
 ) -> Path:
     """Write a tiny random LLaVA (model + processor) to ``path`` and return it.
 
@@ -224,7 +225,7 @@ def build_tiny_vlm(
         chat_template=CHAT_TEMPLATE,
     )
     vision = CLIPVisionConfig(
-        hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=2,
+        hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=vision_layers,
         num_attention_heads=4, image_size=image_size, patch_size=patch_size,
         projection_dim=hidden,
     )

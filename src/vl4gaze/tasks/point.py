@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from vl4gaze.geometry import format_point
 from vl4gaze.schema import GazeSample
 from vl4gaze.tasks.refs import (
     Draft,
@@ -18,7 +19,6 @@ from vl4gaze.tasks.refs import (
     Template,
     choose,
     fill,
-    format_point,
     mean_point,
     point_instruction,
     r6,

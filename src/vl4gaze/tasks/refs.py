@@ -13,10 +13,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from vl4gaze.geometry import POINT_FORMATS, format_point
 from vl4gaze.schema import Box, GazeSample, Person, PersonRef
 
 #: The point formats of point answers (and of ``coords`` person references).
-POINT_FORMATS: tuple[str, ...] = ("norm", "norm1000", "pixel")
 #: Colour and name of the drawn person marker.
 MARKER_RGB = (255, 0, 0)
 MARKER_NAME = "red"
@@ -86,15 +86,6 @@ def r6(value: float) -> float:
     return round(float(value), 6)
 
 
-def format_point(x: float, y: float, fmt: str, width: int, height: int) -> str:
-    """A normalized point in an answer format: ``(0.512, 0.337)``, ``(512, 337)``, pixels."""
-    if fmt == "norm":
-        return f"({x:.3f}, {y:.3f})"
-    if fmt == "norm1000":
-        return f"({round(x * 1000)}, {round(y * 1000)})"
-    if fmt == "pixel":
-        return f"({round(x * width)}, {round(y * height)})"
-    raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
 
 
 def format_box(box: Box, fmt: str, width: int, height: int) -> str:
