@@ -400,9 +400,47 @@ def report(
 
 
 @app.command()
-def review(bench: Annotated[Path, typer.Argument(help="Benchmark directory.")]) -> None:
-    """A local web tool to accept, fix or reject generated items."""
-    _not_yet("review")
+def review(
+    bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
+    host: Annotated[str, typer.Option(help="Address to listen on (keep it local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    split: Annotated[str, typer.Option(help="Split to review, or 'all'.")] = "test",
+    reviewer: Annotated[str, typer.Option(help="Name recorded with each decision "
+                                               "(default: your login).")] = "",
+    export: Annotated[Path | None, typer.Option(help="Instead of serving: write a copy of "
+                                                     "BENCH with the review applied here.")] = None,
+    reviewed_only: Annotated[bool, typer.Option(help="With --export: drop unreviewed "
+                                                     "items too.")] = False,
+) -> None:
+    """A local web tool to accept, fix or reject generated items (BENCH/review.sqlite)."""
+    if not (bench / "data").is_dir():
+        _fail(f"{bench}: not a benchmark directory (no data/ folder)")
+    if export is not None:
+        from vl4gaze.review.apply import export_reviewed
+
+        try:
+            manifest = export_reviewed(bench, export, reviewed_only=reviewed_only)
+        except ValueError as exc:
+            _fail(str(exc))
+        review_info = manifest["review"]
+        console.print(f"wrote [bold]{export}[/bold]: {manifest['counts']['total']} items "
+                      f"({review_info['removed']} removed); decisions "
+                      + ", ".join(f"{k} {v}" for k, v in review_info["decisions"].items()))
+        return
+    import getpass
+
+    import uvicorn
+
+    from vl4gaze.review.app import create_app
+
+    try:
+        app_ = create_app(bench, split=None if split == "all" else split,
+                          reviewer=reviewer or getpass.getuser())
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"reviewing [bold]{bench}[/bold] at [bold]http://{host}:{port}/[/bold] "
+                  "(Ctrl+C to stop)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command()
