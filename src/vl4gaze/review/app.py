@@ -34,6 +34,7 @@ PER_PAGE = 20
 CLICKABLE = ("point", "direction")
 FIX_COLOR = "#ff4081"
 
+Unit = Annotated[float, Field(ge=0, le=1)]
 StatusFilter = Literal["all", "accept", "fix", "reject", "unreviewed"]
 
 
@@ -44,7 +45,7 @@ class DecisionIn(BaseModel):
     fixed_answer: str | None = Field(default=None, min_length=1, max_length=2000)
     fixed_target: dict[str, Any] | None = None
     #: The true gaze point clicked on the image (normalized), for point / direction items.
-    point: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] | None = None
+    point: tuple[Unit, Unit] | None = None
     note: str = Field(default="", max_length=2000)
     reviewer: str | None = Field(default=None, max_length=200)
 

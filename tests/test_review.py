@@ -1,0 +1,240 @@
+"""The review tool: decisions store, JSON API, HTML page, image route, export, a real server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from vl4gaze.build import SCHEMA, build_benchmark, load_benchmark
+from vl4gaze.cli import app as cli_app
+from vl4gaze.parse.points import parse_point
+from vl4gaze.review.app import create_app
+from vl4gaze.review.apply import check_fixed_target, export_reviewed, point_fix
+from vl4gaze.review.store import ReviewStore
+from vl4gaze.sources.gazeworld import synthesize
+
+SCRIPT = "<script>window.__pwned = 1</script>"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("review")
+    synthesize(root / "scenes", 6, seed=1, size=96, progress=False)
+    build_benchmark([f"gazeworld:{root / 'scenes'}"], root / "bench", progress=False)
+    # One answer a model (or a bad template) could have written: markup, never to run.
+    path = root / "bench" / "data" / "test.parquet"
+    rows = pq.read_table(path).to_pylist()
+    rows[0]["answer"] = SCRIPT
+    pq.write_table(pq.read_table(path).from_pylist(rows, schema=SCHEMA), path)
+    return root / "bench"
+
+
+@pytest.fixture
+def bench(built, tmp_path) -> Path:
+    """A fresh copy per test: every test starts with no decisions."""
+    return Path(shutil.copytree(built, tmp_path / "bench"))
+
+
+@pytest.fixture
+def client(bench) -> TestClient:
+    return TestClient(create_app(bench, reviewer="tester"))
+
+
+def _first(bench: Path, task: str, split: str = "test"):
+    return next(it for it in load_benchmark(bench, split) if it.task == task)
+
+
+def test_store_latest_wins_and_keeps_history(tmp_path):
+    store = ReviewStore(tmp_path / "r.sqlite")
+    store.record("a", "accept", reviewer="x")
+    store.record("b", "fix", fixed_answer="left", note="was right")
+    store.record("a", "reject", note="wrong person")
+    latest = ReviewStore(tmp_path / "r.sqlite").latest()  # a second handle sees it all
+    assert {k: d.status for k, d in latest.items()} == {"a": "reject", "b": "fix"}
+    assert latest["b"].fixed_answer == "left"
+    assert [d.status for d in store.history("a")] == ["accept", "reject"]
+    assert store.get("missing") is None
+    with pytest.raises(ValueError, match="status='maybe'"):
+        store.record("a", "maybe")
+    with pytest.raises(ValueError, match="needs a fixed_answer"):
+        store.record("a", "fix")
+    with pytest.raises(ValueError, match="cannot carry"):
+        store.record("a", "accept", fixed_answer="x")
+
+
+def test_decisions_persist_across_app_instances(bench, client):
+    item = _first(bench, "direction")
+    url = f"/api/items/{item.id}/decision"
+    assert client.post(url, json={"status": "accept"}).status_code == 200
+    fixed = client.post(url, json={"status": "fix", "fixed_answer": "down", "note": "n"})
+    assert fixed.json()["current_answer"] == "down"
+    again = TestClient(create_app(bench))  # a restarted server reads the same store
+    got = again.get(f"/api/items/{item.id}").json()
+    assert got["decision"]["status"] == "fix"
+    assert got["decision"]["reviewer"] == "tester"
+    assert [d["status"] for d in got["history"]] == ["accept", "fix"]
+    summary = again.get("/api/summary").json()
+    assert summary["status"]["fix"] == 1 and summary["status"]["accept"] == 0
+    assert summary["task"]["direction"]["fix"] == 1
+    assert summary["status"]["unreviewed"] == summary["total"] - 1
+
+
+def test_bad_requests(bench, client):
+    item = _first(bench, "object")
+    url = f"/api/items/{item.id}/decision"
+    assert client.post(url, json={"status": "maybe"}).status_code == 422
+    assert client.post("/api/items/nope/decision", json={"status": "accept"}).status_code == 404
+    assert client.get("/api/items/nope").status_code == 404
+    assert client.post(url, json={"status": "fix"}).status_code == 422  # nothing fixed
+    assert client.post(url, json={"status": "accept", "fixed_answer": "x"}).status_code == 422
+    point = client.post(url, json={"status": "fix", "point": [0.5, 0.5]})  # object: no point
+    assert point.status_code == 422 and "no gaze point" in point.json()["detail"]
+    bad = client.post(url, json={"status": "fix", "fixed_target": {"box": [0.5, 0.5, 0.1, 0.9]}})
+    assert bad.status_code == 422 and "box" in bad.json()["detail"]
+    assert client.get("/api/summary").json()["status"]["unreviewed"] == len(
+        load_benchmark(bench, "test"))  # nothing bad was stored
+
+
+def test_point_click_fixes_point_and_direction_items(bench, client):
+    point = _first(bench, "point")
+    got = client.post(f"/api/items/{point.id}/decision",
+                      json={"status": "fix", "point": [0.25, 0.75]}).json()
+    assert got["current_answer"] == "(0.250, 0.750)"
+    assert got["current_target"]["mean"] == [0.25, 0.75]
+    assert client.post(f"/api/items/{point.id}/decision",
+                       json={"status": "fix", "point": [1.5, 0.2]}).status_code == 422
+    direction = _first(bench, "direction")
+    eye = direction.target["eye"]
+    got = client.post(f"/api/items/{direction.id}/decision",
+                      json={"status": "fix", "point": [eye[0], min(1.0, eye[1] + 0.3)]}).json()
+    assert got["current_answer"] == "down"
+    assert got["current_target"]["direction"] == "down"
+    assert got["current_target"]["angle_deg"] == pytest.approx(270.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0, 1), st.floats(0, 1), st.sampled_from(["norm", "norm1000", "pixel"]))
+def test_point_fix_answer_parses_back(built, x, y, fmt):
+    item = _first(built, "point")
+    item = type(item).from_dict({**item.to_dict(), "target": {**item.target, "format": fmt}})
+    answer, target = point_fix(item, x, y)
+    check_fixed_target(target)
+    convention = {"norm": "norm", "norm1000": "norm1000", "pixel": "pixel"}[fmt]
+    parsed = parse_point(answer, convention, image_size=(item.width, item.height))
+    tolerance = {"norm": 0.0005, "norm1000": 0.0005, "pixel": 0.5 / item.width + 1e-9}[fmt]
+    assert parsed is not None
+    assert abs(parsed.x - x) <= tolerance and abs(parsed.y - y) <= tolerance
+
+
+def test_filters_and_pages(bench, client):
+    items = load_benchmark(bench, "test")
+    client.post(f"/api/items/{items[1].id}/decision", json={"status": "reject"})
+    listed = client.get("/api/items", params={"status": "reject"}).json()
+    assert [it["id"] for it in listed["items"]] == [items[1].id]
+    points = client.get("/api/items", params={"task": "point"}).json()
+    assert points["total"] == sum(it.task == "point" for it in items)
+    paged = client.get("/api/items", params={"per_page": 2, "page": 2}).json()
+    assert [it["id"] for it in paged["items"]] == [it.id for it in items[2:4]]
+    html = client.get("/", params={"status": "unreviewed", "per_page": 5}).text
+    assert html.count('class="card ') == 5 and items[1].id not in html
+    assert client.get("/", params={"status": "bogus"}).status_code == 422
+
+
+def test_images_served_and_path_traversal_refused(bench, client):
+    item = load_benchmark(bench, "test")[0]
+    ok = client.get(f"/file/{item.image}")
+    assert ok.status_code == 200 and ok.content == (bench / item.image).read_bytes()
+    (bench.parent / "secret.txt").write_text("secret")
+    for path in ("..%2Fsecret.txt", "images%2F..%2F..%2Fsecret.txt", "manifest.json",
+                 "review.sqlite", "%2Fetc%2Fpasswd", "images/../manifest.json",
+                 "images%2F..%2Fmanifest.json", f"{item.image}%00.txt"):
+        response = client.get(f"/file/{path}")
+        assert response.status_code == 404, path
+        assert b"secret" not in response.content
+
+
+def test_page_escapes_item_text(bench, client):
+    html = client.get("/", params={"per_page": 200}).text
+    assert SCRIPT not in html
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
+    item = load_benchmark(bench, "test")[1]
+    client.post(f"/api/items/{item.id}/decision",
+                json={"status": "fix", "fixed_answer": '"><img src=x onerror=alert(1)>'})
+    html = client.get("/", params={"per_page": 200}).text
+    assert "<img src=x" not in html and "&#34;&gt;&lt;img src=x" in html
+
+
+def test_export_applies_decisions(bench, tmp_path):
+    store = ReviewStore.for_bench(bench)
+    test = load_benchmark(bench, "test")
+    train = load_benchmark(bench, "train")
+    point = next(it for it in test if it.task == "point")
+    store.record(test[0].id, "reject")
+    store.record(test[1].id, "accept")
+    store.record(train[0].id, "fix", fixed_answer="a better answer")
+    answer, target = point_fix(point, 0.1, 0.2)
+    store.record(point.id, "fix", fixed_answer=answer, fixed_target=target)
+    manifest = export_reviewed(bench, tmp_path / "out")
+    out = load_benchmark(tmp_path / "out")
+    by_id = {it.id: it for it in out}
+    assert len(out) == len(test) + len(train) - 1 and test[0].id not in by_id
+    assert by_id[train[0].id].answer == "a better answer"
+    assert by_id[point.id].answer == "(0.100, 0.200)"
+    assert by_id[point.id].target["points"] == [[0.1, 0.2]]
+    assert by_id[point.id].target["eye"] == point.target["eye"]  # untouched fields stay
+    assert pq.read_schema(tmp_path / "out" / "data" / "test.parquet").equals(SCHEMA)
+    assert all((tmp_path / "out" / it.image).is_file() for it in out)
+    assert manifest["counts"]["total"] == len(out)
+    assert manifest["review"]["decisions"] == {
+        "accept": 1, "fix": 2, "reject": 1, "unreviewed": len(out) - 3}
+    assert manifest["review"]["removed"] == 1
+    saved = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert saved["content_hash"] == manifest["content_hash"]
+    assert "## Review" in (tmp_path / "out" / "README.md").read_text()
+    # The CLI: reviewed items only, and a clear refusal to overwrite BENCH itself.
+    result = CliRunner().invoke(cli_app, ["review", str(bench), "--export",
+                                          str(tmp_path / "only"), "--reviewed-only"])
+    assert result.exit_code == 0, result.output
+    assert {it.id for it in load_benchmark(tmp_path / "only")} == {
+        test[1].id, train[0].id, point.id}
+    result = CliRunner().invoke(cli_app, ["review", str(bench), "--export", str(bench)])
+    assert result.exit_code == 1 and "new directory" in result.output
+
+
+def test_real_server_over_http(bench):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(bench), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started
+        base = f"http://127.0.0.1:{port}"
+        item = load_benchmark(bench, "test")[2]
+        posted = httpx.post(f"{base}/api/items/{item.id}/decision", json={"status": "accept"})
+        assert posted.status_code == 200
+        assert httpx.get(f"{base}/api/summary").json()["status"]["accept"] == 1
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200 and "vl4gaze review" in page.text
+        assert httpx.get(f"{base}/static/review.js").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
