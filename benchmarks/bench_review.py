@@ -67,7 +67,7 @@ def main() -> None:
             t_page = timed(lambda c=client: c.get("/", params={"status": "unreviewed"}), 3)
             t_summary = timed(lambda c=client: c.get("/api/summary"), 3)
             t_items = timed(lambda c=client: c.get("/api/items"), 3)
-            t_export = timed(lambda b=bench: export_reviewed(b, root / f"out{n}"))
+            t_export = timed(lambda b=bench, o=root / f"out{n}": export_reviewed(b, o))
             print(f"| {n:,} | {t_start:.2f} | {t_record:.2f} | {t_page * 1000:.0f} | "
                   f"{t_summary * 1000:.0f} | {t_items * 1000:.0f} | {t_export:.2f} |")
 

@@ -53,6 +53,11 @@ def client(bench) -> TestClient:
     return TestClient(create_app(bench, reviewer="tester"))
 
 
+def _flat(text: str) -> str:
+    """CLI output without rich's line wrapping."""
+    return " ".join(text.split())
+
+
 def _first(bench: Path, task: str, split: str = "test"):
     return next(it for it in load_benchmark(bench, split) if it.task == task)
 
@@ -211,7 +216,7 @@ def test_export_applies_decisions(bench, tmp_path):
     assert {it.id for it in load_benchmark(tmp_path / "only")} == {
         test[1].id, train[0].id, point.id}
     result = CliRunner().invoke(cli_app, ["review", str(bench), "--export", str(bench)])
-    assert result.exit_code == 1 and "new directory" in result.output
+    assert result.exit_code == 1 and "new directory" in _flat(result.output)
 
 
 def test_real_server_over_http(bench):
@@ -238,3 +243,19 @@ def test_real_server_over_http(bench):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_cli_serves_the_app(bench, tmp_path, monkeypatch):
+    calls = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app, **kw))
+    result = CliRunner().invoke(cli_app, ["review", str(bench), "--port", "9123",
+                                          "--reviewer", "ada", "--split", "all"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:9123/" in result.output
+    assert calls["port"] == 9123 and calls["host"] == "127.0.0.1"
+    review = calls["app"].state.review
+    assert review.reviewer == "ada" and len(review.items) == len(load_benchmark(bench))
+    missing = CliRunner().invoke(cli_app, ["review", str(tmp_path / "nothing")])
+    assert missing.exit_code == 1 and "not a benchmark directory" in _flat(missing.output)
+    no_split = CliRunner().invoke(cli_app, ["review", str(bench), "--split", "dev"])
+    assert no_split.exit_code == 1 and "no split 'dev'" in _flat(no_split.output)
