@@ -406,7 +406,7 @@ def build_from_samples(
     counts = counts_of({})
     for split, table in builder.finish(ambiguity_ratio, caps, balance_directions):
         used.update(pc.unique(table["image"]).to_pylist())
-        _write_parquet(table, data / f"{split}.parquet")
+        write_parquet(table, data / f"{split}.parquet")
         counts = _add_counts(counts, counts_of({split: table}))
         del table
     plan = _write_plan(builder.plan, used, out / PLAN_FILE)
@@ -421,7 +421,7 @@ def build_from_samples(
     return manifest
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
+def write_parquet(table: pa.Table, path: Path) -> None:
     """Deterministic Parquet: one fixed schema, fixed row groups, no timestamps."""
     pq.write_table(table.combine_chunks(), path, compression="zstd", row_group_size=100_000,
                    write_statistics=True)
@@ -434,7 +434,7 @@ def _write_plan(plan: dict[str, tuple[str, tuple[float, ...] | None]], used: set
     table = pa.Table.from_pylist(
         [{"dest": d, "src": s, "box": None if b is None else _head_dict(b)} for d, s, b in rows],
         schema=_PLAN)
-    _write_parquet(table, path)
+    write_parquet(table, path)
     return table.num_rows
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vl4gaze.build import PLAN_FILE, SCHEMA, _write_parquet, counts_of, dataset_card
+from vl4gaze.build import PLAN_FILE, SCHEMA, write_parquet, counts_of, dataset_card
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, format_point, gaze_angle
 from vl4gaze.review.store import STATUSES, UNREVIEWED, Decision, ReviewStore
 from vl4gaze.schema import AmbiguityReason, Point, QAItem
@@ -155,7 +155,7 @@ def export_reviewed(bench: Path, out: Path, *, reviewed_only: bool = False) -> d
             row["target"] = json.dumps(row["target"], sort_keys=True, separators=(",", ":"))
             images.add(row["image"])
         tables[path.stem] = pa.Table.from_pylist(kept, schema=SCHEMA)
-        _write_parquet(tables[path.stem], out / "data" / path.name)
+        write_parquet(tables[path.stem], out / "data" / path.name)
     for image in sorted(images):
         if (bench / image).exists():
             _place(bench / image, out / image)
