@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vl4gaze.build import PLAN_FILE, SCHEMA, write_parquet, counts_of, dataset_card
+from vl4gaze.build import PLAN_FILE, SCHEMA, counts_of, dataset_card, write_parquet
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, format_point, gaze_angle
 from vl4gaze.review.store import STATUSES, UNREVIEWED, Decision, ReviewStore
 from vl4gaze.schema import AmbiguityReason, Point, QAItem
