@@ -67,11 +67,12 @@ def make_base(out: Path, args: argparse.Namespace) -> Path:
     from vl4gaze.models.tiny import build_tiny_vlm
 
     opts = {"seed": args.seed, "image_size": args.image_size, "patch_size": args.patch_size,
-            "vision_layers": args.vision_layers}
+            "vision_layers": args.vision_layers, "hidden": args.hidden}
     path = out / f"tiny-{_key(opts)}"
     if not (path / "config.json").is_file():
         build_tiny_vlm(path, seed=args.seed, image_size=args.image_size,
-                       patch_size=args.patch_size, vision_layers=args.vision_layers)
+                       patch_size=args.patch_size, vision_layers=args.vision_layers,
+                       hidden=args.hidden)
     return path
 
 
@@ -139,6 +140,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--patch-size", type=int, default=16)
     parser.add_argument("--vision-layers", type=int, default=2)
+    parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=None, help="default: the tiny default")

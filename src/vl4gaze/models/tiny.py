@@ -1,6 +1,6 @@
 """A tiny random LLaVA built offline, so every stage (eval, train, demo, tests) runs without a hub.
 
-The model is CLIP vision tower + projector + Llama decoder at hidden size 64 with a byte-level
+The model is CLIP vision tower + projector + Llama decoder at hidden size 128 with a byte-level
 BPE tokenizer trained on the fly on the benchmark's vocabulary. Its chat template wraps the
 assistant text in ``{% generation %}`` blocks (end-of-turn token inside) so TRL's
 ``assistant_only_loss`` works, and the generation prompt ends at ``ASSISTANT:`` with the
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 #: Bump when the architecture, tokenizer corpus or template changes: it names the cache dir.
-TINY_VERSION = 2
+TINY_VERSION = 3  # 3: hidden 128 (learns in minutes; docs/learnability.md)
 
 IMAGE_TOKEN = "<image>"
 EOS_TOKEN = "</s>"
@@ -189,7 +189,7 @@ def build_tokenizer(vocab_size: int = 2048):
 
 
 def build_tiny_vlm(
-    path: Path, seed: int = 0, image_size: int = 128, patch_size: int = 16, hidden: int = 64,
+    path: Path, seed: int = 0, image_size: int = 128, patch_size: int = 16, hidden: int = 128,
     vision_layers: int = 2,
 ) -> Path:
     """Write a tiny random LLaVA (model + processor) to ``path`` and return it.

@@ -109,6 +109,9 @@ def train(
     model = AutoModelForImageTextToText.from_pretrained(
         base_path, dtype=torch.bfloat16 if bf16 else torch.float32)
     tiny = getattr(model.config, "vl4gaze_tiny", None) is not None
+    # A frozen random vision tower feeds the language model noise: the tiny model always
+    # trains its tower (docs/learnability.md); the option matters for real checkpoints.
+    unfreeze_vision = unfreeze_vision or tiny
     if lr is None:
         lr = DEFAULT_LR["tiny" if tiny else "real"][0 if lora else 1]
     peft_config = None
