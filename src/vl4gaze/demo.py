@@ -33,11 +33,13 @@ T = TypeVar("T")
 class DemoSize:
     """How much the demo does; the defaults fit ~15 minutes on 2 CPU cores."""
 
-    scenes: int = 200
+    scenes: int = 400
     image_size: int = 448
+    head_scale: float = 2.0  # GazeWorld heads 2x: cues a tiny model can see at 128 px
+    max_objects: int = 3
     eval_limit: int | None = 12  # test items per task for every run (same items for all)
     max_new_tokens: int = 48
-    train_steps: int = 200
+    train_steps: int = 1000  # full fine-tuning; fewer steps learn only the answer forms
     batch_size: int = 8
     shots: int = 2
     gallery_items: int = 24
@@ -101,12 +103,13 @@ def _evaluate(bench: Path, spec: str, run: Path, size: DemoSize, seed: int, shot
 
 
 def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
-    """Fine-tune the tiny VLM (LoRA, merged), unless a finished checkpoint is already there."""
+    """Fine-tune the tiny VLM (full, vision tower too; docs/learnability.md), unless a finished
+    checkpoint is already there."""
     from vl4gaze.train.sft import train
 
     if (ckpt / "model.safetensors").is_file() and (ckpt / "config.json").is_file():
         return ckpt
-    return train(bench, f"{TINY}:{seed}", ckpt, max_steps=size.train_steps,
+    return train(bench, f"{TINY}:{seed}", ckpt, max_steps=size.train_steps, lora=False,
                  batch_size=size.batch_size, seed=seed, group_by_length=True,
                  logging_steps=max(1, size.train_steps // 10))
 
@@ -135,7 +138,8 @@ def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool
     stages = _Stages(console, total=3 + len(models) + 3)
 
     stages.run(f"Synthesize GazeWorld ({size.scenes} scenes, {size.image_size} px)",
-               lambda: synthesize(world, size.scenes, seed=seed, size=size.image_size))
+               lambda: synthesize(world, size.scenes, seed=seed, size=size.image_size,
+                                  head_scale=size.head_scale, max_objects=size.max_objects))
     manifest = stages.run("Build the benchmark (four tasks)",
                           lambda: build_benchmark([f"gazeworld:{world}"], bench, seed=seed))
     counts = manifest.get("counts", {})
