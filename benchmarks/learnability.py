@@ -6,7 +6,7 @@ options. Every stage is the library's own function, as the CLI and the demo call
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/learnability.py --out /tmp/learn \\
         [--scenes 400] [--head-scale 2.0] [--max-objects 3] [--image-size 128] \\
-        [--patch-size 16] [--steps 300] [--batch-size 8] [--task-mix direction=2,...]
+        [--patch-size 16] [--steps 1000] [--batch-size 8] [--task-mix direction=1,ambiguity=3,...]
 
 Rerunning into the same ``--out`` reuses finished stages with the same options (a stage's
 options are part of its folder name). Prints a table (value [95% CI], n) and writes
@@ -31,13 +31,6 @@ METRICS = {"direction": ("accuracy",), "ambiguity": ("accuracy", "f1"),
 def _key(options: dict[str, Any]) -> str:
     """A short stable name for a stage's options (its output folder)."""
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:10]
-
-
-def _parse_mix(text: str | None) -> dict[str, float] | None:
-    if not text:
-        return None
-    pairs = (part.split("=") for part in text.split(",") if part)
-    return {name.strip(): float(value) for name, value in pairs}
 
 
 def make_bench(out: Path, args: argparse.Namespace) -> Path:
@@ -78,6 +71,7 @@ def make_base(out: Path, args: argparse.Namespace) -> Path:
 
 def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) -> tuple[Path, float]:
     """Fine-tune the base on the benchmark; returns the checkpoint and its wall seconds."""
+    from vl4gaze.train.data import parse_task_mix
     from vl4gaze.train.sft import train
 
     opts = {"bench": bench.name, "base": base.name, "steps": args.steps, "bs": args.batch_size,
@@ -90,7 +84,7 @@ def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) ->
     start = time.perf_counter()
     train(bench, f"hf:{base}", ckpt, max_steps=args.steps, batch_size=args.batch_size,
           lr=args.lr, lora=args.lora, unfreeze_vision=args.unfreeze_vision,
-          task_mix=_parse_mix(args.task_mix), seed=args.seed, group_by_length=True,
+          task_mix=parse_task_mix(args.task_mix), seed=args.seed, group_by_length=True,
           logging_steps=max(1, args.steps // 10), save_steps=10_000)
     wall = time.perf_counter() - start
     timing.write_text(f"{wall:.1f}\n")
@@ -141,13 +135,13 @@ def main() -> None:
     parser.add_argument("--patch-size", type=int, default=16)
     parser.add_argument("--vision-layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=None, help="default: the tiny default")
     parser.add_argument("--lora", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--unfreeze-vision", action=argparse.BooleanOptionalAction,
                         default=True)
-    parser.add_argument("--task-mix", default="direction=2,ambiguity=2,point=1,object=1")
+    parser.add_argument("--task-mix", default="direction=1,ambiguity=3,point=1,object=1")
     parser.add_argument("--tasks", default="direction,ambiguity,point")
     parser.add_argument("--limit", type=int, default=50, help="test items per task")
     parser.add_argument("--max-new-tokens", type=int, default=40)

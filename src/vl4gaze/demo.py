@@ -40,6 +40,7 @@ class DemoSize:
     eval_limit: int | None = 12  # test items per task for every run (same items for all)
     max_new_tokens: int = 48
     train_steps: int = 1000  # full fine-tuning; fewer steps learn only the answer forms
+    task_mix: str = "direction=1,ambiguity=3,point=1,object=1"  # what a tiny model can learn
     batch_size: int = 8
     shots: int = 2
     gallery_items: int = 24
@@ -105,12 +106,14 @@ def _evaluate(bench: Path, spec: str, run: Path, size: DemoSize, seed: int, shot
 def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
     """Fine-tune the tiny VLM (full, vision tower too; docs/learnability.md), unless a finished
     checkpoint is already there."""
+    from vl4gaze.train.data import parse_task_mix
     from vl4gaze.train.sft import train
 
     if (ckpt / "model.safetensors").is_file() and (ckpt / "config.json").is_file():
         return ckpt
     return train(bench, f"{TINY}:{seed}", ckpt, max_steps=size.train_steps, lora=False,
                  batch_size=size.batch_size, seed=seed, group_by_length=True,
+                 task_mix=parse_task_mix(size.task_mix),
                  logging_steps=max(1, size.train_steps // 10))
 
 
