@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, FLAGS, needs_chromium
 from test_report import loader, make_runs
 
 from vl4gaze.report import write_report
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium not installed (make browser installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,17 @@ import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
+from browser import CHROMIUM, FLAGS, needs_chromium
 
 from vl4gaze.build import build_benchmark
 from vl4gaze.review.app import create_app
 from vl4gaze.review.store import ReviewStore
 from vl4gaze.sources.gazeworld import synthesize
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="chromium not installed (make browser installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
