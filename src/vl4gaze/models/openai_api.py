@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -44,12 +45,20 @@ def image_data_url(image: Any, fmt: str = "png") -> str:
     return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
 
-def to_openai_messages(messages: list[dict[str, Any]], image_format: str = "png"
-                       ) -> list[dict[str, Any]]:
+def to_openai_messages(
+    messages: list[dict[str, Any]],
+    image_format: str = "png",
+    image_part: Callable[[Any], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """vl4gaze messages (PIL image parts) -> OpenAI chat messages (image_url parts).
 
     System and assistant turns become plain strings, which every compatible server takes.
+    ``image_part`` replaces the base64 ``image_url`` part (vLLM takes PIL images as is).
     """
+    if image_part is None:
+        def image_part(image: Any) -> dict[str, Any]:
+            return {"type": "image_url", "image_url": {"url": image_data_url(image, image_format)}}
+
     out = []
     for message in messages:
         role = message["role"]
@@ -61,8 +70,7 @@ def to_openai_messages(messages: list[dict[str, Any]], image_format: str = "png"
         content = []
         for part in parts:
             if part.get("type") == "image":
-                content.append({"type": "image_url",
-                                "image_url": {"url": image_data_url(part["image"], image_format)}})
+                content.append(image_part(part["image"]))
             elif part.get("type") == "text":
                 content.append({"type": "text", "text": part["text"]})
             else:

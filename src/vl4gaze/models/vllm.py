@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vl4gaze.models.base import Request, iter_parts
-from vl4gaze.models.openai_api import image_data_url
+from vl4gaze.models.base import Request
+from vl4gaze.models.openai_api import to_openai_messages
 
 INSTALL_HINT = ("vLLM is not installed. On a machine with a CUDA GPU: pip install "
                 "'vl4gaze[vllm]' (vLLM pins its own CUDA torch, so use a separate "
@@ -33,23 +33,10 @@ def to_vllm_messages(messages: list[dict[str, Any]], image_parts: str = "pil"
     """vl4gaze messages -> vLLM chat messages (OpenAI schema plus ``image_pil`` parts)."""
     if image_parts not in ("pil", "data_url"):
         raise ValueError(f"image_parts must be 'pil' or 'data_url', got {image_parts!r}")
-    out = []
-    for message in messages:
-        content = []
-        for _, part in iter_parts([message]):
-            if part.get("type") == "text":
-                content.append({"type": "text", "text": part["text"]})
-            elif part.get("type") == "image" and image_parts == "pil":
-                content.append({"type": "image_pil", "image_pil": part["image"]})
-            elif part.get("type") == "image":
-                content.append({"type": "image_url",
-                                "image_url": {"url": image_data_url(part["image"])}})
-            else:
-                raise ValueError(f"unsupported message part type {part.get('type')!r}")
-        if message["role"] in ("system", "assistant"):  # text-only turns as plain strings
-            content = "\n".join(p["text"] for p in content if p["type"] == "text")
-        out.append({"role": message["role"], "content": content})
-    return out
+    if image_parts == "data_url":
+        return to_openai_messages(messages)
+    return to_openai_messages(messages,
+                              image_part=lambda image: {"type": "image_pil", "image_pil": image})
 
 
 class VLLMModel:
