@@ -406,7 +406,7 @@ def render_images_ray(bench: Path, *, link: bool = False, batch_size: int = 64,
 
 # -- annotate ---------------------------------------------------------------------------
 
-#: Annotator figures (outside what ``annotate._report`` derives from the records) that
+#: Annotator figures (outside what ``annotate.annotation_report`` derives from the records) that
 #: are summed over chunks; the others are the same in every chunk.
 _SUMMED = {"model_calls", "cache_hits"}
 
@@ -447,7 +447,7 @@ def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "box
     model (one GPU each when the cluster has GPUs). ``model`` (a ready Model) is not
     shipped: give ``vlm:SPEC`` instead so each replica loads its own.
     """
-    from vl4gaze.annotate import AnnotationResult, _report
+    from vl4gaze.annotate import AnnotationResult, annotation_report
 
     if model is not None:
         raise ValueError("annotate on Ray loads the model in each replica: pass "
@@ -479,7 +479,7 @@ def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "box
     labelled: list[GazeSample | None] = [None] * len(samples)
     records: list[dict[str, Any] | None] = [None] * len(samples)
     extra: dict[str, Any] = {}
-    derived = {*_report(annotator, [], {}), "person"}
+    derived = {*annotation_report(annotator, [], {}), "person"}
     with _bar(progress, "annotating", len(samples)) as bar:
         task_id = bar.add_task("annotate", total=len(samples))
         for batch in done.iter_batches(batch_size=None, batch_format="numpy"):
@@ -496,5 +496,5 @@ def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "box
             bar.advance(task_id, len(batch["index"]))
     if any(r is None for r in records):
         raise RuntimeError("annotate on Ray lost samples: some batches returned nothing")
-    report = _report(annotator, records, extra)  # type: ignore[arg-type]
+    report = annotation_report(annotator, records, extra)  # type: ignore[arg-type]
     return AnnotationResult(labelled, records, report)  # type: ignore[arg-type]

@@ -99,7 +99,7 @@ def annotate_samples(
             replace(new, target=old.target) if true_target(old) is not None else new
             for old, new in zip(samples, labelled, strict=True)
         ]
-    report = _report(annotator, records, extra)
+    report = annotation_report(annotator, records, extra)
     return AnnotationResult(labelled, records, report)
 
 
@@ -275,7 +275,12 @@ def _best(pairs: list[tuple[int, str, str]], embedder: Embedder | None) -> dict[
     return best
 
 
-def _report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]) -> dict:
+def annotation_report(annotator: str, records: list[dict[str, Any]], extra: dict[str, Any]
+                      ) -> dict:
+    """The annotation report: counts per rule, uncertain, failures, error rate vs truth.
+
+    Public because every executor (local, Ray) derives the same report from its records.
+    """
     rules = Counter(r["rule"] for r in records)
     judged = [r for r in records if r.get("truth_agree") is not None]
     agree = sum(1 for r in judged if r["truth_agree"])
