@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -173,6 +174,54 @@ def test_max_length_guard(bench: Path, tiny_path: Path) -> None:
         check_max_length(dataset, full, prompt, min(prompt))
 
 
+def test_shrunk_images_give_the_processor_the_same_pixels(bench: Path, tiny_path: Path) -> None:
+    from transformers import AutoProcessor
+
+    from vl4gaze.prompting import load_image
+    from vl4gaze.train.data import fixed_image_size
+
+    processor = AutoProcessor.from_pretrained(tiny_path)
+    assert fixed_image_size(processor) == (128, 128)
+    items = load_items(bench, "train")[:3]
+    shrunk = build_dataset(items, bench, processor)
+    assert shrunk[0]["images"][0].size == (128, 128)
+    for row, item in zip(shrunk, items, strict=True):
+        original = load_image(bench / item.image)
+        assert original.size != (128, 128)
+        want = processor.image_processor(original, return_tensors="pt")["pixel_values"]
+        got = processor.image_processor(row["images"][0], return_tensors="pt")["pixel_values"]
+        assert torch.equal(want, got)
+
+
+def test_fixed_image_size_only_for_plain_stretching(tiny_path: Path) -> None:
+    from transformers import AutoProcessor
+
+    from vl4gaze.train.data import fixed_image_size
+
+    processor = AutoProcessor.from_pretrained(tiny_path)
+    processor.image_processor.do_center_crop = True  # crop: the shrunk picture would differ
+    assert fixed_image_size(processor) is None
+    processor.image_processor.do_center_crop = False
+    processor.image_processor.do_resize = False
+    assert fixed_image_size(processor) is None
+    assert fixed_image_size(object()) is None
+
+
+def test_fast_token_lengths_equal_the_measured_ones(bench: Path, tiny_path: Path) -> None:
+    from transformers import AutoProcessor
+
+    from vl4gaze.train.data import measured_token_lengths
+
+    processor = AutoProcessor.from_pretrained(tiny_path)
+    items = load_items(bench, "train")
+    items[1] = dataclasses.replace(items[1], answer="It cannot be answered: the eyes are closed.",
+                                   question="Where is the person in the red box looking?")
+    dataset = build_dataset(items, bench, processor)
+    fast = token_lengths(dataset, processor)
+    assert fast == measured_token_lengths(dataset, processor)
+    assert len(set(fast[0])) > 1 and len(set(fast[1])) > 1  # a constant would not pass
+
+
 # -- a short training run, a loadable checkpoint, resume -----------------------------------
 
 @pytest.mark.slow
@@ -211,3 +260,34 @@ def test_train_adapter_then_resume_merged(bench: Path, tmp_path: Path, monkeypat
     merged = AutoModelForImageTextToText.from_pretrained(out)
     assert type(merged).__name__ == "LlavaForConditionalGeneration"
     assert not any("lora" in n for n, _ in merged.named_parameters())
+
+
+# -- per-example loss weighting --------------------------------------------------------------
+
+def test_example_mean_nll_weighs_examples_not_tokens() -> None:
+    from vl4gaze.train.loss import example_mean_nll
+
+    # Example 0: one answer token with loss 2; example 1: four tokens with loss 0.5 each;
+    # example 2: no answer tokens (left out).
+    mask = torch.tensor([[1, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]], dtype=torch.bool)
+    log_probs = -torch.tensor([[2.0, 0, 0, 0], [0.5, 0.5, 0.5, 0.5], [0, 0, 0, 0]])
+    assert example_mean_nll(log_probs, mask).item() == pytest.approx((2.0 + 0.5) / 2)
+    token_mean = -(log_probs.sum() / mask.sum()).item()
+    assert token_mean == pytest.approx(0.8)  # what TRL's default would give
+    assert example_mean_nll(log_probs[2:], mask[2:]).item() == 0.0
+
+
+@pytest.mark.slow
+def test_train_with_example_loss(bench: Path, tmp_path: Path, monkeypatch) -> None:
+    from vl4gaze.train.sft import train
+
+    monkeypatch.setenv("VL4GAZE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ValueError, match="loss_per='sentence'"):
+        train(bench, "tiny", tmp_path / "bad", loss_per="sentence")
+    out = train(bench, "tiny", tmp_path / "ckpt", lora=False, max_steps=6, batch_size=4,
+                logging_steps=1, save_steps=100, loss_per="example", seed=1)
+    summary = json.loads((out / "vl4gaze_train.json").read_text())
+    losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
+    assert summary["loss_per"] == "example"
+    assert len(losses) == 6 and losses[-1] < losses[0]
+    assert all("mean_token_accuracy" in h for h in summary["log_history"] if "loss" in h)

@@ -364,6 +364,8 @@ def train(
     = False,
     deepspeed: Annotated[str | None, typer.Option(help="DeepSpeed config JSON (under "
                                                        "accelerate launch).")] = None,
+    loss_per: Annotated[str, typer.Option(help="Average the loss per answer 'token' (TRL's "
+                                               "default) or per 'example'.")] = "token",
 ) -> None:
     """Fine-tune a VLM on the benchmark's training split (TRL + PEFT); eval it as hf:OUT."""
     from vl4gaze.train.data import parse_task_mix
@@ -375,7 +377,8 @@ def train(
                          lr=lr, batch_size=batch_size, grad_accum=grad_accum,
                          max_length=max_length, seed=seed, task_mix=mix, merge=merge,
                          unfreeze_vision=unfreeze_vision, resume=resume,
-                         group_by_length=group_by_length, deepspeed=deepspeed)
+                         group_by_length=group_by_length, deepspeed=deepspeed,
+                         loss_per=loss_per)
     except (ValueError, FileNotFoundError) as err:
         _fail(str(err))
     console.print(f"trained: evaluate with [bold]vl4gaze eval {bench} --model hf:{done}[/bold]")

@@ -131,16 +131,20 @@ def _load_image(path: str, _mtime_ns: int) -> Image.Image:
         return img.convert("RGB")
 
 
-def _user_turn(item: QAItem, bench: Path) -> dict[str, Any]:
-    image = load_image(Path(bench) / item.image)
-    return {"role": "user", "content": [{"type": "image", "image": image},
-                                        {"type": "text", "text": item.question}]}
+def _user_turn(item: QAItem, bench: Path, load_images: bool = True) -> dict[str, Any]:
+    path = Path(bench) / item.image
+    image_part = ({"type": "image", "image": load_image(path)} if load_images
+                  else {"type": "image", "path": str(path)})
+    return {"role": "user", "content": [image_part, {"type": "text", "text": item.question}]}
 
 
 def build_messages(
-    item: QAItem, bench: Path, *, shots: Sequence[QAItem] = ()
+    item: QAItem, bench: Path, *, shots: Sequence[QAItem] = (), load_images: bool = True
 ) -> list[dict[str, Any]]:
-    """Chat messages asking ``item``: system prompt, k-shot exchanges, then the question."""
+    """Chat messages asking ``item``: system prompt, k-shot exchanges, then the question.
+
+    Image parts hold the decoded picture, or with ``load_images=False`` only its ``path``
+    (for training data, which decodes images itself)."""
     bench = Path(bench)
     prompt = system_prompt(
         item.task,
@@ -153,9 +157,9 @@ def build_messages(
         {"role": "system", "content": [{"type": "text", "text": prompt}]}
     ]
     for shot in shots:
-        messages.append(_user_turn(shot, bench))
+        messages.append(_user_turn(shot, bench, load_images))
         messages.append({"role": "assistant", "content": [{"type": "text", "text": shot.answer}]})
-    messages.append(_user_turn(item, bench))
+    messages.append(_user_turn(item, bench, load_images))
     return messages
 
 
