@@ -61,11 +61,14 @@ def make_base(out: Path, args: argparse.Namespace) -> Path:
 
     opts = {"seed": args.seed, "image_size": args.image_size, "patch_size": args.patch_size,
             "vision_layers": args.vision_layers, "hidden": args.hidden}
+    if args.pretrain_steps:
+        opts.update(pretrain_steps=args.pretrain_steps, pretrain_scenes=args.pretrain_scenes)
     path = out / f"tiny-{_key(opts)}"
     if not (path / "config.json").is_file():
         build_tiny_vlm(path, seed=args.seed, image_size=args.image_size,
                        patch_size=args.patch_size, vision_layers=args.vision_layers,
-                       hidden=args.hidden)
+                       hidden=args.hidden, pretrain_steps=args.pretrain_steps,
+                       pretrain_scenes=args.pretrain_scenes)
     return path
 
 
@@ -77,6 +80,8 @@ def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) ->
     opts = {"bench": bench.name, "base": base.name, "steps": args.steps, "bs": args.batch_size,
             "lr": args.lr, "lora": args.lora, "unfreeze_vision": args.unfreeze_vision,
             "mix": args.task_mix, "seed": args.seed}
+    if args.loss_per != "token":
+        opts["loss_per"] = args.loss_per
     ckpt = out / f"sft-{_key(opts)}"
     timing = ckpt / "wall_s.txt"
     if timing.is_file() and (ckpt / "config.json").is_file():
@@ -85,7 +90,7 @@ def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) ->
     train(bench, f"hf:{base}", ckpt, max_steps=args.steps, batch_size=args.batch_size,
           lr=args.lr, lora=args.lora, unfreeze_vision=args.unfreeze_vision,
           task_mix=parse_task_mix(args.task_mix), seed=args.seed, group_by_length=True,
-          logging_steps=max(1, args.steps // 10), save_steps=10_000)
+          logging_steps=max(1, args.steps // 10), save_steps=10_000, loss_per=args.loss_per)
     wall = time.perf_counter() - start
     timing.write_text(f"{wall:.1f}\n")
     return ckpt, wall
@@ -135,6 +140,10 @@ def main() -> None:
     parser.add_argument("--patch-size", type=int, default=16)
     parser.add_argument("--vision-layers", type=int, default=2)
     parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--pretrain-steps", type=int, default=0,
+                        help="vision pretraining steps (tiny-gaze: 1500)")
+    parser.add_argument("--pretrain-scenes", type=int, default=8000)
+    parser.add_argument("--loss-per", choices=("token", "example"), default="token")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=None, help="default: the tiny default")

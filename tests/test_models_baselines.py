@@ -116,6 +116,9 @@ def test_load_model_spec_errors_and_option_filtering(bench):
         load_model("hf:")
     with pytest.raises(ValueError, match="unknown baseline 'psychic'"):
         load_model("baseline:psychic")
+    for kind in ("tiny", "tiny-gaze"):
+        with pytest.raises(ValueError, match=f"'{kind}:one': the part after ':' must be a seed"):
+            load_model(f"{kind}:one")
     # options a back end does not know (device, base_url) are dropped, train is used
     model = load_model("baseline:center", train=train, device="cuda", base_url="http://x")
     assert model.name == "baseline:center"

@@ -1,8 +1,8 @@
 """Model back ends behind one protocol (``base.Model``), chosen by a spec string.
 
 ``load_model(spec, **options)`` understands ``hf:NAME_OR_PATH``, ``openai:MODEL``,
-``vllm:NAME_OR_PATH``, ``baseline:NAME`` and ``tiny`` (the offline random LLaVA, built
-once into the cache). Each back end takes only the options it knows; the others (and
+``vllm:NAME_OR_PATH``, ``baseline:NAME``, ``tiny`` (the offline random LLaVA, built
+once into the cache) and ``tiny-gaze`` (the same with a GazeWorld-pretrained vision tower). Each back end takes only the options it knows; the others (and
 None values) are dropped, so a caller such as ``vl4gaze eval`` may pass its whole option
 set (bench, seed, device, dtype, base_url...) whatever the model.
 """
@@ -34,7 +34,8 @@ __all__ = [
     "load_model",
 ]
 
-SPEC_FORMS = "hf:NAME_OR_PATH, openai:MODEL, vllm:NAME_OR_PATH, baseline:NAME, tiny[:SEED]"
+SPEC_FORMS = ("hf:NAME_OR_PATH, openai:MODEL, vllm:NAME_OR_PATH, baseline:NAME, tiny[:SEED], "
+              "tiny-gaze[:SEED]")
 
 
 def _hf(name: str, **options: Any) -> Model:
@@ -43,17 +44,23 @@ def _hf(name: str, **options: Any) -> Model:
     return _call(HFModel, name, options)
 
 
-def _tiny(arg: str, **options: Any) -> Model:
-    """``tiny`` is the seed-0 tiny LLaVA, ``tiny:SEED`` another one (not the run's --seed)."""
+def _tiny(arg: str, *, kind: str = "tiny", **options: Any) -> Model:
+    """``tiny`` is the seed-0 tiny LLaVA, ``tiny:SEED`` another one (not the run's --seed);
+    ``tiny-gaze[:SEED]`` the same with a GazeWorld-pretrained vision tower."""
     from vl4gaze.models.hf import HFModel
     from vl4gaze.models.tiny import tiny_model_path
 
     try:
         model_seed = int(arg) if arg else 0
     except ValueError:
-        raise ValueError(f"model spec 'tiny:{arg}': the part after ':' must be a seed") from None
-    options["name"] = "tiny" if not arg else f"tiny:{arg}"
-    return _call(HFModel, str(tiny_model_path(model_seed)), options)
+        raise ValueError(f"model spec '{kind}:{arg}': the part after ':' must be a seed") from None
+    options["name"] = kind if not arg else f"{kind}:{arg}"
+    path = tiny_model_path(model_seed, pretrained=kind == "tiny-gaze")
+    return _call(HFModel, str(path), options)
+
+
+def _tiny_gaze(arg: str, **options: Any) -> Model:
+    return _tiny(arg, kind="tiny-gaze", **options)
 
 
 def _openai(name: str, **options: Any) -> Model:
@@ -80,6 +87,7 @@ _FACTORIES: dict[str, Callable[..., Model]] = {
     "vllm": _vllm,
     "baseline": _baseline,
     "tiny": _tiny,
+    "tiny-gaze": _tiny_gaze,
 }
 
 
@@ -96,7 +104,7 @@ def load_model(spec: str, **options: Any) -> Model:
     kind, _, arg = spec.partition(":")
     if kind not in _FACTORIES:
         raise ValueError(f"unknown model spec {spec!r}; expected one of {SPEC_FORMS}")
-    if kind != "tiny" and not arg:
+    if kind not in ("tiny", "tiny-gaze") and not arg:
         raise ValueError(f"model spec {spec!r} lacks a name after '{kind}:'")
     options = {k: (Path(v) if k == "bench" else v) for k, v in options.items() if v is not None}
     return _FACTORIES[kind](arg, **options)

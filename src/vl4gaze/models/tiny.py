@@ -16,7 +16,9 @@ import tempfile
 from pathlib import Path
 
 #: Bump when the architecture, tokenizer corpus or template changes: it names the cache dir.
-TINY_VERSION = 3  # 3: hidden 128 (learns in minutes; docs/learnability.md)
+TINY_VERSION = 4  # 4: optional GazeWorld-pretrained vision tower (docs/learnability.md)
+#: Vision pretraining of ``tiny-gaze`` models: steps at batch 32, GazeWorld scenes.
+PRETRAIN_STEPS, PRETRAIN_SCENES = 1500, 8000
 
 IMAGE_TOKEN = "<image>"
 EOS_TOKEN = "</s>"
@@ -190,12 +192,16 @@ def build_tokenizer(vocab_size: int = 2048):
 
 def build_tiny_vlm(
     path: Path, seed: int = 0, image_size: int = 128, patch_size: int = 16, hidden: int = 128,
-    vision_layers: int = 2,
+    vision_layers: int = 2, pretrain_steps: int = 0, pretrain_scenes: int = PRETRAIN_SCENES,
 ) -> Path:
     """Write a tiny random LLaVA (model + processor) to ``path`` and return it.
 
     Deterministic for a seed. ``image_size / patch_size`` squared is the number of image
     tokens per image (64 by default), so one example stays around a hundred tokens.
+    ``pretrain_steps > 0`` pretrains the vision tower on GazeWorld scenes of its own
+    (``tiny_vision``; a few minutes), as real VLMs start from a pretrained encoder; the
+    language model stays random either way. What the tower learned is kept in the config
+    (``vl4gaze_vision_pretraining``).
     """
     import torch
     from transformers import (
@@ -245,6 +251,15 @@ def build_tiny_vlm(
     )
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config).eval()
+    if pretrain_steps > 0:
+        from vl4gaze.models.tiny_vision import pretrain_vision_tower
+
+        report = pretrain_vision_tower(model, processor, steps=pretrain_steps,
+                                       scenes=pretrain_scenes, seed=seed)
+        model.config.vl4gaze_vision_pretraining = {
+            "steps": pretrain_steps, "scenes": pretrain_scenes,
+            **{k: round(v, 4) for k, v in report.items()}}
+        model.eval()
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id, do_sample=False, max_new_tokens=32,
@@ -259,15 +274,19 @@ def _cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "vl4gaze"
 
 
-def tiny_model_path(seed: int = 0) -> Path:
-    """Build the tiny model once into the cache and reuse it (atomic rename: safe in parallel)."""
-    target = _cache_root() / f"tiny-{seed}-v{TINY_VERSION}-{corpus_hash()}"
+def tiny_model_path(seed: int = 0, pretrained: bool = False) -> Path:
+    """Build the tiny model once into the cache and reuse it (atomic rename: safe in parallel).
+
+    ``pretrained`` is the ``tiny-gaze`` model: its vision tower pretrained on GazeWorld
+    (a few minutes on 2 CPU cores, once)."""
+    kind = "tiny-gaze" if pretrained else "tiny"
+    target = _cache_root() / f"{kind}-{seed}-v{TINY_VERSION}-{corpus_hash()}"
     if (target / "config.json").exists() and (target / "processor_config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tiny-{seed}-", dir=target.parent))
     try:
-        build_tiny_vlm(tmp, seed=seed)
+        build_tiny_vlm(tmp, seed=seed, pretrain_steps=PRETRAIN_STEPS if pretrained else 0)
         # If another process won the race its copy is identical: keep it.
         with contextlib.suppress(OSError):
             tmp.rename(target)

@@ -26,22 +26,25 @@ from vl4gaze.train.data import (
     token_lengths,
 )
 from vl4gaze.train.lora import freeze_vision, make_lora_config
+from vl4gaze.train.loss import LOSS_PER, example_weighted_trainer
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
 
-#: Learning rates when none is given: (LoRA, full) for real checkpoints and for the random
-#: tiny model (which starts from nothing and needs far larger steps).
-DEFAULT_LR = {"real": (2e-4, 1e-5), "tiny": (2e-3, 1e-3)}
+#: Learning rates when none is given: (LoRA, full) for real checkpoints, for the random
+#: tiny model (which starts from nothing and needs far larger steps) and for tiny-gaze
+#: (pretrained vision tower: above 3e-4 the language model collapses onto the most common
+#: answer before it learns to read the picture; docs/learnability.md).
+DEFAULT_LR = {"real": (2e-4, 1e-5), "tiny": (2e-3, 1e-3), "tiny-gaze": (1e-3, 3e-4)}
 
 
 def resolve_model(spec: str) -> str:
-    """A model SPEC (``tiny``, ``tiny:SEED``, ``hf:NAME_OR_PATH``) -> a from_pretrained path."""
-    if spec == "tiny" or spec.startswith("tiny:"):
+    """A model SPEC (``tiny[-gaze][:SEED]``, ``hf:NAME_OR_PATH``) -> a from_pretrained path."""
+    kind, _, seed = spec.partition(":")
+    if kind in ("tiny", "tiny-gaze"):
         from vl4gaze.models.tiny import tiny_model_path
 
-        seed = spec.partition(":")[2]
-        return str(tiny_model_path(int(seed) if seed else 0))
+        return str(tiny_model_path(int(seed) if seed else 0, pretrained=kind == "tiny-gaze"))
     if spec.startswith("hf:"):
         return spec[3:]
     raise ValueError(f"cannot train model spec {spec!r}: use hf:NAME_OR_PATH or tiny")
@@ -74,6 +77,7 @@ def train(
     save_steps: int = 200,
     logging_steps: int = 10,
     deepspeed: str | None = None,
+    loss_per: str = "token",
 ) -> Path:
     """Fine-tune ``model_spec`` on ``bench``'s train split and write a checkpoint to ``out``.
 
@@ -82,20 +86,24 @@ def train(
     would silently train on nothing. ``resume`` continues from the last checkpoint in
     ``out/checkpoints``. ``merge`` writes a standalone model (LoRA merged in, adapter kept
     in ``out/adapter``); otherwise ``out`` holds the adapter and names its base model.
+    ``loss_per="example"`` weighs every example equally instead of every answer token
+    (``vl4gaze.train.loss``): short answers such as directions then count as much as long ones.
     """
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
+    if loss_per not in LOSS_PER:
+        raise ValueError(f"loss_per={loss_per!r}: expected one of {', '.join(LOSS_PER)}")
     bench, out = Path(bench), Path(out)
     base_path = resolve_model(model_spec)
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
 
     items = mix_tasks(load_items(bench, "train"), task_mix, seed=seed)
-    dataset = build_dataset(items, bench)
     processor = AutoProcessor.from_pretrained(base_path)
+    dataset = build_dataset(items, bench, processor)
     if getattr(processor, "chat_template", None) is None:
         raise ValueError(f"{base_path}: the processor has no chat_template; TRL needs one")
     if max_length is not None or group_by_length:
@@ -109,11 +117,13 @@ def train(
     model = AutoModelForImageTextToText.from_pretrained(
         base_path, dtype=torch.bfloat16 if bf16 else torch.float32)
     tiny = getattr(model.config, "vl4gaze_tiny", None) is not None
-    # A frozen random vision tower feeds the language model noise: the tiny model always
-    # trains its tower (docs/learnability.md); the option matters for real checkpoints.
-    unfreeze_vision = unfreeze_vision or tiny
+    # A frozen random vision tower feeds the language model noise: a tiny model without
+    # vision pretraining always trains its tower (docs/learnability.md).
+    random_tower = tiny and not getattr(model.config, "vl4gaze_vision_pretraining", None)
+    unfreeze_vision = unfreeze_vision or random_tower
     if lr is None:
-        lr = DEFAULT_LR["tiny" if tiny else "real"][0 if lora else 1]
+        family = ("tiny" if random_tower else "tiny-gaze") if tiny else "real"
+        lr = DEFAULT_LR[family][0 if lora else 1]
     peft_config = None
     if lora:
         peft_config = make_lora_config(model, rank=lora_rank, alpha=2 * lora_rank,
@@ -151,8 +161,9 @@ def train(
         dataloader_num_workers=0,
         deepspeed=deepspeed,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
-                         processing_class=processor, peft_config=peft_config)
+    trainer_class = example_weighted_trainer(SFTTrainer) if loss_per == "example" else SFTTrainer
+    trainer = trainer_class(model=model, args=args, train_dataset=dataset,
+                           processing_class=processor, peft_config=peft_config)
     last = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.exists() else None
     if resume and last is None:
         console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
@@ -165,7 +176,8 @@ def train(
             "lora": lora, "merged": bool(lora and merge), "unfreeze_vision": unfreeze_vision,
             "lr": lr, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
-            "task_mix": dict(task_mix) if task_mix else None, "n_examples": len(dataset),
+            "task_mix": dict(task_mix) if task_mix else None, "loss_per": loss_per,
+            "n_examples": len(dataset),
             "resumed_from": last, "global_step": result.global_step,
             "train_loss": result.training_loss, "metrics": result.metrics,
             "log_history": trainer.state.log_history,
