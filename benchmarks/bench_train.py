@@ -1,5 +1,7 @@
 """Training throughput of the tiny VLM: samples/s and peak memory, with and without length
-grouping. Sequence packing is tried too, and reported as refused (TRL cannot pack images).
+grouping, and with the training images shrunk once to the model's input size (the default
+for fixed-size processors) or decoded at full size every step. Sequence packing is tried
+too, and reported as refused (TRL cannot pack images).
 
     .venv/bin/python benchmarks/bench_train.py [--scenes 120] [--steps 40] [--threads 1]
 
@@ -28,9 +30,13 @@ def make_bench(root: Path, scenes: int) -> Path:
     return root / "bench"
 
 
-def run_one(bench: Path, out: Path, steps: int, group: bool) -> dict:
+def run_one(bench: Path, out: Path, steps: int, group: bool, shrink: bool) -> dict:
     """Child process: train, then report throughput and peak memory."""
+    from vl4gaze.train import data
     from vl4gaze.train.sft import train
+
+    if not shrink:  # as before the shrinking: every step decodes the full-size PNGs
+        data.fixed_image_size = lambda processor: None
 
     start = time.perf_counter()
     train(bench, "tiny", out, max_steps=steps, batch_size=8, group_by_length=group,
@@ -38,7 +44,7 @@ def run_one(bench: Path, out: Path, steps: int, group: bool) -> dict:
     wall = time.perf_counter() - start
     summary = json.loads((out / "vl4gaze_train.json").read_text())
     metrics = summary["metrics"]
-    return {"group_by_length": group, "steps": steps,
+    return {"group_by_length": group, "shrink": shrink, "steps": steps,
             "samples_per_s": metrics["train_samples_per_second"],
             "train_runtime_s": metrics["train_runtime"], "wall_s": round(wall, 1),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -69,14 +75,15 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=120)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--child", nargs=3, metavar=("BENCH", "OUT", "GROUP"))
+    parser.add_argument("--child", nargs=4, metavar=("BENCH", "OUT", "GROUP", "SHRINK"))
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
     if args.child:
-        bench, out, group = args.child
-        print(json.dumps(run_one(Path(bench), Path(out), args.steps, group == "1")))
+        bench, out, group, shrink = args.child
+        print(json.dumps(run_one(Path(bench), Path(out), args.steps, group == "1",
+                                 shrink == "1")))
         return
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,11 +93,12 @@ def main() -> None:
 
         tiny_model_path(0)  # build once, outside the timed runs
         rows = []
-        for group in (False, True):
+        for group, shrink in ((False, True), (True, True), (True, False)):
             proc = subprocess.run(
                 [sys.executable, __file__, "--steps", str(args.steps), "--threads",
-                 str(args.threads), "--child", str(bench), str(root / f"out{int(group)}"),
-                 str(int(group))], env=env, capture_output=True, text=True, check=True)
+                 str(args.threads), "--child", str(bench),
+                 str(root / f"out{int(group)}{int(shrink)}"), str(int(group)), str(int(shrink))],
+                env=env, capture_output=True, text=True, check=True)
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         packing = try_packing(bench, root / "packed")
     print(f"tiny VLM, batch 8, {args.steps} steps, {args.threads} thread(s), "
@@ -98,7 +106,8 @@ def main() -> None:
     print("| setting | samples/s | train s | peak RSS MiB |")
     print("| --- | --- | --- | --- |")
     for row in rows:
-        name = "group_by_length" if row["group_by_length"] else "random order"
+        name = ("group_by_length" if row["group_by_length"] else "random order") + (
+            ", images shrunk once" if row["shrink"] else ", full-size images every step")
         print(f"| {name} | {row['samples_per_s']:.2f} | {row['train_runtime_s']:.1f} | "
               f"{row['peak_rss_mib']:.0f} |")
     print(f"| packing=True | - | - | - |  ({packing.splitlines()[0][:120]})")

@@ -2,9 +2,10 @@
 
 ``load_model(spec, **options)`` understands ``hf:NAME_OR_PATH``, ``openai:MODEL``,
 ``vllm:NAME_OR_PATH``, ``baseline:NAME``, ``tiny`` (the offline random LLaVA, built
-once into the cache) and ``tiny-gaze`` (the same with a GazeWorld-pretrained vision tower). Each back end takes only the options it knows; the others (and
-None values) are dropped, so a caller such as ``vl4gaze eval`` may pass its whole option
-set (bench, seed, device, dtype, base_url...) whatever the model.
+once into the cache) and ``tiny-gaze`` (the same with a GazeWorld-pretrained vision
+tower). Each back end takes only the options it knows; the others (and None values) are
+dropped, so a caller such as ``vl4gaze eval`` may pass its whole option set (bench, seed,
+device, dtype, base_url...) whatever the model.
 """
 
 from __future__ import annotations
