@@ -209,8 +209,8 @@ def token_lengths(dataset: Any, processor: Any) -> tuple[list[int], list[int]]:
     if first_prompt[0] - text_prompt[0] != extra * len(dataset[0]["images"]):
         return measured_token_lengths(dataset, processor)  # images not all before the answer
     full, prompt = _text_token_lengths(dataset, processor)
-    counts = [len(images) for images in dataset.select_columns("images").with_format(
-        "arrow")["images"].to_pylist()]
+    counts = [sum(part["type"] == "image" for message in messages for part in message["content"])
+              for messages in dataset["messages"]]
     return ([n + extra * k for n, k in zip(full, counts, strict=True)],
             [n + extra * k for n, k in zip(prompt, counts, strict=True)])
 

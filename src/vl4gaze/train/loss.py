@@ -5,8 +5,7 @@ its answer is long: a two-token direction ("upper left") counts a tenth of a
 "It cannot be answered: ..." sentence or a coordinate pair. With ``loss_per="example"``
 each example's loss is the mean over its own answer tokens and the batch loss is the mean
 over examples, so every task's share of the gradient is its share of the examples (what
-``--task-mix`` sets). Higher weight is not better or worse in itself; it moves the
-gradient towards short answers.
+``--task-mix`` sets). Lower is better, as for any loss.
 
     loss = 1/B * sum_b ( sum_t m[b,t] * -log p(y[b,t]) / sum_t m[b,t] )
 
