@@ -11,7 +11,7 @@ pytest.importorskip("transformers")
 
 from PIL import Image
 
-from vl4gaze.models.tiny import build_tiny_vlm, tiny_model_path
+from vl4gaze.models.tiny import build_tiny_vlm, tiny_model_path, tiny_spec_path
 
 
 @pytest.fixture(scope="module")
@@ -78,4 +78,6 @@ def test_cache_reused(tmp_path: Path, monkeypatch) -> None:
     first = tiny_model_path(seed=3)
     stamp = (first / "model.safetensors").stat().st_mtime_ns
     assert tiny_model_path(seed=3) == first
+    assert tiny_spec_path("tiny:3") == first  # the spec parser reuses the same cache entry
+    assert tiny_spec_path("hf:tiny") is None and tiny_spec_path("tinygaze") is None
     assert (first / "model.safetensors").stat().st_mtime_ns == stamp

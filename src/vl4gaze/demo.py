@@ -178,6 +178,6 @@ def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool
 
 def _tiny_ready(model: str, seed: int) -> Path:
     """Build (once, cached) the tiny VLM so that its cost is not billed to an eval."""
-    from vl4gaze.models.tiny import tiny_model_path
+    from vl4gaze.models.tiny import tiny_spec_path
 
-    return tiny_model_path(seed, pretrained=model == "tiny-gaze")
+    return tiny_spec_path(f"{model}:{seed}")

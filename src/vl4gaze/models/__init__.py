@@ -23,6 +23,7 @@ from vl4gaze.models.base import (
     PartialBatchError,
     Request,
 )
+from vl4gaze.models.tiny import TINY_KINDS
 
 __all__ = [
     "SPEC_FORMS",
@@ -49,15 +50,10 @@ def _tiny(arg: str, *, kind: str = "tiny", **options: Any) -> Model:
     """``tiny`` is the seed-0 tiny LLaVA, ``tiny:SEED`` another one (not the run's --seed);
     ``tiny-gaze[:SEED]`` the same with a GazeWorld-pretrained vision tower."""
     from vl4gaze.models.hf import HFModel
-    from vl4gaze.models.tiny import tiny_model_path
+    from vl4gaze.models.tiny import tiny_spec_path
 
-    try:
-        model_seed = int(arg) if arg else 0
-    except ValueError:
-        raise ValueError(f"model spec '{kind}:{arg}': the part after ':' must be a seed") from None
     options["name"] = kind if not arg else f"{kind}:{arg}"
-    path = tiny_model_path(model_seed, pretrained=kind == "tiny-gaze")
-    return _call(HFModel, str(path), options)
+    return _call(HFModel, str(tiny_spec_path(options["name"])), options)
 
 
 def _tiny_gaze(arg: str, **options: Any) -> Model:
@@ -105,7 +101,7 @@ def load_model(spec: str, **options: Any) -> Model:
     kind, _, arg = spec.partition(":")
     if kind not in _FACTORIES:
         raise ValueError(f"unknown model spec {spec!r}; expected one of {SPEC_FORMS}")
-    if kind not in ("tiny", "tiny-gaze") and not arg:
+    if kind not in TINY_KINDS and not arg:
         raise ValueError(f"model spec {spec!r} lacks a name after '{kind}:'")
     options = {k: (Path(v) if k == "bench" else v) for k, v in options.items() if v is not None}
     return _FACTORIES[kind](arg, **options)

@@ -273,6 +273,23 @@ def _cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "vl4gaze"
 
 
+#: Model spec kinds naming a tiny model; ``tiny-gaze`` has the pretrained vision tower.
+TINY_KINDS = ("tiny", "tiny-gaze")
+
+
+def tiny_spec_path(spec: str) -> Path | None:
+    """The cached model of a ``tiny[-gaze][:SEED]`` spec (built on first use); None for any
+    other spec. The seed picks the model, not the run."""
+    kind, _, arg = spec.partition(":")
+    if kind not in TINY_KINDS:
+        return None
+    try:
+        seed = int(arg) if arg else 0
+    except ValueError:
+        raise ValueError(f"model spec '{spec}': the part after ':' must be a seed") from None
+    return tiny_model_path(seed, pretrained=kind == "tiny-gaze")
+
+
 def tiny_model_path(seed: int = 0, pretrained: bool = False) -> Path:
     """Build the tiny model once into the cache and reuse it (atomic rename: safe in parallel).
 

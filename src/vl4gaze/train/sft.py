@@ -40,11 +40,11 @@ DEFAULT_LR = {"real": (2e-4, 1e-5), "tiny": (2e-3, 1e-3), "tiny-gaze": (1e-3, 3e
 
 def resolve_model(spec: str) -> str:
     """A model SPEC (``tiny[-gaze][:SEED]``, ``hf:NAME_OR_PATH``) -> a from_pretrained path."""
-    kind, _, seed = spec.partition(":")
-    if kind in ("tiny", "tiny-gaze"):
-        from vl4gaze.models.tiny import tiny_model_path
+    from vl4gaze.models.tiny import tiny_spec_path
 
-        return str(tiny_model_path(int(seed) if seed else 0, pretrained=kind == "tiny-gaze"))
+    tiny = tiny_spec_path(spec)
+    if tiny is not None:
+        return str(tiny)
     if spec.startswith("hf:"):
         return spec[3:]
     raise ValueError(f"cannot train model spec {spec!r}: use hf:NAME_OR_PATH or tiny")
