@@ -203,14 +203,13 @@ def token_lengths(dataset: Any, processor: Any) -> tuple[list[int], list[int]]:
     times faster and gives the same numbers (tested)."""
     if fixed_image_size(processor) is None or len(dataset) == 0:
         return measured_token_lengths(dataset, processor)
-    first_full, first_prompt = measured_token_lengths(dataset.select([0]), processor)
-    text_full, text_prompt = _text_token_lengths(dataset.select([0]), processor)
-    extra = (first_full[0] - text_full[0]) // max(1, len(dataset[0]["images"]))
-    if first_prompt[0] - text_prompt[0] != extra * len(dataset[0]["images"]):
-        return measured_token_lengths(dataset, processor)  # images not all before the answer
     full, prompt = _text_token_lengths(dataset, processor)
     counts = [sum(part["type"] == "image" for message in messages for part in message["content"])
               for messages in dataset["messages"]]
+    first_full, first_prompt = measured_token_lengths(dataset.select([0]), processor)
+    extra = (first_full[0] - full[0]) // max(1, counts[0])
+    if first_prompt[0] - prompt[0] != extra * counts[0]:
+        return measured_token_lengths(dataset, processor)  # images not all before the answer
     return ([n + extra * k for n, k in zip(full, counts, strict=True)],
             [n + extra * k for n, k in zip(prompt, counts, strict=True)])
 
