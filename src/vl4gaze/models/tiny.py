@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from vl4gaze.models.tiny_vision import PRETRAIN_SCENES, PRETRAIN_STEPS
+
 #: Bump when the architecture, tokenizer corpus or template changes: it names the cache dir.
 TINY_VERSION = 4  # 4: optional GazeWorld-pretrained vision tower (docs/learnability.md)
 
@@ -190,7 +192,7 @@ def build_tokenizer(vocab_size: int = 2048):
 
 def build_tiny_vlm(
     path: Path, seed: int = 0, image_size: int = 128, patch_size: int = 16, hidden: int = 128,
-    vision_layers: int = 2, pretrain_steps: int = 0, pretrain_scenes: int | None = None,
+    vision_layers: int = 2, pretrain_steps: int = 0, pretrain_scenes: int = PRETRAIN_SCENES,
 ) -> Path:
     """Write a tiny random LLaVA (model + processor) to ``path`` and return it.
 
@@ -250,9 +252,8 @@ def build_tiny_vlm(
     torch.manual_seed(seed)
     model = LlavaForConditionalGeneration(config).eval()
     if pretrain_steps > 0:
-        from vl4gaze.models.tiny_vision import PRETRAIN_SCENES, pretrain_vision_tower
+        from vl4gaze.models.tiny_vision import pretrain_vision_tower
 
-        pretrain_scenes = pretrain_scenes or PRETRAIN_SCENES
         report = pretrain_vision_tower(model, processor, steps=pretrain_steps,
                                        scenes=pretrain_scenes, seed=seed)
         model.config.vl4gaze_vision_pretraining = {
@@ -302,8 +303,6 @@ def tiny_model_path(seed: int = 0, pretrained: bool = False) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tiny-{seed}-", dir=target.parent))
     try:
-        from vl4gaze.models.tiny_vision import PRETRAIN_STEPS
-
         build_tiny_vlm(tmp, seed=seed, pretrain_steps=PRETRAIN_STEPS if pretrained else 0)
         # If another process won the race its copy is identical: keep it.
         with contextlib.suppress(OSError):

@@ -38,23 +38,21 @@ def patch_labels(record: dict[str, Any], grid: int) -> list[int]:
     then ``OTHER``."""
     from vl4gaze.geometry import DIRECTIONS, direction_of_angle
 
-    labels = [OTHER] * (grid * grid)
+    patches = [((col + 0.5) / grid, (row + 0.5) / grid)  # patch centres, row-major
+               for row in range(grid) for col in range(grid)]
+    labels = [OTHER] * len(patches)
     for o in record["objects"]:
         x1, y1, x2, y2 = o["box"]
-        for row in range(grid):
-            for col in range(grid):
-                x, y = (col + 0.5) / grid, (row + 0.5) / grid
-                if x1 <= x <= x2 and y1 <= y <= y2:
-                    labels[row * grid + col] = OBJECT
+        for i, (x, y) in enumerate(patches):
+            if x1 <= x <= x2 and y1 <= y <= y2:
+                labels[i] = OBJECT
     centres = {}
     for person in record["people"]:
         x1, y1, x2, y2 = person["head"]
         cx, cy, r = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2
-        for row in range(grid):
-            for col in range(grid):
-                x, y = (col + 0.5) / grid, (row + 0.5) / grid
-                if math.hypot(x - cx, y - cy) <= 1.8 * r + 0.5 / grid:
-                    labels[row * grid + col] = IGNORE
+        for i, (x, y) in enumerate(patches):
+            if math.hypot(x - cx, y - cy) <= 1.8 * r + 0.5 / grid:
+                labels[i] = IGNORE
         face = person["face_deg"]
         cls = BACK_OF_HEAD if person["eyes"] == "hidden" or face is None \
             else list(DIRECTIONS).index(direction_of_angle(face))
