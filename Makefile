@@ -9,11 +9,13 @@ export RAY_AUTH_MODE := disabled
 
 .PHONY: install demo test lint browser clean
 
-# CPU torch first, from the local wheel; otherwise pip pulls a multi-GB CUDA build.
+# torch + torchvision first (pinned, from the local wheels; runs on CPU), so that nothing
+# later pulls another build; torchvision is needed by the Qwen-VL, SmolVLM and
+# LLaVA-OneVision processors.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
