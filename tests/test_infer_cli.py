@@ -96,4 +96,6 @@ def test_bad_options_fail_cleanly(gw_bench, tmp_path, args, message):
 def test_missing_benchmark_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["eval", str(tmp_path / "nope"), "--model", "baseline:oracle",
                                  "-o", str(tmp_path / "run"), "--no-progress"])
-    assert result.exit_code == 1 and "no split 'test'" in " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "not a benchmark directory" in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()  # refused before anything is written

@@ -150,4 +150,4 @@ def test_cli_eval_and_build_on_ray(ray_session, scenes, bench, tmp_path):
     assert again.exit_code == 0 and "0 answered now" in " ".join(again.output.split())
     bad = runner.invoke(app, ["build", f"gazeworld:{scenes}", "-o", str(tmp_path / "b"),
                               "--executor", "spark"])
-    assert bad.exit_code == 1 and "local, ray" in bad.output
+    assert bad.exit_code == 2 and "'local'" in bad.output and "'ray'" in bad.output

@@ -40,11 +40,11 @@ def _broken_release(tmp_path: Path) -> Path:
     return root
 
 
-def test_cli_lists_problems_and_fails_only_when_strict(tmp_path):
+def test_cli_lists_problems_and_fails_on_errors(tmp_path):
     root = _broken_release(tmp_path)
     runner = CliRunner()
     result = runner.invoke(app, ["inspect", f"gazefollow:{root}"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # an error-level problem: non-zero exit
     assert "eye_x" in result.output and "not a number" in result.output
     assert "people (samples)" in result.output
 

@@ -32,9 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 import vl4gaze
+from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import AmbiguityReason, Box, GazeSample, QAItem, content_id
 from vl4gaze.tasks import ambiguity, direction, point
 from vl4gaze.tasks import object as object_task
@@ -350,15 +350,39 @@ def build_benchmark(
     absent_rate: float = 0.25,
     images: str = "write",
     progress: bool = True,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
-    """Build the benchmark directory from ``KIND:PATH`` sources; returns the manifest."""
+    """Build the benchmark directory from ``KIND:PATH`` sources; returns the manifest.
+
+    A build that would hold no item raises :class:`EmptyBuildError` before anything is
+    written (``allow_empty=True`` writes the empty benchmark anyway).
+    """
     problems: list = []
     manifest = build_from_samples(
         read_sources(sources, problems), out, seed=seed, person_ref=person_ref,
         point_format=point_format, ambiguity_ratio=ambiguity_ratio, caps=caps,
         balance_directions=balance_directions, absent_rate=absent_rate, images=images,
-        progress=progress, sources=sources, problems=problems)
+        progress=progress, sources=sources, problems=problems, allow_empty=allow_empty)
     return manifest
+
+
+class EmptyBuildError(ValueError):
+    """The sources gave nothing to build from; the message says where and why."""
+
+
+def _empty_reason(sources: list[str], samples: int, problems: list) -> str:
+    what = ", ".join(sources) or "the samples given"
+    errors = [p for p in problems if getattr(p, "kind", "error") == "error"]
+    if samples:
+        head = f"{what}: {samples} gaze samples but no item could be made from them"
+    else:
+        head = f"{what}: no gaze samples read"
+    if errors:
+        more = f" (+{len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        head += f"; {errors[0]}{more}"
+    elif problems:
+        head += f"; {len(problems)} rows marked invalid by the source"
+    return head + "; nothing written (--allow-empty writes an empty benchmark)"
 
 
 def build_from_samples(
@@ -376,6 +400,7 @@ def build_from_samples(
     progress: bool = True,
     sources: list[str] | None = None,
     problems: list | None = None,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Build from GazeSamples (optionally paired with image keys; else the absolute path
     names the image). ``build_benchmark`` reads sources and calls this."""
@@ -391,24 +416,31 @@ def build_from_samples(
             raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(TASKS)} "
                              "and the cap >= 0")
     builder = _Builder(options, absent_rate)
-    with _progress(progress, "building items") as (bar, task_id):
+    with ProgressLog("building items", None, enabled=progress, unit="samples") as bar:
         for entry in samples:
             sample, key = entry if isinstance(entry, tuple) else (entry, entry.image)
             builder.add(sample, key)
-            if bar is not None and builder.samples % 2000 == 0:
-                bar.update(task_id, completed=builder.samples)
+            if builder.samples % 2000 == 0:
+                bar.update(builder.samples)
+    splits = list(builder.finish(ambiguity_ratio, caps, balance_directions))
+    if not allow_empty and not any(table.num_rows for _, table in splits):
+        raise EmptyBuildError(_empty_reason(sources or [], builder.samples, problems or []))
     out = Path(out)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
+    # The manifest is written last: until then the folder is recognisably incomplete.
+    (out / "manifest.json").unlink(missing_ok=True)
     for old in data.glob("*.parquet"):
         old.unlink()
     used: set[str] = set()
     counts = counts_of({})
-    for split, table in builder.finish(ambiguity_ratio, caps, balance_directions):
+    while splits:
+        split, table = splits.pop(0)
         used.update(pc.unique(table["image"]).to_pylist())
         write_parquet(table, data / f"{split}.parquet")
         counts = _add_counts(counts, counts_of({split: table}))
         del table
+    _remove_stale_images(out, used)
     plan = _write_plan(builder.plan, used, out / PLAN_FILE)
     del used
     rendered = render_images(out, link=images == "link", progress=progress) \
@@ -419,6 +451,17 @@ def build_from_samples(
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     (out / "README.md").write_text(dataset_card(manifest))
     return manifest
+
+
+def _remove_stale_images(out: Path, used: set[str]) -> None:
+    """Delete images of an earlier build into the same folder that no item shows now."""
+    images = out / "images"
+    if not images.is_dir():
+        return
+    for path in sorted(images.rglob("*")):
+        if (path.is_file() or path.is_symlink()) and \
+                path.relative_to(out).as_posix() not in used:
+            path.unlink()
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -457,11 +500,10 @@ def render_images(bench: Path, *, link: bool = False, workers: int = 2,
         save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
         marked.save(dest, **save)
 
-    with _progress(progress, "writing images", total=len(todo)) as (bar, task_id), \
-            ThreadPoolExecutor(max_workers=workers) as pool:
+    with ProgressLog("writing images", len(todo), enabled=progress and bool(todo),
+                     unit="images") as bar, ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(one, todo):
-            if bar is not None:
-                bar.advance(task_id)
+            bar.advance()
     return len(todo)
 
 
@@ -473,26 +515,6 @@ def _place(src: str, dest: Path, link: bool) -> None:
         os.link(src, dest)
     except OSError:
         shutil.copyfile(src, dest)
-
-
-class _progress:
-    """A rich progress bar on stderr, or nothing (tests, benchmarks)."""
-
-    def __init__(self, enabled: bool, label: str, total: int | None = None) -> None:
-        self.bar = Progress(SpinnerColumn(), TextColumn(label), BarColumn(),
-                            MofNCompleteColumn(), transient=True) if enabled else None
-        self.total = total
-        self.label = label
-
-    def __enter__(self) -> tuple[Progress | None, Any]:
-        if self.bar is None:
-            return None, None
-        self.bar.start()
-        return self.bar, self.bar.add_task(self.label, total=self.total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:

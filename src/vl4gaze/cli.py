@@ -6,11 +6,14 @@ never pays for another's dependencies (torch, transformers, ray...).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
+
+import vl4gaze
 
 app = typer.Typer(
     name="vl4gaze",
@@ -18,24 +21,61 @@ app = typer.Typer(
     "fine-tune, report.",
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console(stderr=True)
+# Messages carry paths, file contents and model names: never read them as rich markup.
+console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+_state = {"debug": False}
 
 SourceArg = Annotated[list[str], typer.Argument(help="Sources as KIND:PATH (gazefollow:ROOT, "
                                                 "vat:ROOT, childplay:ROOT, goo:PICKLE:IMAGES, "
-                                                "gazeworld:DIR, images:DIR).")]
+                                                "gazeworld:DIR, images:DIR, annotated:DIR).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")]
-
-
-def _not_yet(command: str) -> None:
-    console.print(f"[red]vl4gaze {command} is not available yet in this version.[/red]")
-    raise typer.Exit(2)
+Executor = Literal["local", "ray"]
+Convention = Literal["auto", "norm", "norm1000", "pixel", "percent", "molmo", "paligemma",
+                     "qwen2.5-vl"]
+MODEL_HELP = ("hf:NAME_OR_PATH | openai:MODEL | vllm:NAME_OR_PATH | baseline:NAME | "
+              "tiny[:SEED] | tiny-gaze[:SEED] (see `vl4gaze list models`)")
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"error: {message}", style="red")
     raise typer.Exit(1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"vl4gaze {vl4gaze.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks of errors.")
+                     ] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Gaze-following data as a vision-language benchmark: build, ask any VLM, score,
+    fine-tune, report."""
+    _state["debug"] = debug
+
+
+def main() -> None:
+    """The console entry point: user errors and unexpected failures end in one line
+    (``--debug`` shows the traceback)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted", style="red")
+        sys.exit(130)
+    except Exception as exc:
+        if _state["debug"] or "--debug" in sys.argv:
+            raise
+        console.print(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                      "traceback)", style="red")
+        sys.exit(1)
 
 
 @app.command()
@@ -69,8 +109,7 @@ def synth(
                    head_scale=head_scale, max_objects=max_objects)
     except ValueError as exc:
         _fail(str(exc))
-    console.print(f"wrote {scenes} GazeWorld scenes to [bold]{out}[/bold] "
-                  f"(read them as gazeworld:{out})")
+    console.print(f"wrote {scenes} GazeWorld scenes to {out} (read them as gazeworld:{out})")
 
 
 @app.command()
@@ -93,8 +132,9 @@ def inspect(
                                     n % 1000 or progress.update(task, description=f"{n:,} people"))
         except ValueError as error:  # unknown kind, malformed spec
             _fail(str(error))
-    render_report(report, Console(), max_problems=show_problems)
-    if strict and not report.ok:
+    render_report(report, Console(markup=False, highlight=False), max_problems=show_problems)
+    if not report.ok:  # error-level problems (rows the source marks invalid do not count)
+        console.print(f"error: {report.spec}: {len(report.errors):,} problems", style="red")
         raise typer.Exit(1)
 
 
@@ -114,8 +154,8 @@ def annotate(
         help="VLM answer cache (default OUT/cache.sqlite).")] = None,
     keep_source_targets: Annotated[bool, typer.Option(
         help="Keep targets the source already gives (still measured against).")] = False,
-    executor: Annotated[str, typer.Option(
-        help="local | ray (Ray Data workers; RAY_ADDRESS names the cluster).")] = "local",
+    executor: Annotated[Executor, typer.Option(
+        help="Ray Data workers with ray (RAY_ADDRESS names the cluster).")] = "local",
     replicas: Annotated[int, typer.Option(
         help="Ray: VLM replicas (one GPU each when the cluster has GPUs).")] = 1,
 ) -> None:
@@ -150,8 +190,10 @@ def build(
     sources: SourceArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Benchmark directory.")],
     seed: SeedOpt = 0,
-    person_ref: Annotated[str, typer.Option(help="box | coords | text")] = "box",
-    point_format: Annotated[str, typer.Option(help="norm | norm1000 | pixel")] = "norm",
+    person_ref: Annotated[Literal["box", "coords", "text"], typer.Option(
+        help="How the question singles the person out.")] = "box",
+    point_format: Annotated[Literal["norm", "norm1000", "pixel"], typer.Option(
+        help="The coordinates point questions ask for.")] = "norm",
     ambiguity_ratio: Annotated[float, typer.Option(
         help="Share of ambiguous items in the ambiguity task (the rest: answerable "
              "look-alikes).")] = 0.5,
@@ -161,14 +203,16 @@ def build(
         help="Keep equally many direction items of every class.")] = False,
     absent_rate: Annotated[float, typer.Option(
         help="Share of images that get a question about a person who is not there.")] = 0.25,
-    images: Annotated[str, typer.Option(
+    images: Annotated[Literal["write", "link", "none"], typer.Option(
         help="write (copy + draw markers) | link (symlink clean images) | none (plan only; "
              "render later with --render-only)")] = "write",
     render_only: Annotated[bool, typer.Option(
         help="Only write the missing images of an existing benchmark (after --images none).")
     ] = False,
-    executor: Annotated[str, typer.Option(
-        help="local | ray (sources and images on Ray Data; the same Parquet).")] = "local",
+    executor: Annotated[Executor, typer.Option(
+        help="ray: sources and images on Ray Data (the same Parquet).")] = "local",
+    allow_empty: Annotated[bool, typer.Option(
+        help="Write the benchmark even when the sources give no item.")] = False,
 ) -> None:
     """Turn gaze samples into the four tasks' question-answer items (Parquet + card)."""
     from vl4gaze.build import build_benchmark, render_images
@@ -196,19 +240,24 @@ def build(
         manifest = build_fn(
             sources, out, seed=seed, person_ref=person_ref, point_format=point_format,
             ambiguity_ratio=ambiguity_ratio, caps=caps or None,
-            balance_directions=balance_directions, absent_rate=absent_rate, images=images)
-    except (ValueError, FileNotFoundError) as err:
+            balance_directions=balance_directions, absent_rate=absent_rate, images=images,
+            allow_empty=allow_empty)
+    except (ValueError, OSError) as err:
         _fail(str(err))
     counts = manifest["counts"]
-    tasks = ", ".join(f"{k} {v}" for k, v in counts["task"].items())
-    console.print(f"[green]{counts['total']} items[/green] ({tasks}) from "
-                  f"{manifest['samples']} samples -> {out}")
+    tasks = ", ".join(f"{k} {v}" for k, v in counts["task"].items()) or "none"
+    console.print(f"{counts['total']} items ({tasks}) from {manifest['samples']} samples "
+                  f"-> {out}", style="green")
+    if manifest["source_problems"]:
+        console.print(f"{manifest['source_problems']:,} source problems were skipped: "
+                      f"`vl4gaze inspect SOURCE` lists them", style="yellow")
 
 
 @app.command()
 def export(
     bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
-    to: Annotated[str, typer.Option("--to", help="lmms-eval | vlmevalkit | sharegpt | trl")],
+    to: Annotated[Literal["lmms-eval", "vlmevalkit", "sharegpt", "trl"], typer.Option(
+        "--to", help="The tool to export for.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")],
 ) -> None:
     """Export a benchmark for lmms-eval, VLMEvalKit, ShareGPT/LLaVA or TRL."""
@@ -216,20 +265,20 @@ def export(
 
     try:
         written = export_benchmark(bench, to, out)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, OSError) as err:
         _fail(str(err))
-    console.print(f"[green]exported[/green] {bench} for {to} -> {written}")
+    console.print(f"exported {bench} for {to} -> {written}", style="green")
 
 
 @app.command("eval")
 def eval_(
     bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
-    model: Annotated[str, typer.Option(help="hf:NAME | openai:MODEL | vllm:NAME | "
-                                            "baseline:NAME | tiny")],
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
     out: Annotated[Path, typer.Option("-o", "--out", help="Run directory.")],
     shots: Annotated[int, typer.Option(help="In-context examples per question.")] = 0,
-    tasks: Annotated[list[str] | None, typer.Option(help="Tasks to run (default: all); "
-                                                       "repeat or comma-separate.")] = None,
+    tasks: Annotated[list[str] | None, typer.Option(
+        help="Tasks to run: object, direction, point, ambiguity (default: all); repeat or "
+             "comma-separate. Another choice later extends the run.")] = None,
     limit: Annotated[int | None, typer.Option(help="At most N items per task.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. "
                                                       "http://localhost:8000/v1.")] = None,
@@ -241,18 +290,23 @@ def eval_(
     max_new_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 64,
     shard: Annotated[str, typer.Option(help="This process's part i/N of the items "
                                             "(data-parallel runs).")] = "0/1",
-    point_convention: Annotated[str, typer.Option(help="How the scorer reads points: auto, "
-                                                       "norm, norm1000, pixel, percent, molmo, "
-                                                       "paligemma, qwen2.5-vl.")] = "auto",
+    point_convention: Annotated[Convention, typer.Option(
+        help="How the scorer reads points (auto: the question's format and the model's "
+             "native forms).")] = "auto",
     seed: SeedOpt = 0,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:1 | mps "
                                                     "(default: best available).")] = None,
-    dtype: Annotated[str, typer.Option(help="auto | float32 | float16 | bfloat16")] = "auto",
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    dtype: Annotated[Literal["auto", "float32", "float16", "bfloat16"], typer.Option(
+        help="Model weights' dtype.")] = "auto",
+    progress: Annotated[bool, typer.Option(help="Show progress (a bar on a terminal, plain "
+                                                "lines in a log).")] = True,
     score: Annotated[bool, typer.Option(help="Score the run when inference is done.")] = True,
-    executor: Annotated[str, typer.Option(
-        help="local | ray (model replicas on Ray Data; RAY_ADDRESS names the cluster; the "
-             "same resumable log).")] = "local",
+    retry_errors: Annotated[bool, typer.Option(
+        help="Ask again the items whose answer was an error (the newer answer wins).")
+    ] = False,
+    executor: Annotated[Executor, typer.Option(
+        help="ray: model replicas on Ray Data (RAY_ADDRESS names the cluster; the same "
+             "resumable log).")] = "local",
     replicas: Annotated[int, typer.Option(
         help="Ray: model replicas (one GPU each when the cluster has GPUs).")] = 1,
     tensor_parallel: Annotated[int, typer.Option(
@@ -286,33 +340,50 @@ def eval_(
         result = infer_fn(
             bench, model, out, model_options=options, shots=shots, tasks=task_list or None,
             limit=limit, seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
-            shard=part, point_convention=point_convention, progress=progress, **extra)
-    except (FileNotFoundError, ValueError, ImportError, OSError, FatalBackendError) as exc:
+            shard=part, point_convention=point_convention, progress=progress,
+            retry_errors=retry_errors, **extra)
+    except (ValueError, ImportError, OSError, FatalBackendError) as exc:
         _fail(str(exc))
     console.print(f"{result.answered} answered now, {result.skipped} already done, "
-                  f"{result.errors} errors -> [bold]{result.predictions}[/bold]")
+                  f"{result.errors} errors -> {result.predictions}")
+    if result.errors:
+        console.print(f"{result.errors} items ended in an error: rerun with --retry-errors "
+                      "to ask them again", style="yellow")
     if part[1] > 1:
-        console.print(f"shard {shard}: run [bold]vl4gaze score {out}[/bold] once every shard "
-                      "is done")
+        console.print(f"shard {shard}: run `vl4gaze score {out}` once every shard is done")
         return
     if not score:
         return
+    from vl4gaze.score import score_run
+
     try:
-        from vl4gaze.score import score_run
-    except ImportError:
-        console.print("[yellow]scoring is not available in this version; predictions kept"
-                      "[/yellow]")
-        return
-    score_run(out)
-    console.print(f"scores -> [bold]{out / 'scores.json'}[/bold]")
+        scores = score_run(out, progress=progress)
+    except (ValueError, OSError) as err:
+        _fail(f"scoring: {err}")
+    _print_scores(scores)
+    console.print(f"scores -> {out / 'scores.json'}")
+
+
+def _print_scores(scores: dict) -> None:
+    """The results table on stdout: every task's metrics with n, CI and parse rate."""
+    from rich.table import Table
+
+    table = Table(title=f"{scores['model']}: {scores['n_items']} items")
+    for col in ("task", "n", "parse rate", "metric", "value", "95% CI"):
+        table.add_column(col)
+    for task, block in scores["tasks"].items():
+        for name, m in block["metrics"].items():
+            value = "-" if m["value"] is None else f"{m['value']:.3f}"
+            ci = "-" if m["ci_low"] is None else f"[{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
+            table.add_row(task, str(block["n"]), f"{block['parse_rate']:.1%}", name, value, ci)
+    Console(markup=False, highlight=False).print(table)
 
 
 @app.command()
 def score(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    convention: Annotated[str | None, typer.Option(
-        help="Point convention (auto, norm, norm1000, pixel, percent, molmo, paligemma, "
-             "qwen2.5-vl); default: the run's, else the known-model table.")] = None,
+    convention: Annotated[Convention | None, typer.Option(
+        help="Point convention; default: the run's.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
 ) -> None:
     """Parse a run's answers and compute every task's metrics with confidence intervals."""
@@ -320,27 +391,17 @@ def score(
 
     try:
         scores = score_run(run, n_boot=n_boot, convention=convention, progress=True)
-    except (FileNotFoundError, ValueError) as err:
+    except (ValueError, OSError) as err:
         _fail(str(err))
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{scores['model']}: {scores['n_items']} items")
-    for col in ("task", "parse rate", "metric", "value", "95% CI"):
-        table.add_column(col)
-    for task, block in scores["tasks"].items():
-        for name, m in block["metrics"].items():
-            value = "-" if m["value"] is None else f"{m['value']:.3f}"
-            ci = "-" if m["ci_low"] is None else f"[{m['ci_low']:.3f}, {m['ci_high']:.3f}]"
-            table.add_row(task, f"{block['parse_rate']:.1%}", name, value, ci)
-    Console().print(table)
+    _print_scores(scores)
     console.print(f"wrote {run / 'scores.json'} and {run / 'items.parquet'}")
 
 
 @app.command()
 def train(
     bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
-    model: Annotated[str, typer.Option(help="hf:NAME_OR_PATH | tiny")],
+    model: Annotated[str, typer.Option(help="hf:NAME_OR_PATH | tiny[:SEED] | "
+                                            "tiny-gaze[:SEED]")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Checkpoint directory.")],
     lora: Annotated[bool, typer.Option(help="LoRA (default) or full fine-tuning.")] = True,
     epochs: Annotated[float, typer.Option(help="Passes over the training items.")] = 1.0,
@@ -379,9 +440,10 @@ def train(
                          unfreeze_vision=unfreeze_vision, resume=resume,
                          group_by_length=group_by_length, deepspeed=deepspeed,
                          loss_per=loss_per)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:
         _fail(str(err))
-    console.print(f"trained: evaluate with [bold]vl4gaze eval {bench} --model hf:{done}[/bold]")
+    console.print(f"trained: evaluate with `vl4gaze eval {bench} --model hf:{done} "
+                  f"-o runs/{Path(done).name}`")
 
 
 @app.command()
@@ -398,8 +460,8 @@ def report(
         index = write_report(runs, out, max_items_per_task=max_items or None, console=console)
     except RunError as exc:
         _fail(str(exc))
-    Console().print(rich_table(load_runs(runs)))
-    console.print(f"open [bold]{index}[/bold] in a browser")
+    Console(markup=False, highlight=False).print(rich_table(load_runs(runs)))
+    console.print(f"open {index} in a browser")
 
 
 @app.command()
@@ -426,7 +488,7 @@ def review(
         except ValueError as exc:
             _fail(str(exc))
         review_info = manifest["review"]
-        console.print(f"wrote [bold]{export}[/bold]: {manifest['counts']['total']} items "
+        console.print(f"wrote {export}: {manifest['counts']['total']} items "
                       f"({review_info['removed']} removed); decisions "
                       + ", ".join(f"{k} {v}" for k, v in review_info["decisions"].items()))
         return
@@ -441,8 +503,7 @@ def review(
                           reviewer=reviewer or getpass.getuser())
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    console.print(f"reviewing [bold]{bench}[/bold] at [bold]http://{host}:{port}/[/bold] "
-                  "(Ctrl+C to stop)")
+    console.print(f"reviewing {bench} at http://{host}:{port}/ (Ctrl+C to stop)")
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
@@ -459,8 +520,34 @@ def demo(
     """The whole flow on GazeWorld, offline: synth, build, eval, train, report."""
     from vl4gaze.demo import run_demo
 
-    run_demo(out, scenes=scenes, seed=seed, quick=quick, console=console)
+    run_demo(out, scenes=scenes, seed=seed, quick=quick, console=Console(stderr=True))
+
+
+@app.command("list")
+def list_(
+    what: Annotated[Literal["tasks", "sources", "models", "conventions"], typer.Argument(
+        help="What to list.")] = "tasks",
+) -> None:
+    """List the tasks, source kinds, model kinds or point conventions."""
+    if what == "tasks":
+        from vl4gaze.build import TASKS
+
+        lines = list(TASKS)
+    elif what == "sources":
+        from vl4gaze.sources import READERS
+
+        lines = [f"{kind}:{'PICKLE:IMAGES' if kind == 'goo' else 'PATH'}" for kind in READERS]
+    elif what == "models":
+        from vl4gaze.models.baselines import BASELINES
+
+        lines = ["hf:NAME_OR_PATH", "openai:MODEL", "vllm:NAME_OR_PATH", "tiny[:SEED]",
+                 "tiny-gaze[:SEED]", *(f"baseline:{name}" for name in BASELINES)]
+    else:
+        from vl4gaze.parse.conventions import CONVENTIONS
+
+        lines = list(CONVENTIONS)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    app()
+    main()

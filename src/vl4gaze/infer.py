@@ -7,6 +7,13 @@ is written with one ``write`` then flushed and fsynced, so a process killed at a
 every prediction file of the run, drops a torn last line, and asks only the items not
 yet answered. An item whose prompt or generation fails is logged with its ``error`` and
 the run goes on; a batch that raises is retried item by item to find the culprit.
+
+A run is bound to the benchmark content it answers (the manifest's ``content_hash``,
+kept as ``bench_hash`` in config.json): a rebuilt benchmark is refused instead of being
+mixed into the old answers. Another ``--tasks`` / ``--limit`` extends the run: config.json
+keeps every selection made (``selections``) and the run holds the items of all of them.
+``retry_errors`` asks errored items again; the log stays append-only, the newer line
+of an item wins (its ``attempt`` counts the tries).
 """
 
 from __future__ import annotations
@@ -22,17 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from vl4gaze.models.base import (
     FatalBackendError,
@@ -41,6 +37,7 @@ from vl4gaze.models.base import (
     PartialBatchError,
     Request,
 )
+from vl4gaze.progress import ProgressLog
 from vl4gaze.prompting import ShotSampler, build_messages, prompt_config
 from vl4gaze.schema import Prediction, QAItem
 
@@ -48,7 +45,8 @@ PREDICTIONS = "predictions.jsonl"
 _SHARD_FILE = re.compile(r"^predictions\.shard-(\d+)-of-(\d+)\.jsonl$")
 #: config.json fields that must match when a run is resumed (they shape each prediction);
 #: ``tasks`` and ``limit`` may change, which extends (or narrows) the run.
-IDENTITY_FIELDS = ("bench", "model", "shots", "prompt_config", "seed", "max_new_tokens")
+IDENTITY_FIELDS = ("bench", "bench_hash", "model", "shots", "prompt_config", "seed",
+                   "max_new_tokens")
 
 
 @dataclass(frozen=True)
@@ -107,11 +105,12 @@ def read_prediction_file(path: Path) -> list[Prediction]:
 
 
 def read_predictions(run: Path) -> dict[str, Prediction]:
-    """All predictions of a run by item id, across shard files (first one wins)."""
+    """All predictions of a run by item id, across shard files; an item answered more
+    than once (``--retry-errors``) keeps its last line."""
     seen: dict[str, Prediction] = {}
     for path in prediction_files(run):
         for pred in read_prediction_file(path):
-            seen.setdefault(pred.item_id, pred)
+            seen[pred.item_id] = pred
     return seen
 
 
@@ -167,31 +166,72 @@ def select_items(
     return chosen[index::count]
 
 
-def write_config(run: Path, config: dict[str, Any]) -> None:
-    """Write config.json atomically; refuse to mix a different run into an existing dir."""
+def run_selections(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every (tasks, limit) selection a run was asked with, oldest first."""
+    return config.get("selections") or [{"tasks": config.get("tasks"),
+                                          "limit": config.get("limit")}]
+
+
+def run_items(items: Sequence[QAItem], config: dict[str, Any]) -> list[QAItem]:
+    """The items a run holds: those of any of its selections, in benchmark order."""
+    wanted: set[str] = set()
+    for sel in run_selections(config):
+        wanted.update(it.id for it in select_items(items, tasks=sel["tasks"],
+                                                   limit=sel["limit"]))
+    return [it for it in items if it.id in wanted]
+
+
+def write_config(run: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Write config.json atomically; refuse to mix a different run into an existing dir.
+
+    A run that already has answers keeps its earlier selections: a new ``tasks`` /
+    ``limit`` is added to ``selections`` (the run grows), never replaces them. Returns
+    the config as written.
+    """
     path = Path(run) / "config.json"
+    config = dict(config)
+    selection = {"tasks": config.get("tasks"), "limit": config.get("limit")}
+    selections = [selection]
     if path.exists():
-        old = json.loads(path.read_text())
+        try:
+            old = json.loads(path.read_text())
+        except ValueError as err:
+            raise ValueError(f"{path}: not valid JSON ({err}); is {run} a run directory?"
+                             ) from err
+        has_answers = bool(prediction_files(run))
         diff = [k for k in IDENTITY_FIELDS if k in old and old.get(k) != config.get(k)]
-        if diff and prediction_files(run):
+        if diff and has_answers:
             field = diff[0]
+            if field == "bench_hash":
+                raise ValueError(
+                    f"{path}: the benchmark {config.get('bench')} changed since this run "
+                    f"started (content hash {str(old.get(field))[:12]}... now "
+                    f"{str(config.get(field))[:12]}...); its answers belong to the old "
+                    "items: use another -o directory")
             raise ValueError(
                 f"{path}: field {field!r} is {old.get(field)!r} but this run has "
                 f"{config.get(field)!r}; use another -o directory to start a new run"
             )
+        if has_answers:
+            selections = run_selections(old)
+            if selection not in selections:
+                selections = [*selections, selection]
+    config["selections"] = selections
     tmp = path.with_suffix(f".json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
+    return config
 
 
-class ItemsPerSecond(ProgressColumn):
-    """Throughput of the progress bar in items per second."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        if not speed and task.elapsed:  # too few samples for rich's estimate: overall rate
-            speed = task.completed / task.elapsed
-        return Text(f"{speed:.2f} items/s" if speed else "- items/s", style="progress.data.speed")
+def bench_hash(bench: Path) -> str | None:
+    """The benchmark's content hash from its manifest (None for a folder without one)."""
+    path = Path(bench) / "manifest.json"
+    try:
+        return json.loads(path.read_text()).get("content_hash")
+    except FileNotFoundError:
+        return None
+    except ValueError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
 
 
 def _generate(model: Model, requests: list[Request], max_new_tokens: int
@@ -237,11 +277,15 @@ def predict_batch(
     prompt_hash: str,
     sampler: ShotSampler | None = None,
     max_new_tokens: int = 64,
+    attempts: dict[str, int] | None = None,
 ) -> list[Prediction]:
-    """Predictions for one batch: prompt failures and generation failures become errors."""
+    """Predictions for one batch: prompt failures and generation failures become errors.
+
+    ``attempts`` numbers the tries of items asked again (``--retry-errors``)."""
     requests: list[Request] = []
     slots: list[int] = []
     results: list[Prediction | None] = [None] * len(batch)
+    attempts = attempts or {}
     for i, item in enumerate(batch):
         try:
             shots = sampler.shots_for(item) if sampler else []
@@ -249,7 +293,8 @@ def predict_batch(
             slots.append(i)
         except Exception as err:
             results[i] = Prediction(item.id, model_spec, prompt_hash, "",
-                                    error=f"prompt: {type(err).__name__}: {err}")
+                                    error=f"prompt: {type(err).__name__}: {err}",
+                                    attempt=attempts.get(item.id, 1))
     if requests:
         start = time.perf_counter()
         answers = _generate(model, requests, max_new_tokens)
@@ -258,7 +303,8 @@ def predict_batch(
         for slot, (raw, error), heatmap in zip(slots, answers, heatmaps, strict=True):
             results[slot] = Prediction(batch[slot].id, model_spec, prompt_hash, raw,
                                        latency_s=round(latency, 6), error=error,
-                                       heatmap=heatmap)
+                                       heatmap=heatmap,
+                                       attempt=attempts.get(batch[slot].id, 1))
     return [r for r in results if r is not None]
 
 
@@ -277,8 +323,9 @@ class RunPlan:
     options: dict[str, Any]
     prompt_hash: str
     todo_all: list[QAItem]  # this shard's items
-    todo: list[QAItem]  # of those, the ones not answered yet
+    todo: list[QAItem]  # of those, the ones not answered yet (or errored, when retrying)
     out_path: Path  # the prediction log this shard appends to
+    attempts: dict[str, int]  # item id -> the try number its next answer gets (retries)
 
 
 def prepare_run(
@@ -296,14 +343,24 @@ def prepare_run(
     shard: tuple[int, int] = (0, 1),
     point_convention: str = "auto",
     items: Sequence[QAItem] | None = None,
+    retry_errors: bool = False,
 ) -> RunPlan:
     """Write (or check) ``config.json`` and find what is left to answer.
 
     Shared by every executor (local, Ray), so that a run may switch executors and resume.
+    Everything that can be refused (batch size, task names, a changed benchmark) is
+    checked before anything is written.
     """
     bench, run = Path(bench).resolve(), Path(run)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    from vl4gaze.build import TASKS
+
+    unknown = sorted({str(t) for t in tasks or ()} - set(TASKS))
+    if unknown:
+        raise ValueError(f"unknown task {unknown[0]!r}; tasks are {', '.join(TASKS)}")
+    if items is None and not (bench / "data").is_dir():
+        raise FileNotFoundError(f"{bench}: not a benchmark directory (no data/ folder)")
     run.mkdir(parents=True, exist_ok=True)
     prompt_hash = prompt_config(bench, shots=shots, seed=seed)
     options = {k: v for k, v in (model_options or {}).items() if v is not None}
@@ -311,21 +368,24 @@ def prepare_run(
         raise ValueError("pass API keys by environment variable name (api_key_env), "
                          "never as a value: they would be written to config.json")
     config = {
-        "bench": str(bench), "model": model_spec, "shots": shots,
+        "bench": str(bench), "bench_hash": bench_hash(bench), "model": model_spec,
+        "shots": shots,
         "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
         "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
         "max_new_tokens": max_new_tokens, "batch_size": batch_size,
         "model_options": {k: (str(v) if isinstance(v, Path) else v)
                           for k, v in options.items()},
     }
+    test_items = items if items is not None else _load_split(bench, "test")
     write_config(run, config)
-    todo_all = select_items(items if items is not None else _load_split(bench, "test"),
-                            tasks=tasks, limit=limit, shard=shard)
+    todo_all = select_items(test_items, tasks=tasks, limit=limit, shard=shard)
     out_path = predictions_path(run, shard)
     repair_tail(out_path)
     done = read_predictions(run)
-    todo = [item for item in todo_all if item.id not in done]
-    return RunPlan(bench, run, options, prompt_hash, todo_all, todo, out_path)
+    todo = [item for item in todo_all if item.id not in done
+            or (retry_errors and done[item.id].error is not None)]
+    attempts = {item.id: done[item.id].attempt + 1 for item in todo if item.id in done}
+    return RunPlan(bench, run, options, prompt_hash, todo_all, todo, out_path, attempts)
 
 
 def run_inference(
@@ -347,6 +407,7 @@ def run_inference(
     train_items: Sequence[QAItem] | None = None,
     progress: bool = True,
     console: Console | None = None,
+    retry_errors: bool = False,
 ) -> RunResult:
     """Answer the benchmark's test items into ``run`` (resuming what is there).
 
@@ -357,7 +418,8 @@ def run_inference(
     plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
                        tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,
                        max_new_tokens=max_new_tokens, shard=shard,
-                       point_convention=point_convention, items=items)
+                       point_convention=point_convention, items=items,
+                       retry_errors=retry_errors)
     bench, run, options, prompt_hash = plan.bench, plan.run, plan.options, plan.prompt_hash
     todo_all, todo, out_path = plan.todo_all, plan.todo, plan.out_path
     result_skipped = len(todo_all) - len(todo)
@@ -371,22 +433,20 @@ def run_inference(
         if shots:
             pool = train_items if train_items is not None else _load_split(bench, "train")
             sampler = ShotSampler(pool, shots, seed)
-        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   ItemsPerSecond(), TimeElapsedColumn(), TimeRemainingColumn())
         with (
-            Progress(*columns, console=console or Console(stderr=True),
-                     disable=not progress) as bar,
+            ProgressLog(f"eval {model_spec}", len(todo), enabled=progress,
+                        console=console) as bar,
             out_path.open("ab") as log,
         ):
-            task_id = bar.add_task(f"{model_spec}", total=len(todo))
             for start in range(0, len(todo), batch_size):
                 batch = todo[start:start + batch_size]
                 preds = predict_batch(model, model_spec, batch, bench, prompt_hash=prompt_hash,
-                                      sampler=sampler, max_new_tokens=max_new_tokens)
+                                      sampler=sampler, max_new_tokens=max_new_tokens,
+                                      attempts=plan.attempts)
                 log.write("".join(p.to_json() + "\n" for p in preds).encode())
                 log.flush()
                 os.fsync(log.fileno())
                 answered += len(preds)
                 errors += sum(p.error is not None for p in preds)
-                bar.advance(task_id, len(preds))
+                bar.advance(len(preds))
     return RunResult(run, out_path, len(todo_all), result_skipped, answered, errors)

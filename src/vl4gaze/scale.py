@@ -21,6 +21,7 @@ Why each stage is split the way it is:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -167,6 +168,7 @@ def run_inference_ray(
     train_items: Sequence[QAItem] | None = None,
     progress: bool = True,
     console: Console | None = None,
+    retry_errors: bool = False,
 ) -> Any:
     """:func:`vl4gaze.infer.run_inference` on Ray: same arguments, same run directory.
 
@@ -182,7 +184,8 @@ def run_inference_ray(
     plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
                        tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,
                        max_new_tokens=max_new_tokens, shard=shard,
-                       point_convention=point_convention, items=items)
+                       point_convention=point_convention, items=items,
+                       retry_errors=retry_errors)
     bench, run, options, prompt_hash = plan.bench, plan.run, plan.options, plan.prompt_hash
     todo_all, todo, out_path = plan.todo_all, plan.todo, plan.out_path
     skipped = len(todo_all) - len(todo)
@@ -219,7 +222,8 @@ def run_inference_ray(
             fatal = [f for f in batch.get("fatal", ()) if f]
             preds = [Prediction.from_json(p) for p in batch["prediction"] if p]
             # A retried Ray task must not log an item twice.
-            preds = [p for p in preds if p.item_id in wanted and p.item_id not in written]
+            preds = [dataclasses.replace(p, attempt=plan.attempts.get(p.item_id, 1))
+                     for p in preds if p.item_id in wanted and p.item_id not in written]
             if preds:
                 log.write("".join(p.to_json() + "\n" for p in preds).encode())
                 log.flush()

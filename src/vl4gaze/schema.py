@@ -279,6 +279,7 @@ class Prediction(_Record):
     latency_s: float = 0.0
     error: str | None = None
     heatmap: list[list[float]] | None = None
+    attempt: int = 1  # 2, 3...: asked again after an error (``eval --retry-errors``)
 
 
 def content_id(*parts: Any, length: int = 16) -> str:

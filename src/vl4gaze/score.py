@@ -371,7 +371,7 @@ def score_run(
     import pyarrow.parquet as pq
 
     from vl4gaze.build import load_benchmark
-    from vl4gaze.infer import read_predictions, select_items
+    from vl4gaze.infer import bench_hash, read_predictions, run_items
 
     run = Path(run)
     config_path = run / "config.json"
@@ -385,9 +385,15 @@ def score_run(
     predictions = read_predictions(run)
     if not predictions:
         raise ValueError(f"{run}: no predictions*.jsonl lines to score")
-    # The run's own items: the test split, narrowed by the run's tasks and limit (all shards).
-    items = select_items(load_benchmark(Path(config["bench"]), "test"),
-                         tasks=config.get("tasks"), limit=config.get("limit"))
+    bench = Path(config["bench"])
+    recorded, current = config.get("bench_hash"), bench_hash(bench)
+    if recorded and current != recorded:
+        raise ValueError(f"{bench}: the benchmark changed since run {run} answered it "
+                         f"(content hash {recorded[:12]}... now {str(current)[:12]}...); "
+                         "rebuild it as it was or evaluate again into a new run")
+    # The run's own items: the test split, narrowed by every selection the run was asked
+    # with (tasks and limit; all shards).
+    items = run_items(load_benchmark(bench, "test"), config)
     summary, rows = score_predictions(items, predictions, convention=conv,
                                       seed=int(config.get("seed") or 0), n_boot=n_boot,
                                       embedder=embedder, progress=progress)

@@ -40,9 +40,17 @@ SPEC_FORMS = ("hf:NAME_OR_PATH, openai:MODEL, vllm:NAME_OR_PATH, baseline:NAME, 
               "tiny-gaze[:SEED]")
 
 
+def check_local_path(spec: str, name: str) -> None:
+    """A NAME written as a path (``./ckpt``, ``../x``, ``/abs``, ``~/x``) must exist:
+    otherwise transformers would send it to the hub as a repository id."""
+    if name.startswith(("./", "../", "/", "~", ".\\")) and not Path(name).expanduser().exists():
+        raise FileNotFoundError(f"{spec}: no such model directory {name!r}")
+
+
 def _hf(name: str, **options: Any) -> Model:
     from vl4gaze.models.hf import HFModel
 
+    check_local_path(f"hf:{name}", name)
     return _call(HFModel, name, options)
 
 
@@ -67,6 +75,7 @@ def _openai(name: str, **options: Any) -> Model:
 
 
 def _vllm(name: str, **options: Any) -> Model:
+    check_local_path(f"vllm:{name}", name)
     from vl4gaze.models.vllm import VLLMModel
 
     return _call(VLLMModel, name, options)

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from vl4gaze.build import load_benchmark
 from vl4gaze.report.gallery import HEAD_COLOR, TRUE_COLOR, truth_shapes
-from vl4gaze.review.apply import apply_decision, check_fixed_target, point_fix
+from vl4gaze.review.apply import answer_fix, apply_decision, check_fixed_target, point_fix
 from vl4gaze.review.store import STATUSES, UNREVIEWED, Decision, ReviewStore
 from vl4gaze.schema import QAItem
 
@@ -115,6 +115,9 @@ class Review:
                 answer, target = point_fix(item, *body.point)
                 fixed_target = {**target, **(fixed_target or {})}
                 fixed_answer = fixed_answer or answer
+            elif fixed_answer is not None:
+                fixed_answer, target = answer_fix(item, fixed_answer)
+                fixed_target = {**target, **(fixed_target or {})}
             if fixed_target is not None:
                 check_fixed_target(fixed_target)
             return self.store.record(item.id, body.status, fixed_answer=fixed_answer,

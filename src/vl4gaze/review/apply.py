@@ -87,6 +87,33 @@ def point_fix(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
     raise ValueError(f"item {item.id}: a {item.task} item has no gaze point to set")
 
 
+def answer_fix(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
+    """A typed answer fix as the scorer will read it: (canonical answer, target changes).
+
+    The scorer reads a direction item's class and a point item's points from the target,
+    not from the answer text, so such fixes must say something the target can hold: one
+    of the eight direction names, or a point inside the image in the item's format.
+    Other tasks keep the text as written.
+    """
+    if item.task == "direction":
+        direction = answer.strip().lower()
+        if direction not in DIRECTIONS:
+            raise ValueError(f"a direction fix must be one of {', '.join(DIRECTIONS)}; "
+                             f"got {answer!r}")
+        return direction, {"direction": direction}
+    if item.task == "point":
+        from vl4gaze.parse.points import parse_point
+
+        fmt = item.target.get("format") or "norm"
+        parsed = parse_point(answer, fmt if fmt != "norm1000" else "norm1000",
+                             (item.width, item.height))
+        if parsed is None:
+            raise ValueError(f"a point fix must be a point inside the image in the "
+                             f"question's format ({fmt}); got {answer!r}")
+        return point_fix(item, parsed.x, parsed.y)
+    return answer, {}
+
+
 def apply_decision(row: dict[str, Any], decision: Decision | None) -> dict[str, Any] | None:
     """One benchmark row (``target`` as a dict) after its decision; None when rejected."""
     if decision is None or decision.status == "accept":

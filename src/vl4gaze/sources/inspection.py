@@ -139,7 +139,7 @@ def render_report(report: InspectReport, console: Any, *, max_problems: int = 20
                           p.message)
         console.print(lines)
     else:
-        console.print("[green]No problems found.[/green]")
+        console.print("No problems found.", style="green")
 
     for number, s in enumerate(report.examples, start=1):
         table = Table(title=f"Example {number}: {s.source_id}", show_header=False,
@@ -163,4 +163,4 @@ def render_report(report: InspectReport, console: Any, *, max_problems: int = 20
             table.add_row("flags", ", ".join(s.flags))
         console.print(table)
     if report.stopped:
-        console.print(f"[red]strict mode stopped at the first problem:[/red] {report.stopped}")
+        console.print(f"strict mode stopped at the first problem: {report.stopped}", style="red")

@@ -1,0 +1,5 @@
+"""``python -m vl4gaze``: the same command line as ``vl4gaze``."""
+
+from vl4gaze.cli import main
+
+main()
