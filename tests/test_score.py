@@ -224,3 +224,90 @@ def test_cli_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "acc@0.1" in result.output and (run / "items.parquet").exists()
     bad = CliRunner().invoke(cli.app, ["score", str(tmp_path / "nope")])
     assert bad.exit_code == 1 and "config.json" in bad.output
+
+
+def _source_item(i: int, source: str, gts: list[list[float]], w: int = 640, h: int = 480
+                 ) -> QAItem:
+    mean = [sum(p[0] for p in gts) / len(gts), sum(p[1] for p in gts) / len(gts)]
+    return QAItem(id=f"{source}-{i}", task="point", image=f"images/{i}.png", width=w,
+                  height=h, source=source, split="test", question="q?",
+                  answer=f"({mean[0]:.3f}, {mean[1]:.3f})",
+                  target={"points": gts, "mean": mean, "eye": [0.5, 0.5], "format": "norm"},
+                  person_ref="box", template_id="point/00", sample_id=f"s{i}")
+
+
+def _blob(x: float, y: float, sigma: float = 6.0) -> np.ndarray:
+    yy, xx = np.mgrid[0:64, 0:64]
+    return np.exp(-((xx - x * 64) ** 2 + (yy - y * 64) ** 2) / (2 * sigma**2))
+
+
+def test_heatmap_auc_follows_the_items_source() -> None:
+    """VAT and ChildPlay items get the 64x64-square AUC, GOO the 5x5 one, GazeFollow the
+    image-size one (every item got GazeFollow's before); scores.json says which."""
+    from vl4gaze.metrics import point as pm
+
+    items = [_source_item(0, "vat", [[0.3, 0.6]]), _source_item(1, "childplay", [[0.7, 0.2]]),
+             _source_item(2, "gazefollow", [[0.41, 0.52], [0.45, 0.5]]),
+             _source_item(3, "goo", [[0.8, 0.8]])]
+    maps = [_blob(0.32, 0.58), _blob(0.6, 0.3), _blob(0.43, 0.5), _blob(0.5, 0.5)]
+    preds = [Prediction(item_id=it.id, model="m", prompt_config="p", raw="",
+                        heatmap=hm.tolist()) for it, hm in zip(items, maps, strict=True)]
+    scores, _ = score_predictions(items, preds, n_boot=20)
+    block = scores["tasks"]["point"]
+    want = {"vat": pm.vat_auc(maps[0], (0.3, 0.6)), "childplay": pm.vat_auc(maps[1], (0.7, 0.2)),
+            "gazefollow": pm.gazefollow_auc(maps[2], [(0.41, 0.52), (0.45, 0.5)], 640, 480),
+            "goo": pm.goo_auc(maps[3], [(0.8, 0.8)])}
+    assert want["vat"] != pytest.approx(pm.gazefollow_auc(maps[0], [(0.3, 0.6)], 640, 480))
+    assert block["metrics"]["auc"]["value"] == pytest.approx(np.mean(list(want.values())))
+    assert block["metrics"]["auc:vat"]["value"] == pytest.approx(
+        (want["vat"] + want["childplay"]) / 2)
+    assert block["metrics"]["auc:gazefollow"]["value"] == pytest.approx(want["gazefollow"])
+    assert block["metrics"]["auc:goo"]["value"] == pytest.approx(want["goo"])
+    assert block["auc_definition"]["by_source"] == {
+        "childplay": "vat", "gazefollow": "gazefollow", "goo": "goo", "vat": "vat"}
+    assert set(block["auc_definition"]["definitions"]) == {"gazefollow", "goo", "vat"}
+    one, _ = score_predictions(items[:1], preds[:1], n_boot=20)
+    assert one["tasks"]["point"]["metrics"]["auc"]["value"] == pytest.approx(want["vat"])
+    assert "auc:vat" not in one["tasks"]["point"]["metrics"]  # one definition: auc says it
+
+
+def test_angular_error_of_a_prediction_on_the_eye_counts() -> None:
+    """A point on the eye scores 90 degrees (the reference's value) and stays in the mean."""
+    items = [_source_item(0, "gazefollow", [[0.9, 0.5]]),
+             _source_item(1, "gazefollow", [[0.5, 0.1]])]
+    preds = [Prediction(item_id=items[0].id, model="m", prompt_config="p", raw="(0.8, 0.5)"),
+             Prediction(item_id=items[1].id, model="m", prompt_config="p", raw="(0.5, 0.5)")]
+    scores, _ = score_predictions(items, preds, n_boot=20)
+    metric = scores["tasks"]["point"]["metrics"]["angular_error"]
+    assert metric["n"] == 2 and metric["value"] == pytest.approx(45.0)
+    assert score_one(items[1], "(0.5, 0.5)")["angular_error"] == 90.0
+
+
+def test_pixel_points_keep_their_pixel_through_a_built_benchmark(tmp_path) -> None:
+    """Targets keep the source's float: the AUC pixel int(x * W) of a pixel-annotated
+    point (VAT, ChildPlay, GOO) is the reference's (6-decimal rounding moved it for 25 %
+    of the x positions of a 640-wide image, e.g. 1 px -> 0)."""
+    from PIL import Image
+
+    from vl4gaze.build import build_from_samples, load_benchmark
+    from vl4gaze.schema import Box, GazeSample, InOut, Person, Point
+
+    image = tmp_path / "frame.jpg"
+    Image.new("RGB", (640, 480)).save(image)
+    xs = [1, 3, 37, 123, 301, 445, 517, 639]
+    samples = [GazeSample(image=str(image), width=640, height=480, source="vat",
+                          source_id=f"f#{x}", split="test",
+                          person=Person(Box(0.1, 0.1, 0.2, 0.2)),
+                          gaze=(Point(x / 640, (479 - x % 480) / 480),), inout=InOut.IN)
+               for x in xs]
+    build_from_samples(samples, tmp_path / "bench", progress=False, images="none")
+    got = {}
+    for it in load_benchmark(tmp_path / "bench", "test"):
+        if it.task == "point":
+            gx, gy = it.target["points"][0]
+            got[int(gx * it.width)] = int(gy * it.height)
+            assert it.target["mean"] == [gx, gy]
+    assert got == {x: 479 - x % 480 for x in xs}
+    card = (tmp_path / "bench" / "README.md").read_text()
+    line = next(ln for ln in card.splitlines() if ln.startswith("- point metrics"))
+    assert "vat -> vat" in line and "64x64 map" in line and "gazefollow ->" not in line

@@ -621,7 +621,8 @@ def dataset_card(manifest: dict[str, Any]) -> str:
               f"point format: {manifest['point_format']}",
               f"- options: `{json.dumps(manifest['options'], sort_keys=True)}`",
               f"- content hash (SHA-256 of the Parquet files): `{manifest['content_hash']}`",
-              f"- items: {counts['total']} from {manifest['samples']} gaze samples", "",
+              f"- items: {counts['total']} from {manifest['samples']} gaze samples",
+              _metric_line(counts.get("source", {})), "",
               "Load with `datasets.load_dataset(\"parquet\", data_dir=\"BENCH/data\")` or "
               "`vl4gaze.build.load_benchmark(BENCH)`. Image paths are relative to this "
               "folder; `target` is the task structure as JSON text.", ""]
@@ -641,6 +642,19 @@ def dataset_card(manifest: dict[str, Any]) -> str:
     lines += ["", "## Skipped", "", "| task:reason | samples |", "|---|---:|"]
     lines += [f"| {name} | {n} |" for name, n in manifest["skipped"].items()] or ["| (none) | 0 |"]
     return "\n".join(lines) + "\n"
+
+
+def _metric_line(sources: dict[str, int]) -> str:
+    """The card's line on point metrics: which AUC definition each source is scored with."""
+    from vl4gaze.metrics.point import AUC_DEFINITIONS, auc_definition
+
+    by_source = {src: auc_definition(src) for src in sorted(sources)}
+    used = sorted(set(by_source.values()))
+    return ("- point metrics (`vl4gaze score`): avg / min L2, acc@0.1 / 0.2, angular error; "
+            "heatmap AUC by source, each as its dataset's reference evaluation computes it: "
+            + (", ".join(f"{src} -> {d}" for src, d in by_source.items()) or "(no sources)")
+            + "".join(f"; {d}: {AUC_DEFINITIONS[d]}" for d in used)
+            + " (docs/scoring.md)")
 
 
 def read_card_counts(text: str) -> dict[str, dict[str, int]]:

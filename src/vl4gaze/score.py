@@ -13,6 +13,9 @@ docs/scoring.md for every definition). Conventions that matter for comparing num
   with ``numpy.random.default_rng(seed)``; one set of resamples per task is shared by
   its metrics. CIDEr's per-item scores use the whole corpus' document frequencies and
   are resampled as fixed numbers.
+- Heatmap predictions get ``auc`` under the definition of the item's source
+  (``vl4gaze.metrics.point.AUC_BY_SOURCE``: GazeFollow's, VideoAttentionTarget's for VAT
+  and ChildPlay, GOO's); the point block's ``auc_definition`` says which was used.
 - ``overall`` is the mean of each task's headline metric (point ``acc@0.1``, direction
   ``accuracy``, object ``label_match``, ambiguity ``f1``) over the tasks present, with an
   interval from the same per-task resamples.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,9 +97,11 @@ def _score_item(
         gts = [tuple(p) for p in t.get("points") or []] or [tuple(t["mean"])]
         parsed = None
         if usable and heatmap is not None:
-            parsed, out.rule = point_metrics.heatmap_to_point(np.asarray(heatmap)), "heatmap"
-            out.values["auc"] = point_metrics.gazefollow_auc(
-                np.asarray(heatmap), gts, item.width, item.height)
+            hm = np.asarray(heatmap, dtype=float)
+            parsed, out.rule = point_metrics.heatmap_to_point(hm), "heatmap"
+            # The item's own dataset decides how AUC is computed (VAT, GOO, GazeFollow).
+            out.values["auc"] = point_metrics.auc(
+                hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
         elif usable:
             p = parse_point(raw, convention, _image_size(item, convention),
                             hint=t.get("format") if convention == "auto" else None)
@@ -254,8 +259,7 @@ def _aggregate_task(
         for name in ("avg_l2", "min_l2", "acc@0.1", "acc@0.2", "angular_error"):
             add(name, [s.values.get(name) for s in scores],
                 point_metrics.HIGHER_IS_BETTER[name])
-        if any("auc" in s.values for s in scores):
-            add("auc", [s.values.get("auc") for s in scores], True)
+        _add_auc(block, scores, items, add)
     elif task == Task.DIRECTION:
         for name in ("accuracy", "adjacent_accuracy", "angular_error"):
             add(name, [s.values.get(name) for s in scores], dir_metrics.HIGHER_IS_BETTER[name])
@@ -293,6 +297,27 @@ def _aggregate_task(
             [t.get("reason") for t in targets], list(y_pred),
             [s.parsed["reason"] if s.parsed else None for s in scores])
     return block, samples.get(HEADLINE[task], np.zeros(0))
+
+
+def _add_auc(block: dict[str, Any], scores: list[ItemScore], items: Mapping[str, QAItem],
+             add: Callable[[str, Sequence[Any], bool], None]) -> None:
+    """The point block's ``auc`` (each item under its source's definition) and
+    ``auc_definition``: which definition each source used and what it computes. With
+    more than one definition present, ``auc:<definition>`` gives each one's mean too."""
+    scored = [s for s in scores if "auc" in s.values]
+    if not scored:
+        return
+    add("auc", [s.values.get("auc") for s in scores], True)
+    by_source = {src: point_metrics.auc_definition(src)
+                 for src in sorted({items[s.item_id].source for s in scored})}
+    used = sorted(set(by_source.values()))
+    block["auc_definition"] = {"by_source": by_source,
+                               "definitions": {d: point_metrics.AUC_DEFINITIONS[d]
+                                               for d in used}}
+    if len(used) > 1:
+        for d in used:
+            add(f"auc:{d}", [s.values.get("auc") if by_source.get(items[s.item_id].source) == d
+                             else None for s in scores], True)
 
 
 def score_predictions(

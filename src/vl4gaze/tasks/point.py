@@ -2,7 +2,8 @@
 
 The canonical answer is the annotators' mean point in the build's point format
 (``(0.512, 0.337)``, ``(512, 337)`` or pixels); the target keeps every annotator's
-point, always normalized, and names the answer's ``format``.
+point, always normalized at full float precision (the metrics compute pixels from it;
+only the answer text is rounded), and names the answer's ``format``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from vl4gaze.tasks.refs import (
     fill,
     mean_point,
     point_instruction,
-    r6,
     unanswerable,
 )
 
@@ -44,8 +44,10 @@ def target_of(sample: GazeSample, point_format: str) -> dict[str, Any] | None:
     if mean is None:
         return None
     eye = sample.eye_or_head
-    return {"points": [[r6(p.x), r6(p.y)] for p in sample.gaze],
-            "mean": [r6(mean[0]), r6(mean[1])], "eye": [r6(eye.x), r6(eye.y)],
+    # Full precision: metrics compute pixels from these (int(x * W) of the AUC target);
+    # rounding to 6 decimals moved that pixel for 25-49 % of integer pixel positions.
+    return {"points": [[float(p.x), float(p.y)] for p in sample.gaze],
+            "mean": [float(mean[0]), float(mean[1])], "eye": [float(eye.x), float(eye.y)],
             "format": point_format}
 
 
