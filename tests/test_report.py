@@ -91,14 +91,16 @@ def write_run(root: Path, name: str, model: str, shots: int, bench: Path,
             "rouge_l": _metric(quality, True), "cider": _metric(quality * 2, True)}},
         "direction": {"n": 2, "parse_rate": 1.0, "metrics": {
             "accuracy": _metric(quality, True), "adjacent_accuracy": _metric(quality, True),
-            "angular_error": _metric(90 * (1 - quality), False, 5)}},
+            "angular_error": _metric(90 * (1 - quality), False, 5),
+            "balanced_accuracy": _metric(quality, True)}},
         "point": {"n": 2, "parse_rate": 0.5 + quality / 2, "metrics": {
             "avg_l2": _metric(0.4 * (1 - quality), False), "min_l2": _metric(0.3, False),
             "acc@0.1": _metric(quality, True), "acc@0.2": _metric(quality, True),
             "angular_error": _metric(30.0, False, 3)}},
         "ambiguity": {"n": 4, "parse_rate": 1.0, "metrics": {
             "accuracy": _metric(quality, True), "precision": _metric(quality, True),
-            "recall": _metric(quality, True), "f1": _metric(quality, True)}},
+            "recall": _metric(quality, True), "f1": _metric(quality, True),
+            "balanced_accuracy": _metric(quality, True)}},
     }}
     (run / "scores.json").write_text(json.dumps(scores))
     table = pa.Table.from_pylist(rows, schema=pa.schema([
@@ -173,11 +175,12 @@ def test_main_table_marks_best_non_oracle_and_direction(report):
     loaded = load_runs(runs)
     md = main_table_markdown(loaded)
     lines = md.splitlines()
-    assert lines[0].startswith("| Model | Object sim ↑ | Direction acc ↑ | Point avg L2 ↓")
+    assert lines[0].startswith("| Model | Object label match ↑ | Direction bal. acc ↑ | "
+                               "Point acc@0.1 ↑ | Ambiguity bal. acc ↑")
     good = next(line for line in lines if line.startswith("| hf:ckpt-good 2-shot"))
     oracle = next(line for line in lines if line.startswith("| baseline:oracle"))
-    # the good model wins every column (0.7 vs 0.2); L2 is lower-is-better: 0.12 < 0.32
-    assert good.count("**") == 8 and "**0.120 [0.070, 0.170]**" in good
+    # the good model wins every column (0.7 vs 0.2)
+    assert good.count("**") == 8 and "**0.700 [0.650, 0.750]**" in good
     assert "**" not in oracle
     assert "1.000 [0.950, 1.050]" in oracle
 
@@ -194,7 +197,7 @@ def test_csv_tables_hold_values_and_cis(report):
     index, _, _ = report
     with (index.parent / "metrics.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 3 * (4 + 3 + 5 + 4)
+    assert len(rows) == 3 * (4 + 4 + 5 + 5)
     l2 = next(r for r in rows if r["model"] == "hf:ckpt-good 2-shot" and r["metric"] == "avg_l2")
     assert float(l2["value"]) == pytest.approx(0.12)
     assert float(l2["ci_high"]) == pytest.approx(0.17)
@@ -203,7 +206,7 @@ def test_csv_tables_hold_values_and_cis(report):
         main = list(csv.DictReader(f))
     assert [r["model"] for r in main] == ["baseline:oracle", "hf:ckpt-good 2-shot",
                                           "openai:evil_model"]
-    assert float(main[1]["point_avg_l2_ci_low"]) == pytest.approx(0.07)
+    assert float(main[1]["point_acc@0.1_ci_low"]) == pytest.approx(0.65)
 
 
 def test_model_text_is_escaped_everywhere(report):

@@ -311,3 +311,41 @@ def test_pixel_points_keep_their_pixel_through_a_built_benchmark(tmp_path) -> No
     card = (tmp_path / "bench" / "README.md").read_text()
     line = next(ln for ln in card.splitlines() if ln.startswith("- point metrics"))
     assert "vat -> vat" in line and "64x64 map" in line and "gazefollow ->" not in line
+
+
+def test_headlines_give_a_constant_answer_chance_only():
+    """One headline per task, over all items, that a constant answer cannot win: "down"
+    to every direction item is right 3 times in 4 (accuracy 0.75) but scores 1/3 balanced
+    accuracy over the three classes; "cannot be answered" to every ambiguity item has
+    F1 0.67 but balanced accuracy 0.5; an unparsed point is a miss in acc@0.1."""
+    from vl4gaze.score import HEADLINE
+
+    items = [_item(i, "direction", d, {"direction": d, "angle_deg": a})
+             for i, (d, a) in enumerate([("down", 270.0)] * 6 + [("up", 90.0), ("left", 180.0)])]
+    items += [_item(i, "ambiguity", "x", {"ambiguous": i % 2 == 0, "reason": None})
+              for i in range(6)]
+    items += [_item(i, "point", "(0.5, 0.5)", {"points": [[0.5, 0.5]], "mean": [0.5, 0.5],
+                                               "format": "norm"}) for i in range(4)]
+    answers = {"direction": "down", "ambiguity": "This cannot be answered from the image."}
+    preds = [Prediction(it.id, "const", "p", answers.get(str(it.task), "(0.5, 0.5)")
+                        if not (it.task == "point" and it.sample_id == "s0") else "nowhere")
+             for it in items]
+    scores, _ = score_predictions(items, preds, n_boot=200)
+    d, a, p = (scores["tasks"][t]["metrics"] for t in ("direction", "ambiguity", "point"))
+    assert d["accuracy"]["value"] == 0.75
+    assert d[HEADLINE["direction"]]["value"] == pytest.approx(1 / 3)
+    assert a["f1"]["value"] == pytest.approx(2 / 3)
+    assert a[HEADLINE["ambiguity"]]["value"] == 0.5
+    assert p[HEADLINE["point"]]["value"] == 0.75  # the unparsed answer counts as a miss
+    assert p["avg_l2"]["n"] == 3  # distances stay over parsed answers
+    lo, hi = d["balanced_accuracy"]["ci_low"], d["balanced_accuracy"]["ci_high"]
+    assert lo <= 1 / 3 <= hi
+    assert scores["overall"]["headline"] == {t: HEADLINE[t] for t in ("direction", "point",
+                                                                       "ambiguity")}
+
+
+def test_report_uses_the_same_headline():
+    from vl4gaze.report import tables
+    from vl4gaze.score import HEADLINE
+
+    assert tables.HEADLINE is HEADLINE

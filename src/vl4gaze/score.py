@@ -42,9 +42,14 @@ from vl4gaze.parse.direction import parse_direction_rule
 from vl4gaze.parse.points import parse_point
 from vl4gaze.schema import Prediction, QAItem, Task
 
-#: The per-task metric each task is summarised by in ``overall``.
-HEADLINE = {"point": "acc@0.1", "direction": "accuracy", "object": "label_match",
-            "ambiguity": "f1"}
+#: The one metric each task is summarised by, everywhere (scores.json ``overall``, the
+#: terminal table, the report's table and plots, the README). Each is computed over ALL
+#: the task's items (an unparsed answer is a miss) and a constant answer cannot win it:
+#: balanced accuracy (mean recall per true class) gives any constant answer exactly
+#: chance, 1/8 for direction and 1/2 for ambiguity, whatever the class shares; label
+#: match and acc@0.1 reward only answers that are right for the item.
+HEADLINE = {"object": "label_match", "direction": "balanced_accuracy", "point": "acc@0.1",
+            "ambiguity": "balanced_accuracy"}
 TASK_ORDER = ("object", "direction", "point", "ambiguity")
 _BOOT_CHUNK = 2_000_000  # resampled indices held in memory at once
 
@@ -220,9 +225,39 @@ class _Bootstrap:
                 out.append(v[idx].sum(1) / valid[idx].sum(1))
         return np.concatenate(out) if out else np.zeros(0)
 
+    def balanced(self, classes: np.ndarray, correct: np.ndarray) -> np.ndarray:
+        """Bootstrap distribution of the balanced accuracy: the mean, over the true
+        classes present in a resample, of the share of that class's items answered right."""
+        out = []
+        for idx in self.chunks:
+            cls, hit = classes[idx], correct[idx]
+            recalls = []
+            for c in np.unique(classes):
+                mask = cls == c
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    recalls.append((mask & hit).sum(1) / mask.sum(1))
+            with np.errstate(invalid="ignore"):
+                out.append(np.nanmean(np.stack(recalls), axis=0))
+        return np.concatenate(out) if out else np.zeros(0)
+
     def binary(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
         parts = [amb_metrics.binary_scores(y_true[idx], y_pred[idx]) for idx in self.chunks]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+
+
+def balanced_accuracy(classes: Sequence[Any], correct: Sequence[bool]) -> float | None:
+    """Mean over the true classes of the share of each class's items answered right.
+
+    ``sklearn.metrics.balanced_accuracy_score`` on the items; a constant answer scores
+    exactly 1 / (number of classes present). Higher is better.
+
+    >>> balanced_accuracy(["down", "down", "down", "up"], [True, True, True, False])
+    0.5
+    """
+    by: dict[Any, list[bool]] = {}
+    for c, ok in zip(classes, correct, strict=True):
+        by.setdefault(c, []).append(bool(ok))
+    return float(np.mean([np.mean(v) for v in by.values()])) if by else None
 
 
 def _metric(value: float | None, boots: np.ndarray, higher: bool, n: int) -> dict[str, Any]:
@@ -263,6 +298,8 @@ def _aggregate_task(
     elif task == Task.DIRECTION:
         for name in ("accuracy", "adjacent_accuracy", "angular_error"):
             add(name, [s.values.get(name) for s in scores], dir_metrics.HIGHER_IS_BETTER[name])
+        truth = [items[s.item_id].target["direction"] for s in scores]
+        _add_balanced(m, samples, boot, truth, [bool(s.correct) for s in scores])
         conf = dir_metrics.confusion_matrix(
             [s.parsed for s in scores], [items[s.item_id].target["direction"] for s in scores])
         block["confusion"] = {"rows": "true", "columns": "predicted (last: unparsed)",
@@ -292,6 +329,7 @@ def _aggregate_task(
         for name, value in values.items():
             samples[name] = boots.get(name, np.zeros(0))
             m[name] = _metric(float(value), samples[name], True, n)
+        _add_balanced(m, samples, boot, list(y_true), list(y_true == y_pred))
         targets = [items[s.item_id].target for s in scores]
         block["per_reason"] = amb_metrics.per_reason(
             [t.get("reason") for t in targets], list(y_pred),
@@ -318,6 +356,15 @@ def _add_auc(block: dict[str, Any], scores: list[ItemScore], items: Mapping[str,
         for d in used:
             add(f"auc:{d}", [s.values.get("auc") if by_source.get(items[s.item_id].source) == d
                              else None for s in scores], True)
+
+
+def _add_balanced(m: dict[str, Any], samples: dict[str, np.ndarray], boot: _Bootstrap,
+                  classes: list[Any], correct: list[bool]) -> None:
+    codes = {c: i for i, c in enumerate(sorted(set(map(str, classes))))}
+    coded = np.array([codes[str(c)] for c in classes], dtype=np.int64)
+    samples["balanced_accuracy"] = boot.balanced(coded, np.array(correct, dtype=bool))
+    m["balanced_accuracy"] = _metric(balanced_accuracy(classes, correct),
+                                     samples["balanced_accuracy"], True, len(classes))
 
 
 def score_predictions(

@@ -15,14 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vl4gaze.report.runs import Run, tasks_present
-
-#: The metric shown for each task in the main table.
-HEADLINE: dict[str, str] = {
-    "object": "embedding_similarity",
-    "direction": "accuracy",
-    "point": "avg_l2",
-    "ambiguity": "accuracy",
-}
+from vl4gaze.score import HEADLINE  # one headline per task, defined once
 
 METRIC_TITLES: dict[str, str] = {
     "avg_l2": "avg L2",
@@ -31,6 +24,7 @@ METRIC_TITLES: dict[str, str] = {
     "acc@0.2": "acc@0.2",
     "angular_error": "ang. err (deg)",
     "accuracy": "acc",
+    "balanced_accuracy": "bal. acc",
     "adjacent_accuracy": "adj. acc",
     "label_match": "label match",
     "embedding_similarity": "sim",
