@@ -56,6 +56,16 @@ def _write(root: Path, records: list) -> Path:
     return file
 
 
+def write_goo_release(root: Path) -> Path:
+    """A GOO test pickle (a Synth, a Real and a no-visible-item record) and its images."""
+    (root / "synth").mkdir(parents=True)
+    (root / "real").mkdir()
+    Image.new("RGB", (640, 480)).save(root / "synth" / "0001.png")
+    Image.new("RGB", (192, 108)).save(root / "real" / "0002.jpg")
+    hidden = {**_synth_record(), "gaze_item": -1, "gazeIdx": -1, "occluded": False}
+    return _write(root, [_synth_record(), _real_record(), hidden])
+
+
 def test_reads_synth_and_real_records(goo_root):
     file = _write(goo_root, [_synth_record(), _real_record()])
     problems: list = []
