@@ -1,4 +1,4 @@
-"""End to end: `vl4gaze build` on real source readers (GazeWorld, the GazeFollow fixture)."""
+"""End to end: `vl4gaze build` on real source readers, and the oracle scored on each."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from vl4gaze.build import load_benchmark, read_card_counts
 from vl4gaze.cli import app
 
-GAZEFOLLOW = Path(__file__).parent / "data" / "sources" / "gazefollow"
+DATA = Path(__file__).parent / "data" / "sources"
+GAZEFOLLOW = DATA / "gazefollow"
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,59 @@ def test_build_cli_reports_bad_options(tmp_path):
     assert result.exit_code == 1 and "TASK=N" in result.output
     result = runner.invoke(app, ["build", "nosuch:dir", "-o", str(tmp_path / "x")])
     assert result.exit_code == 1 and "unknown source kind" in result.output
+
+
+class _ExactEmbedder:
+    """One unit vector per distinct text: equal labels match, others do not."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 64))
+        for row, text in enumerate(texts):
+            out[row, self.index.setdefault(text, len(self.index))] = 1.0
+        return out
+
+
+def _source_spec(kind: str, tmp_path: Path) -> str:
+    """Each reader on a fixture in its release's layout, with a test split."""
+    if kind == "goo":
+        from test_sources_goo import write_goo_release
+
+        return f"goo:{write_goo_release(tmp_path / 'goo')}"
+    if kind == "childplay":  # the fixture's val clip becomes a test clip
+        root = tmp_path / "childplay"
+        shutil.copytree(DATA / "childplay", root)
+        (root / "annotations" / "val").rename(root / "annotations" / "test")
+        return f"childplay:{root}"
+    return f"{kind}:{DATA / kind}"
+
+
+#: The headline metrics the oracle must get exactly right (L2 up to the answer's rounding).
+PERFECT = {"object": ("label_match", 1.0), "direction": ("accuracy", 1.0),
+           "point": ("acc@0.1", 1.0), "ambiguity": ("accuracy", 1.0)}
+
+
+@pytest.mark.parametrize("kind", ["gazefollow", "childplay", "vat", "goo"])
+def test_oracle_scores_perfectly_on_every_source(kind, tmp_path):
+    pytest.importorskip("vl4gaze.score")
+    from vl4gaze.build import build_benchmark
+    from vl4gaze.infer import run_inference
+    from vl4gaze.score import score_run
+
+    spec = _source_spec(kind, tmp_path)
+    manifest = build_benchmark([spec], tmp_path / "bench", progress=False)
+    # the GazeFollow fixture holds one row the release marks invalid (in_or_out = -1)
+    assert manifest["source_problems"] == (1 if kind == "gazefollow" else 0)
+    run_inference(tmp_path / "bench", "baseline:oracle", tmp_path / "run", progress=False)
+    scores = score_run(tmp_path / "run", n_boot=10, embedder=_ExactEmbedder())
+    assert scores["n_missing"] == 0 and scores["parse_rate"] == 1.0
+    assert scores["tasks"], f"{kind}: no test items"
+    for task, block in scores["tasks"].items():
+        metric, best = PERFECT[task]
+        assert block["metrics"][metric]["value"] == best, (kind, task, block["metrics"])
+        if task == "point":
+            assert block["metrics"]["avg_l2"]["value"] < 2e-3
+    if kind == "goo":
+        assert "object" in scores["tasks"]

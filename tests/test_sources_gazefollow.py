@@ -142,3 +142,86 @@ def test_generated_rows_become_samples_in_range(tmp_path_factory, rows):
             assert 0 <= point.x <= 1 and 0 <= point.y <= 1
         assert (sample.inout is InOut.IN) == (row[-1] == "1")
         assert len(sample.others) == sum(1 for s in samples if s.image == sample.image) - 1
+
+
+# The first real test line of the release; columns: path, id, body x/y/w/h, eye x/y,
+# gaze x/y, head xmin/ymin/xmax/ymax, source, original_name.
+REAL_TEST = FIXTURE.joinpath(TEST).read_text().splitlines()[0]
+
+
+def test_body_box_out_of_range_is_a_warning_and_the_row_is_kept(tmp_path):
+    # The body box is used by nothing: values out of [0, 1] there drop no sample.
+    bad_train = _replace(_replace(GOOD_TRAIN, 2, "-0.31"), 5, "1.42")
+    bad_test = _replace(REAL_TEST, 4, "abc")
+    root = _release(tmp_path, [bad_train], [bad_test])
+    problems: list = []
+    samples = list(read_gazefollow(str(root), strict=True, problems=problems))
+    assert [s.split for s in samples] == ["train", "test"]
+    assert [(p.kind, p.line, p.field) for p in problems] == [
+        ("warning", 1, "body_x"), ("warning", 1, "body_w")]
+    assert problems[0].file.endswith(TRAIN) and "row kept" in problems[0].message
+    assert problems[1].file.endswith(TEST) and "not a number" in problems[1].message
+
+
+def test_test_rows_group_by_path_and_eye_x_as_the_reference_loaders(tmp_path):
+    rows = [
+        REAL_TEST,
+        _replace(_replace(REAL_TEST, 6, "0.258"), 8, "0.3"),  # same eye_x, written shorter
+        _replace(_replace(REAL_TEST, 7, "0.65"), 8, "0.31"),  # same eye_x, other eye_y
+        _replace(_replace(REAL_TEST, 10, "99"), 8, "0.32"),  # same eye point, other head box
+        _replace(REAL_TEST, 6, "0.62"),  # another person
+    ]
+    root = _release(tmp_path, [GOOD_TRAIN], rows)
+    problems: list = []
+    test = [s for s in read_gazefollow(str(root), problems=problems) if s.split == "test"]
+    assert sorted(len(s.gaze) for s in test) == [1, 4]
+    person = next(s for s in test if len(s.gaze) == 4)
+    assert person.person.eye.y == pytest.approx(0.606667)  # the first row's eye and head
+    assert person.person.head.x1 == pytest.approx(103 / 500)  # the image is 500x375
+    assert [(p.kind, p.line, p.field) for p in problems] == [
+        ("warning", 3, "eye_y"), ("warning", 4, "head_xmin")]
+    assert all("line 1" in p.message and "finer grouping" in p.message for p in problems)
+
+
+def test_inspect_reports_finer_grouping_as_warnings(tmp_path):
+    from vl4gaze.sources.inspection import inspect_source
+
+    rows = [REAL_TEST, _replace(_replace(REAL_TEST, 7, "0.65"), 8, "0.31")]
+    root = _release(tmp_path, [GOOD_TRAIN], rows)
+    report = inspect_source(f"gazefollow:{root}", strict=True)
+    assert report.ok and report.stopped is None
+    assert report.annotators[2] == 1
+    (warning,) = report.warnings
+    assert (warning.file, warning.line, warning.field) == (str(root / TEST), 2, "eye_y")
+    assert report.problem_counts() == {("warning", "eye_y"): 1}
+
+    from typer.testing import CliRunner
+
+    from vl4gaze.cli import app
+
+    shown = CliRunner().invoke(app, ["inspect", f"gazefollow:{root}", "--strict"],
+                               env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output  # warnings never fail strict mode
+    text = " ".join(shown.output.split())  # rich wraps long lines
+    assert "0 errors, 1 warnings" in text and "eye_y" in text
+
+
+eye = st.sampled_from([0.25, 0.5, 0.75])
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 2), eye, eye, st.integers(0, 1)),
+                     min_size=1, max_size=12))
+def test_generated_test_rows_group_like_pandas_groupby(tmp_path_factory, rows):
+    """Counts match the reference loaders' ``groupby(["path", "eye_x"])``."""
+    pd = pytest.importorskip("pandas")
+    root = tmp_path_factory.mktemp("gft")
+    lines = [f"test2/{p}.jpg,{i},0.1,0.1,0.5,0.5,{ex},{ey},0.5,0.5,{10 + h},10,40,40,x,y.jpg"
+             for i, (p, ex, ey, h) in enumerate(rows)]
+    (root / TEST).write_text("\n".join(lines) + "\n")
+    samples = list(read_gazefollow(str(root), image_size_fn=lambda p: (100, 100)))
+    names = ["path", "idx", "bx", "by", "bw", "bh", "eye_x", "eye_y", "gaze_x", "gaze_y",
+             "x1", "y1", "x2", "y2", "source", "meta"]
+    groups = pd.read_csv(root / TEST, header=None, names=names).groupby(["path", "eye_x"])
+    assert len(samples) == groups.ngroups
+    assert sorted(len(s.gaze) for s in samples) == sorted(groups.size().tolist())

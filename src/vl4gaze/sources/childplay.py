@@ -1,9 +1,14 @@
 """ChildPlay (Tafasca et al. 2023) -> GazeSample, keeping every gaze class as flags.
 
-Layout: ``annotations/{train,val,test}/{videoid}_{start}_{end}.csv`` (one CSV with a header
-per clip, several people per frame) and ``images/{clip}/{videoid}_{frame}.jpg``. Columns
-used: clip, frame, person_id, bbox_x, bbox_y, bbox_width, bbox_height (head, pixels),
-gaze_class, gaze_x, gaze_y (pixels).
+Layout: ``annotations/{train,val,test}/{clip}.csv``, one CSV with a header per clip and
+several people per frame. Clips are named ``{videoid}_{start}-{end}``, some with a
+``-downsampled`` suffix; video ids may hold ``_`` and ``-``. ``frame`` is the 1-based index
+within the clip and the image is ``images/{clip}/{videoid}_{start + frame - 1}.jpg``; for a
+``-downsampled`` clip too: the suffix is dropped before the name is split and the mapping
+stays ``start + frame - 1`` (idiap/sharingan, src/datasets/childplay.py,
+``ChildPlayDataset.__getitem__``, commit 006b69dfb70e83aa8b073d0a8ead10325022f687).
+Columns used: clip, frame, person_id, bbox_x, bbox_y, bbox_width, bbox_height (head,
+pixels), gaze_class, gaze_x, gaze_y (pixels).
 
 The non-visible gaze classes are exactly what the ambiguity task needs, so none is dropped:
 ``eyes_closed`` -> Flag.EYES_CLOSED (no gaze point), ``inside_occluded`` -> Flag.OCCLUDED,
@@ -15,7 +20,9 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from vl4gaze.schema import Flag, GazeSample, InOut
@@ -27,6 +34,10 @@ REQUIRED = ("frame", "person_id", "bbox_x", "bbox_y", "bbox_width", "bbox_height
             "gaze_class", "gaze_x", "gaze_y")
 HEAD_FIELDS = ("bbox_x", "bbox_y", "bbox_width", "bbox_height")
 GAZE_FIELDS = ("gaze_x", "gaze_y")
+
+#: ``{videoid}_{start}-{end}`` with an optional ``-downsampled`` (the reference strips
+#: ``-downsample``, so both spellings) and a greedy video id (it may contain ``_``).
+CLIP_NAME = re.compile(r"(?P<video>.+)_(?P<start>\d+)-(?P<end>\d+)(?:-downsampled?)?")
 
 #: gaze_class -> (in/out, flags, whether the gaze point is kept)
 GAZE_CLASSES: dict[str, tuple[InOut, tuple[str, ...], bool]] = {
@@ -57,15 +68,14 @@ def read_childplay(
         return
     for split in splits:
         for file in sorted((root / "annotations" / split).glob("*.csv")):
-            frames: dict[tuple[str, str], list[FrameAnnotation]] = {}
+            frames: dict[tuple[str, int], list[FrameAnnotation]] = {}
             for clip, frame, ann in _read_clip(file, log):
                 frames.setdefault((clip, frame), []).append(ann)
             for (clip, frame), people in frames.items():
-                video = clip.rsplit("_", 2)[0]
                 yield from frame_samples(
                     source="childplay",
                     split=split,
-                    image=str(root / "images" / clip / f"{video}_{frame}.jpg"),
+                    image=str(root / "images" / clip / frame_image(clip, frame)),
                     frame_id=f"{split}/{clip}/{frame}",
                     annotations=sorted(people, key=lambda a: a.person),
                     size_of=size_of,
@@ -73,7 +83,25 @@ def read_childplay(
                 )
 
 
-def _read_clip(file: Path, log: ProblemLog) -> Iterator[tuple[str, str, FrameAnnotation]]:
+@lru_cache(maxsize=4096)
+def parse_clip(clip: str) -> tuple[str, int, int] | None:
+    """``videoid_start-end[-downsampled]`` -> (video id, start, end); None if not so named."""
+    match = CLIP_NAME.fullmatch(clip)
+    if match is None:
+        return None
+    return match["video"], int(match["start"]), int(match["end"])
+
+
+def frame_image(clip: str, frame: int) -> str:
+    """The image file name of 1-based ``frame`` of ``clip`` (a name parse_clip accepts)."""
+    parsed = parse_clip(clip)
+    if parsed is None:
+        raise ValueError(f"clip {clip!r} is not named videoid_start-end")
+    video, start, _ = parsed
+    return f"{video}_{start + frame - 1}.jpg"
+
+
+def _read_clip(file: Path, log: ProblemLog) -> Iterator[tuple[str, int, FrameAnnotation]]:
     name = str(file)
     with open(file, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -90,20 +118,26 @@ def _read_clip(file: Path, log: ProblemLog) -> Iterator[tuple[str, str, FrameAnn
                 log.add(name, line, None,
                         f"expected {len(header)} fields as in the header, found {len(row)}")
                 continue
+            clip = (row[col["clip"]].strip() if "clip" in col else "") or file.stem
+            if parse_clip(clip) is None:
+                log.add(name, line, "clip" if "clip" in col else None,
+                        f"clip {clip!r} is not named videoid_start-end[-downsampled]")
+                continue
+            text = row[col["frame"]].strip()
+            frame = int(text) if text.isdigit() else 0
+            if frame < 1:
+                log.add(name, line, "frame",
+                        f"frame={text!r} is not a 1-based frame index within the clip")
+                continue
             parsed = _parse_row(row, col, name, line, log)
             if parsed is None:
                 continue
-            clip = row[col["clip"]].strip() if "clip" in col else ""
-            yield clip or file.stem, row[col["frame"]].strip(), parsed
+            yield clip, frame, parsed
 
 
 def _parse_row(
     row: list[str], col: dict[str, int], file: str, line: int, log: ProblemLog
 ) -> FrameAnnotation | None:
-    frame = row[col["frame"]].strip()
-    if not frame:
-        log.add(file, line, "frame", "empty frame number")
-        return None
     gaze_class = row[col["gaze_class"]].strip()
     if gaze_class not in GAZE_CLASSES:
         log.add(file, line, "gaze_class",

@@ -6,12 +6,20 @@ The release has two comma-separated files without a header:
   1 (gaze inside the frame), 0 (outside) or -1 (invalid: skipped, recorded as a problem
   of kind "invalid").
 - ``test_annotations_release.txt``: 16 fields (no ``in_or_out``; every test person is
-  in-frame); each annotator of a person is its own row, so rows are grouped by
-  (path, eye point) into one sample with several gaze points.
+  in-frame); each annotator of a person is its own row. Rows are grouped into one person
+  by (path, eye_x), the value of eye_x as a number, exactly as the reference loaders do,
+  so item counts compare with published ones: ejcgt/attention-target-detection
+  ``dataset.py`` (``GazeFollow.__init__``: ``groupby(['path', 'eye_x'])``, commit
+  acd264a3c9e6002b71244dea8c1873e5c5818500) and fkryan/gazelle
+  ``data_prep/preprocess_gazefollow.py`` (``groupby(["path", "eye_x"])``, the head box of
+  the group's first row, commit c8457130ee0221845de3485d6b2a5a6198912cf3). The person
+  takes the eye and head box of its first row; a row of the group whose eye_y or head
+  box differs (a finer grouping would split it) is reported as a warning.
 
 Body box, eye and gaze are normalized; the head box is in pixels, so each image's size is
 read from its header (lazily, cached). Head boxes with swapped corners are put in order
-and clipped to the image.
+and clipped to the image. Nothing uses the body box: a value there that is not a number or
+lies out of range is a warning, and the row is kept.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from vl4gaze.sources._common import (
     size_problem,
     to_float,
 )
-from vl4gaze.sources.problems import INVALID, ProblemLog, SourceProblem
+from vl4gaze.sources.problems import INVALID, WARNING, ProblemLog, SourceProblem
 
 TRAIN_FILE = "train_annotations_release.txt"
 TEST_FILE = "test_annotations_release.txt"
@@ -46,7 +54,8 @@ TRAIN_FIELDS: tuple[str, ...] = (
 )
 TEST_FIELDS: tuple[str, ...] = tuple(f for f in TRAIN_FIELDS if f != "in_or_out")
 
-_NORMALIZED = ("body_x", "body_y", "body_w", "body_h", "eye_x", "eye_y", "gaze_x", "gaze_y")
+_BODY = ("body_x", "body_y", "body_w", "body_h")  # read by nothing: checked, never fatal
+_NORMALIZED = ("eye_x", "eye_y", "gaze_x", "gaze_y")
 _PIXELS = ("head_xmin", "head_ymin", "head_xmax", "head_ymax")
 
 
@@ -113,6 +122,7 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
     index = {name: i for i, name in enumerate(fields)}
     i_head = [index[name] for name in _PIXELS]
     i_norm = [index[name] for name in _NORMALIZED]
+    i_body = [index[name] for name in _BODY]
     k_eye_x, k_eye_y = _NORMALIZED.index("eye_x"), _NORMALIZED.index("eye_y")
     k_gaze_x, k_gaze_y = _NORMALIZED.index("gaze_x"), _NORMALIZED.index("gaze_y")
     lo, hi = -FAR_OUT, 1 + FAR_OUT
@@ -155,13 +165,58 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
             if not ok:
                 _report_numbers(row, fields, i_norm, i_head, name, line, log)
                 continue
+            try:
+                body_ok = all(lo <= float(row[i]) <= hi for i in i_body)
+            except ValueError:
+                body_ok = False
+            if not body_ok:
+                _report_body(row, fields, i_body, name, line, log)
             eye = (norm[k_eye_x], norm[k_eye_y])
             parsed = _Row(line, eye, (norm[k_gaze_x], norm[k_gaze_y]), tuple(head), inout)
-            # Test: one person per (path, eye point), one row per annotator. Train: one row
-            # per person (the line keeps duplicates apart).
-            key = eye if split == "test" else (eye, line)
-            images.setdefault(image, {}).setdefault(key, _PersonRows()).rows.append(parsed)
+            # Test: one person per (path, eye_x) as the reference loaders group, one row per
+            # annotator. Train: one row per person (the line keeps duplicates apart).
+            key = eye[0] if split == "test" else (eye, line)
+            person = images.setdefault(image, {}).setdefault(key, _PersonRows())
+            if person.rows:
+                _check_same_person(person.rows[0], parsed, name, log)
+            person.rows.append(parsed)
     return images
+
+
+def _report_body(
+    row: list[str], fields: tuple[str, ...], i_body: list[int], file: str, line: int,
+    log: ProblemLog,
+) -> None:
+    """The body box is read by nothing: a bad value there is a warning, the row is kept."""
+    for i in i_body:
+        try:
+            value = to_float(row[i])
+        except ValueError:
+            log.add(file, line, fields[i], f"{fields[i]}={row[i]!r} is not a number "
+                    "(the body box is not used; row kept)", kind=WARNING)
+            return
+        if far_out(value):
+            log.add(file, line, fields[i], f"{fields[i]}={value!r} is far outside the "
+                    "normalized range [0, 1] (the body box is not used; row kept)",
+                    kind=WARNING)
+            return
+
+
+def _check_same_person(first: _Row, row: _Row, file: str, log: ProblemLog) -> None:
+    """Warn where a finer grouping than (path, eye_x) would split this test person."""
+    if row.eye[1] != first.eye[1]:
+        log.add(file, row.line, "eye_y",
+                f"same path and eye_x as line {first.line} but eye_y={row.eye[1]!r} (not "
+                f"{first.eye[1]!r}): grouped as one person by (path, eye_x) as the "
+                "reference loaders do; a finer grouping would split it", kind=WARNING)
+        return
+    bad = next((i for i in range(4) if row.head[i] != first.head[i]), None)
+    if bad is not None:
+        log.add(file, row.line, _PIXELS[bad],
+                f"same path and eye point as line {first.line} but {_PIXELS[bad]}="
+                f"{row.head[bad]!r} (not {first.head[bad]!r}): grouped as one person by "
+                f"(path, eye_x) with line {first.line}'s head box, as the reference loaders "
+                "do; a finer grouping would split it", kind=WARNING)
 
 
 def _report_numbers(

@@ -2,13 +2,22 @@
 
 GOO ships a pickled list of dicts: ``filename``, ``width``, ``height``, ``ann`` with
 ``bboxes`` ([xmin, ymin, xmax, ymax] per object) and ``labels``, ``gaze_item`` (the gazed
-class), ``gazeIdx`` (index of the gazed box, -1 when not visible), ``gaze_cx``,
-``gaze_cy`` (gaze point), ``hx``, ``hy`` (head / eye point), ``seg``; GOO-Synth also
-``occluded``, ``pitch``, ``yaw``, ``roll``. All coordinates are at 640x480 scale, also for
-GOO-Real whose images are 1920x1080, so they are normalized by 640x480 (as the reference
-loader does). The head box is the last box of ``ann.bboxes`` when that box holds the head
-point (GOO-Real), an explicit ``hbox`` when present, else a box of 0.3 x 0.3 of the image
-around the head point (the reference loader's choice).
+class, -1 when the item is not visible), ``gazeIdx`` (index of the gazed box, -1 when not
+visible), ``gaze_cx``, ``gaze_cy`` (gaze point), ``hx``, ``hy`` (head / eye point), ``seg``;
+GOO-Synth also ``occluded``, ``pitch``, ``yaw``, ``roll``.
+
+- Class labels run 1-24 and name the grocery items of ``dataset/objectclasses.txt`` in
+  order (name = ``GOO_CLASSES[label - 1]``); that file lists ``Head = 25`` last.
+- In GOO-Real the head box is the box labelled -1 (the last one); a box labelled 25 is a
+  head too. Without one the head box is 0.3 x 0.3 of the image around the head point, the
+  reference loader's choice for GOO-Synth.
+- All coordinates are at 640x480 scale, also for GOO-Real whose images are 1920x1080, so
+  they are normalized by 640x480 whatever the image size, as the reference loaders do.
+
+Reference: upeee/GOO-GAZE2021 (commit a6c3dcbfb7c6dd4a7cffa61c749123d9fad2b50e):
+``dataset/objectclasses.txt``, ``dataset/gooreal-download.txt``,
+``dataset/goosynth-download.txt`` (the record fields) and
+``gazefollowing/dataloader/gazeobject.py``, ``gazefollowing/dataloader/chong.py``.
 
 Unpickling can run arbitrary code, so the pickle is read with a restricted unpickler that
 admits only plain containers and numbers, and numpy arrays, scalars and dtypes; anything
@@ -28,13 +37,26 @@ from typing import Any
 import numpy as np
 
 from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, Point, SceneObject, Target
-from vl4gaze.sources._common import FAR_OUT, ImageSizeFn, clip01, far_out, image_size, size_problem
+from vl4gaze.sources._common import ImageSizeFn, clip01, far_out, image_size, size_problem
 from vl4gaze.sources.problems import ProblemLog, SourceError, SourceProblem
 
 #: GOO stores every coordinate at this scale, whatever the image size.
 SCALE_W, SCALE_H = 640.0, 480.0
 #: Half the side of the head box made around the head point when none is stored.
 HEAD_HALF = 0.15
+
+#: The 24 grocery classes of upeee/GOO-GAZE2021 dataset/objectclasses.txt: label L is
+#: GOO_CLASSES[L - 1].
+GOO_CLASSES: tuple[str, ...] = (
+    "Kellogg's Corn Flakes", "Honey Stars", "Koko Krunch", "Fita", "Mamon", "Buttercake",
+    "Wafer", "Choco Crunchies", "iHop", "Butterlicious", "Pik-nik", "Pringles",
+    "Super Fruits", "Locally Mango", "Camomille", "Oishi Prawn", "Kimchi Noodles", "Grahams",
+    "Hansel", "Danisa", "Chocolate Chips", "Fresh Milk", "Bear brand", "Chuckie",
+)
+#: Labels of head boxes: -1 in GOO-Real, ``Head = 25`` in objectclasses.txt.
+HEAD_LABELS = (-1, len(GOO_CLASSES) + 1)
+#: ``gaze_item`` / ``gazeIdx`` of a record whose gazed item is not visible.
+NO_ITEM = -1
 
 _SAFE_GLOBALS = {
     (module, name)
@@ -97,7 +119,8 @@ def read_goo(
     """Yield one GazeSample per record of a GOO pickle (``path`` is ``PICKLE:IMAGES``).
 
     ``split`` defaults to train/val/test as named in the pickle's file name (else
-    "train"); ``class_names`` maps class ids to names (default ``class_<id>``).
+    "train"); ``class_names`` (24 names, label L is ``class_names[L - 1]``) replaces the
+    names of objectclasses.txt.
     """
     log = ProblemLog(strict, problems)
     size_of = image_size_fn or image_size
@@ -114,11 +137,15 @@ def read_goo(
     if not isinstance(records, list):
         log.add(name, None, None, f"expected a list of dicts, found {type(records).__name__}")
         return
+    names = tuple(class_names) if class_names is not None else GOO_CLASSES
+    if len(names) != len(GOO_CLASSES):
+        raise ValueError(f"class_names has {len(names)} names; GOO has {len(GOO_CLASSES)} "
+                         "classes (labels 1-24)")
     split = split or _split_from_name(pickle_file.name)
     images_abs = os.path.abspath(images)
     for number, record in enumerate(records, start=1):
         try:
-            sample = _sample(record, number, name, split, images_abs, class_names, size_of)
+            sample = _sample(record, number, name, split, images_abs, names, size_of)
         except _RecordProblem as problem:
             log.add(name, number, problem.field, problem.message)
             continue
@@ -160,9 +187,21 @@ def _box(values: Sequence[float]) -> Box:
     return Box(clip01(x1), clip01(y1), clip01(x2), clip01(y2))
 
 
+def _label(value: Any, field: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _RecordProblem(field, f"{field} value {value!r} is not a class label") from None
+    if number != int(number) or not (1 <= number <= len(GOO_CLASSES)
+                                     or int(number) in HEAD_LABELS or number == NO_ITEM):
+        raise _RecordProblem(field, f"{field} value {value!r} is not a GOO class (1-24; "
+                                    "-1 or 25 for the head)")
+    return int(number)
+
+
 def _sample(
     record: Any, number: int, file: str, split: str, images: str,
-    class_names: Sequence[str] | None, size_of: ImageSizeFn,
+    names: Sequence[str], size_of: ImageSizeFn,
 ) -> GazeSample:
     if not isinstance(record, dict):
         raise _RecordProblem(None, f"record is a {type(record).__name__}, not a dict")
@@ -178,9 +217,10 @@ def _sample(
         boxes = np.asarray(ann.get("bboxes"), dtype=float).reshape(-1, 4)
     except (TypeError, ValueError):
         raise _RecordProblem("ann.bboxes", "bboxes is not an N x 4 array of numbers") from None
-    labels = np.asarray(ann.get("labels", []), dtype=object).reshape(-1)
-    if len(labels) != len(boxes):
-        raise _RecordProblem("ann.labels", f"{len(labels)} labels for {len(boxes)} boxes")
+    raw_labels = np.asarray(ann.get("labels", []), dtype=object).reshape(-1)
+    if len(raw_labels) != len(boxes):
+        raise _RecordProblem("ann.labels", f"{len(raw_labels)} labels for {len(boxes)} boxes")
+    labels = [_label(value, "ann.labels") for value in raw_labels]
     if not np.isfinite(boxes).all() or (len(boxes) and (
             far_out(float(boxes[:, [0, 2]].min()), SCALE_W)
             or far_out(float(boxes[:, [0, 2]].max()), SCALE_W)
@@ -188,9 +228,17 @@ def _sample(
             or far_out(float(boxes[:, [1, 3]].max()), SCALE_H))):
         raise _RecordProblem("ann.bboxes", "a box is not finite or is far outside the "
                                            f"{SCALE_W:.0f}x{SCALE_H:.0f} annotation scale")
-    gaze_idx = int(record.get("gazeIdx", -1))
-    if gaze_idx >= len(boxes) or gaze_idx < -1:
+    gaze_idx = int(record.get("gazeIdx", NO_ITEM))
+    if gaze_idx >= len(boxes) or gaze_idx < NO_ITEM:
         raise _RecordProblem("gazeIdx", f"gazeIdx={gaze_idx} but there are {len(boxes)} boxes")
+    heads = [i for i, label in enumerate(labels) if label in HEAD_LABELS]
+    if gaze_idx >= 0 and gaze_idx in heads:
+        raise _RecordProblem("gazeIdx", f"gazeIdx={gaze_idx} is the head box "
+                                        f"(label {labels[gaze_idx]})")
+    gaze_item = record.get("gaze_item")
+    item = NO_ITEM if gaze_item is None else _label(gaze_item, "gaze_item")
+    if item in HEAD_LABELS[1:]:
+        raise _RecordProblem("gaze_item", f"gaze_item={item} is the head class")
 
     image = os.path.join(images, filename)
     try:
@@ -198,14 +246,8 @@ def _sample(
     except OSError as error:
         raise _RecordProblem("filename", size_problem(image, error)) from None
 
-    def name_of(label: Any) -> str:
-        index = int(label)
-        if class_names is not None and 0 <= index < len(class_names):
-            return class_names[index]
-        return f"class_{index}"
-
     eye = Point(clip01(hx / SCALE_W), clip01(hy / SCALE_H))
-    head_index = _head_index(boxes, hx, hy, gaze_idx)
+    head_index = heads[-1] if heads else None
     if "hbox" in ann or "hbox" in record:
         head = _box(np.asarray(ann.get("hbox", record.get("hbox")), dtype=float).reshape(4))
     elif head_index is not None:
@@ -213,15 +255,15 @@ def _sample(
     else:
         head = Box(clip01(eye.x - HEAD_HALF), clip01(eye.y - HEAD_HALF),
                    clip01(eye.x + HEAD_HALF), clip01(eye.y + HEAD_HALF))
-    objects = tuple(SceneObject(label=name_of(labels[i]), box=_box(boxes[i]))
-                    for i in range(len(boxes)) if i != head_index)
+    objects = tuple(SceneObject(label=names[labels[i] - 1], box=_box(boxes[i]))
+                    for i in range(len(boxes)) if i not in heads)
     if gaze_idx >= 0:
-        target = Target(label=name_of(labels[gaze_idx]), box=_box(boxes[gaze_idx]),
+        target = Target(label=names[labels[gaze_idx] - 1], box=_box(boxes[gaze_idx]),
                         kind="object", rule="source")
-    elif record.get("gaze_item") is not None:
-        target = Target(label=name_of(record["gaze_item"]), kind="object", rule="source")
+    elif item != NO_ITEM:
+        target = Target(label=names[item - 1], kind="object", rule="source")
     else:
-        target = Target()
+        target = Target()  # the gazed item is not visible
     flags = (Flag.OCCLUDED.value,) if bool(record.get("occluded", False)) else ()
     return GazeSample(
         image=image,
@@ -239,15 +281,5 @@ def _sample(
     )
 
 
-def _head_index(boxes: np.ndarray, hx: float, hy: float, gaze_idx: int) -> int | None:
-    """GOO-Real stores the head box last: use it when it holds the head point."""
-    if len(boxes) < 2 or gaze_idx == len(boxes) - 1:
-        return None
-    x1, y1, x2, y2 = boxes[-1]
-    margin = FAR_OUT * SCALE_W * 0.1
-    inside = (min(x1, x2) - margin <= hx <= max(x1, x2) + margin
-              and min(y1, y2) - margin <= hy <= max(y1, y2) + margin)
-    return len(boxes) - 1 if inside else None
-
-
-__all__ = ["RestrictedUnpickler", "SourceError", "load_pickle", "read_goo", "split_goo_path"]
+__all__ = ["GOO_CLASSES", "RestrictedUnpickler", "SourceError", "load_pickle", "read_goo",
+           "split_goo_path"]

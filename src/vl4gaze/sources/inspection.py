@@ -1,7 +1,8 @@
 """``vl4gaze inspect``: what a source holds and what is wrong with it, without building.
 
 Counts images, people, annotators per person, in/out, flags and splits, collects every
-validation problem with its file, line and field, and keeps a few example samples.
+validation problem (errors, rows the source marks invalid, warnings about lines that are
+kept) with its file, line and field, and keeps a few example samples.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from vl4gaze.schema import GazeSample
 from vl4gaze.sources import parse_spec, read_source
-from vl4gaze.sources.problems import ERROR, SourceError, SourceProblem
+from vl4gaze.sources.problems import ERROR, WARNING, SourceError, SourceProblem
 
 
 @dataclass
@@ -41,6 +42,11 @@ class InspectReport:
     def errors(self) -> list[SourceProblem]:
         """Problems that are faults (not rows the source itself marks invalid)."""
         return [p for p in self.problems if p.kind == ERROR]
+
+    @property
+    def warnings(self) -> list[SourceProblem]:
+        """Lines read and kept that look wrong (e.g. rows a finer grouping would split)."""
+        return [p for p in self.problems if p.kind == WARNING]
 
     @property
     def ok(self) -> bool:
@@ -124,7 +130,8 @@ def render_report(report: InspectReport, console: Any, *, max_problems: int = 20
 
     if report.problems:
         summary = Table(title=f"Problems: {len(report.problems):,} "
-                              f"({len(report.errors):,} errors)", title_justify="left")
+                              f"({len(report.errors):,} errors, {len(report.warnings):,} "
+                              "warnings)", title_justify="left")
         for column in ("kind", "field", "count"):
             summary.add_column(column)
         for (kind, name), n in sorted(report.problem_counts().items()):

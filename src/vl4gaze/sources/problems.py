@@ -5,16 +5,20 @@ A reader never crashes on a bad line and never guesses silently: each bad line b
 and the problem recorded; in strict mode the first problem raises ``SourceError``.
 Rows that the source itself marks invalid (GazeFollow's ``in_or_out = -1``) are recorded
 with ``kind="invalid"``: they are part of the published data, not a fault, so strict mode
-counts them but does not fail on them.
+counts them but does not fail on them. Warnings (``kind="warning"``) flag lines that are
+read and kept but look wrong (a value in a column nothing uses, annotator rows that a finer
+grouping would split): strict mode records them without failing too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Problem kinds: a malformed or impossible value, or a row the source marks invalid.
+#: Problem kinds: a malformed or impossible value (the line is skipped), a row the source
+#: marks invalid (skipped), or something odd in a line that is still kept.
 ERROR = "error"
 INVALID = "invalid"
+WARNING = "warning"
 
 
 @dataclass(frozen=True)
