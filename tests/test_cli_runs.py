@@ -226,3 +226,23 @@ def test_a_missing_local_model_directory_is_not_sent_to_the_hub(scenes, tmp_path
                                  str(tmp_path / "run"), "--no-progress"])
     assert result.exit_code == 1
     assert "no such model directory './missing-dir'" in _flat(result.output)
+
+
+def test_scores_carry_provenance_and_a_samples_log(scenes, tmp_path):
+    import datasets
+
+    bench, run = tmp_path / "bench", tmp_path / "run"
+    _build(scenes, bench)
+    _eval(bench, run, "--limit", "2", "--max-new-tokens", "32")
+    scores = json.loads((run / "scores.json").read_text())
+    prov = scores["provenance"]
+    manifest = json.loads((bench / "manifest.json").read_text())
+    assert prov["bench_hash"] == manifest["content_hash"]
+    assert prov["generation"]["max_new_tokens"] == 32
+    assert prov["libraries"]["numpy"] and prov["vl4gaze"] and prov["scored_at"]
+    log = datasets.load_dataset("json", data_files=str(run / "samples.jsonl"))["train"]
+    assert log.num_rows == scores["n_items"] == 8
+    row = next(r for r in log if r["task"] == "point")
+    assert row["raw"] == row["answer"] and row["rule"] and row["metrics"]["acc@0.1"] == 1.0
+    assert row["question"] and row["image"].startswith("images/")
+    assert not list(run.glob("*.tmp"))  # written atomically

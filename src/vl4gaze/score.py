@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +70,12 @@ class ItemScore:
     values: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
+        """The items.parquet row (``metrics``, the per-item values, goes to the samples
+        log only)."""
         return {"item_id": self.item_id, "task": self.task, "raw": self.raw,
                 "parsed": json.dumps(self.parsed), "rule": self.rule,
-                "correct": self.correct, "score": self.score, "error": self.error}
+                "correct": self.correct, "score": self.score, "error": self.error,
+                "metrics": self.values}
 
 
 def point_convention(model: str | None, configured: str | None) -> str:
@@ -438,12 +442,14 @@ def score_run(
     run: Path, *, n_boot: int = 1000, embedder: Any = None, convention: str | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Score a run directory: writes ``RUN/scores.json`` and ``RUN/items.parquet``."""
+    """Score a run directory: writes ``RUN/scores.json`` (with its ``provenance``),
+    ``RUN/items.parquet`` and the samples log ``RUN/samples.jsonl``, each atomically."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from vl4gaze.build import load_benchmark
     from vl4gaze.infer import bench_hash, read_predictions, run_items
+    from vl4gaze.provenance import provenance
 
     run = Path(run)
     config_path = run / "config.json"
@@ -469,14 +475,49 @@ def score_run(
     summary, rows = score_predictions(items, predictions, convention=conv,
                                       seed=int(config.get("seed") or 0), n_boot=n_boot,
                                       embedder=embedder, progress=progress)
-    scores = {"model": config["model"], "bench": config["bench"], **summary}
-    (run / "scores.json").write_text(json.dumps(_jsonable(scores), indent=2) + "\n")
+    scores = {"model": config["model"], "bench": config["bench"], **summary,
+              "provenance": provenance(config, current)}
     schema = pa.schema([("item_id", pa.string()), ("task", pa.string()), ("raw", pa.string()),
                         ("parsed", pa.string()), ("rule", pa.string()),
                         ("correct", pa.bool_()), ("score", pa.float64()),
                         ("error", pa.string())])
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), run / "items.parquet")
+    tmp = run / f"items.parquet.{os.getpid()}.tmp"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
+    os.replace(tmp, run / "items.parquet")
+    _write_atomic(run / "samples.jsonl", samples_log(items, predictions, rows))
+    _write_atomic(run / "scores.json", json.dumps(_jsonable(scores), indent=2) + "\n")
     return scores
+
+
+def samples_log(items: Iterable[QAItem], predictions: Mapping[str, Prediction],
+                rows: Sequence[dict[str, Any]]) -> str:
+    """One JSON line per scored item, as lmms-eval's ``--log_samples``: the question,
+    reference answer, image, raw answer, parsed value, rule and per-item metrics.
+    ``datasets.load_dataset("json", data_files="RUN/samples.jsonl")`` reads it."""
+    by_id = {it.id: it for it in items}
+    lines = []
+    for row in rows:
+        item, pred = by_id[row["item_id"]], predictions[row["item_id"]]
+        metrics = {k: (float(v) if isinstance(v, bool | int | float) else v)
+                   for k, v in row["metrics"].items()}
+        lines.append(json.dumps(_jsonable({
+            "item_id": item.id, "task": str(item.task), "source": item.source,
+            "image": item.image, "question": item.question, "answer": item.answer,
+            "raw": pred.raw, "error": pred.error, "attempt": pred.attempt,
+            "parsed": json.loads(row["parsed"]), "rule": row["rule"],
+            "correct": row["correct"], "metrics": metrics}), sort_keys=True))
+    return "".join(line + "\n" for line in lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``, so
+    a killed process leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
 
 
 def _jsonable(obj: Any) -> Any:
