@@ -87,7 +87,7 @@ def test_oracle_scores_perfectly() -> None:
     assert scores["overall"]["metrics"]["mean_headline"]["value"] == 1.0
     assert {r["task"] for r in rows} == {"point", "direction", "object", "ambiguity"}
     pix = next(r for r in rows if r["item_id"] == "point-9")
-    assert pix["rule"] == "tuple:pixel" and pix["correct"]
+    assert pix["rule"] == "tuple:pixel:asked" and pix["correct"]
 
 
 def test_errors_and_garbage_count_as_unparsed() -> None:
