@@ -246,3 +246,12 @@ def test_scores_carry_provenance_and_a_samples_log(scenes, tmp_path):
     assert row["raw"] == row["answer"] and row["rule"] and row["metrics"]["acc@0.1"] == 1.0
     assert row["question"] and row["image"].startswith("images/")
     assert not list(run.glob("*.tmp"))  # written atomically
+
+
+def test_cli_convention_choices_are_the_parsers():
+    from typing import get_args
+
+    from vl4gaze.cli import Convention
+    from vl4gaze.parse.conventions import CONVENTIONS
+
+    assert get_args(Convention) == CONVENTIONS

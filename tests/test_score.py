@@ -87,7 +87,7 @@ def test_oracle_scores_perfectly() -> None:
     assert scores["overall"]["metrics"]["mean_headline"]["value"] == 1.0
     assert {r["task"] for r in rows} == {"point", "direction", "object", "ambiguity"}
     pix = next(r for r in rows if r["item_id"] == "point-9")
-    assert pix["rule"] == "tuple:pixel" and pix["correct"]
+    assert pix["rule"] == "tuple:pixel:asked" and pix["correct"]
 
 
 def test_errors_and_garbage_count_as_unparsed() -> None:
@@ -349,3 +349,67 @@ def test_report_uses_the_same_headline():
     from vl4gaze.score import HEADLINE
 
     assert tables.HEADLINE is HEADLINE
+
+
+@pytest.fixture(scope="module")
+def gazeworld_benches(tmp_path_factory):
+    """Tiny GazeWorld benchmarks, one per point format (the builder's canonical answers)."""
+    from vl4gaze.build import build_benchmark
+
+    synthesize = pytest.importorskip("vl4gaze.sources.gazeworld").synthesize
+    root = tmp_path_factory.mktemp("gw")
+    synthesize(root / "scenes", 8, seed=3, size=160, progress=False)
+    benches = {}
+    for fmt in ("norm", "norm1000", "pixel"):
+        build_benchmark([f"gazeworld:{root / 'scenes'}"], root / fmt, point_format=fmt,
+                        progress=False)
+        benches[fmt] = root / fmt
+    return benches
+
+
+@pytest.mark.parametrize("fmt", ["norm", "norm1000", "pixel"])
+@pytest.mark.parametrize("model", ["hf:Qwen/Qwen2.5-VL-7B-Instruct", "vllm:Qwen/Qwen3-VL-8B",
+                                   "hf:OpenGVLab/InternVL2_5-8B", "hf:allenai/Molmo-7B-D-0924"])
+def test_known_model_runs_score_canonical_answers_perfectly(gazeworld_benches, tmp_path,
+                                                            fmt, model) -> None:
+    """Issue 15: `vl4gaze score` on a run labelled with a known model's name reads the
+    canonical answers in the asked format (before: Qwen2.5-VL read (0.512, 0.337) as
+    pixels, avg L2 ~0.6, acc@0.1 0)."""
+    from typer.testing import CliRunner
+
+    from vl4gaze import cli
+    from vl4gaze.build import load_benchmark
+
+    bench = gazeworld_benches[fmt]
+    items = [it for it in load_benchmark(bench, "test") if it.task == "point"]
+    assert items
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({
+        "bench": str(bench), "model": model, "tasks": ["point"], "limit": None,
+        "point_convention": "auto", "seed": 0}))
+    (run / "predictions.jsonl").write_text("".join(
+        Prediction(item_id=it.id, model=model, prompt_config="p", raw=it.answer).to_json()
+        + "\n" for it in items))
+    result = CliRunner().invoke(cli.app, ["score", str(run), "--n-boot", "20"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads((run / "scores.json").read_text())
+    point = scores["tasks"]["point"]
+    assert point["parse_rate"] == 1.0 and point["metrics"]["acc@0.1"]["value"] == 1.0
+    assert point["metrics"]["avg_l2"]["value"] < 0.01
+    rules = set(pq.read_table(run / "items.parquet").column("rule").to_pylist())
+    assert rules == {f"tuple:{fmt}:asked"}
+
+
+def test_point_convention_of_a_run(tmp_path: Path) -> None:
+    from vl4gaze.score import point_convention
+
+    assert point_convention("hf:Qwen/Qwen2.5-VL-7B-Instruct", "auto") == "qwen2.5-vl"
+    assert point_convention("hf:Qwen/Qwen2.5-VL-7B-Instruct", "norm1000") == "norm1000"
+    assert point_convention("hf:llava-hf/llava-1.5-7b-hf", None) == "llava-crop"
+    local = tmp_path / "my-llava-1.5-7b"
+    local.mkdir()
+    (local / "preprocessor_config.json").write_text(json.dumps({"do_pad": True}))
+    assert point_convention(f"hf:{local}", "auto") == "llava-pad"
+    with pytest.raises(ValueError, match="unknown point convention"):
+        point_convention("m", "bogus")

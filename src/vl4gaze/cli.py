@@ -33,8 +33,10 @@ SourceArg = Annotated[list[str], typer.Argument(help="Sources as KIND:PATH (gaze
                                                 "gazeworld:DIR, images:DIR, annotated:DIR).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")]
 Executor = Literal["local", "ray"]
-Convention = Literal["auto", "norm", "norm1000", "pixel", "percent", "molmo", "paligemma",
-                     "qwen2.5-vl"]
+#: vl4gaze.parse.conventions.CONVENTIONS (a test keeps the two equal).
+Convention = Literal["auto", "norm", "norm1000", "pixel", "percent", "qwen2-vl", "qwen2.5-vl",
+                     "qwen3-vl", "glm-v", "internvl", "molmo", "paligemma", "llava-pad",
+                     "llava-crop"]
 MODEL_HELP = ("hf:NAME_OR_PATH | openai:MODEL | vllm:NAME_OR_PATH | baseline:NAME | "
               "tiny[:SEED] | tiny-gaze[:SEED] (see `vl4gaze list models`)")
 
@@ -291,8 +293,9 @@ def eval_(
     shard: Annotated[str, typer.Option(help="This process's part i/N of the items "
                                             "(data-parallel runs).")] = "0/1",
     point_convention: Annotated[Convention, typer.Option(
-        help="How the scorer reads points (auto: the question's format and the model's "
-             "native forms).")] = "auto",
+        help="How the scorer reads points: a scale (norm, norm1000, pixel, percent) forces "
+             "plain numbers; a family names its native forms (plain numbers then follow the "
+             "question's format); auto: the family from the model's name.")] = "auto",
     seed: SeedOpt = 0,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:1 | mps "
                                                     "(default: best available).")] = None,

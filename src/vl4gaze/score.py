@@ -38,7 +38,7 @@ from vl4gaze.metrics import description as desc_metrics
 from vl4gaze.metrics import direction as dir_metrics
 from vl4gaze.metrics import point as point_metrics
 from vl4gaze.parse.ambiguity import parse_ambiguity
-from vl4gaze.parse.conventions import check_convention, convention_for_model, qwen25vl_input_size
+from vl4gaze.parse.conventions import check_convention, convention_for_model, llava_view_of
 from vl4gaze.parse.direction import parse_direction_rule
 from vl4gaze.parse.points import parse_point
 from vl4gaze.schema import Prediction, QAItem, Task
@@ -80,15 +80,22 @@ class ItemScore:
 
 def point_convention(model: str | None, configured: str | None) -> str:
     """The convention to parse a run's points with: the configured one unless ``auto``,
-    then the known-model table, then ``auto``."""
+    then the known-model table (a family: its native forms and view, never a scale for
+    plain numbers), then ``auto``. A LLaVA-1.5 in a local folder is ``llava-pad`` or
+    ``llava-crop`` as its image processor config says."""
     if configured and configured != "auto":
         return check_convention(configured)
-    return convention_for_model(model or "")
+    family = convention_for_model(model or "")
+    if family in ("llava-pad", "llava-crop"):
+        _, _, path = (model or "").partition(":")
+        if path and Path(path).is_dir():
+            family = llava_view_of(Path(path)) or family
+    return family
 
 
 def _image_size(item: QAItem, convention: str) -> tuple[int, int]:
-    if convention == "qwen2.5-vl":
-        return qwen25vl_input_size(item.width, item.height)
+    """The size the question states; the parser derives a family's own input size
+    (Qwen2.5-VL's resize) from it, so plain pixel answers use the stated size."""
     return (item.width, item.height)
 
 
@@ -113,7 +120,7 @@ def _score_item(
                 hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
         elif usable:
             p = parse_point(raw, convention, _image_size(item, convention),
-                            hint=t.get("format") if convention == "auto" else None)
+                            hint=t.get("format"))
             if p is not None:
                 parsed, out.rule = p.as_tuple(), p.rule
         if parsed is None:

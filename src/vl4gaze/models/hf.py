@@ -3,17 +3,50 @@
 The processor's chat template turns vl4gaze messages (PIL images + text) into model
 inputs for a whole batch at once; padding is on the left so every row's answer starts
 right after its prompt, and decoding is greedy unless sampling is asked for. Only the
-new tokens are decoded.
+new tokens are decoded, keeping the special tokens that carry coordinates (Qwen2-VL's
+``<|box_start|>(x1,y1),(x2,y2)<|box_end|>``, ``<box>`` / ``<ref>`` / ``<loc....>`` /
+point tokens: without them a box reads as its first corner) and dropping the others
+(padding, end of turn, image placeholders).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from vl4gaze.models.base import Request
 
 _DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+#: Special tokens whose text is part of a coordinate answer (kept when decoding).
+COORDINATE_TOKEN = re.compile(r"box|point|ref|loc\d*|quad", re.IGNORECASE)
+
+
+def dropped_special_ids(tokenizer: Any) -> set[int]:
+    """Ids of the special tokens decoding removes: every special token (the named ones and
+    added tokens flagged special, what ``skip_special_tokens=True`` removes) except those
+    that carry coordinates (``COORDINATE_TOKEN``)."""
+    special: dict[int, str] = {}
+    for i, token in (getattr(tokenizer, "added_tokens_decoder", None) or {}).items():
+        if getattr(token, "special", False):
+            special[int(i)] = str(getattr(token, "content", token))
+    ids = getattr(tokenizer, "all_special_ids", None) or []
+    names = getattr(tokenizer, "all_special_tokens", None) or []
+    special.update(zip((int(i) for i in ids), (str(t) for t in names), strict=False))
+    return {i for i, text in special.items() if not COORDINATE_TOKEN.search(text)}
+
+
+def decode_answers(tokenizer: Any, sequences: Iterable[Sequence[int]]) -> list[str]:
+    """Decode generated token ids keeping coordinate-carrying special tokens (stripped)."""
+    drop = dropped_special_ids(tokenizer)
+    out = []
+    for seq in sequences:
+        ids = seq.tolist() if hasattr(seq, "tolist") else list(seq)
+        kept = [i for i in ids if int(i) not in drop]
+        out.append(tokenizer.decode(kept, skip_special_tokens=False).strip())
+    return out
 
 
 def _torch_dtype(dtype: str) -> Any:
@@ -111,5 +144,4 @@ class HFModel:
         with torch.inference_mode():
             output = self.model.generate(**inputs, **options)
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
-        texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        return [t.strip() for t in texts]
+        return decode_answers(self.tokenizer, new_tokens)

@@ -4,8 +4,10 @@
 continuous batching and applies the model's own chat template. Images go in as PIL
 parts (``image_pil``, vLLM >= 0.7) or, with ``image_parts="data_url"``, as base64
 ``image_url`` parts that every vLLM version with chat support reads. Decoding is greedy
-(temperature 0). vLLM is imported only when a model is created, with a clear message
-when it is missing.
+(temperature 0). Answers are decoded from the generated token ids with
+``vl4gaze.models.hf.decode_answers``, which keeps coordinate-carrying special tokens
+(vLLM's own text drops every special token). vLLM is imported only when a model is
+created, with a clear message when it is missing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vl4gaze.models.base import Request
+from vl4gaze.models.hf import decode_answers
 from vl4gaze.models.openai_api import to_openai_messages
 
 INSTALL_HINT = ("vLLM is not installed. On a machine with a CUDA GPU: pip install "
@@ -77,4 +80,11 @@ class VLLMModel:
         params = self._vllm.SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
         conversations = [to_vllm_messages(r.messages, self.image_parts) for r in requests]
         outputs = self.llm.chat(conversations, params, use_tqdm=False)
-        return [o.outputs[0].text.strip() for o in outputs]
+        return self._texts([o.outputs[0] for o in outputs])
+
+    def _texts(self, outputs: list[Any]) -> list[str]:
+        """Answers from their token ids (special coordinate tokens kept), else vLLM's text."""
+        get_tokenizer = getattr(self.llm, "get_tokenizer", None)
+        if get_tokenizer is None or any(getattr(o, "token_ids", None) is None for o in outputs):
+            return [o.text.strip() for o in outputs]
+        return decode_answers(get_tokenizer(), [list(o.token_ids) for o in outputs])

@@ -132,9 +132,10 @@ def molmo_rows():
     for template, pattern in forms:
         for _ in range(7):
             x, y = round(rng.uniform(3, 97), 1), round(rng.uniform(3, 97), 1)
+            # plain numbers follow the asked format, here percent; the tags carry theirs
             rows.append(dict(text=template.format(x=x, y=y), convention="molmo",
-                             image_size=None, hint=None, expected=[x / 100, y / 100],
-                             rule=pattern))
+                             image_size=None, hint="percent" if pattern == "tuple" else None,
+                             expected=[x / 100, y / 100], rule=pattern))
     rows += [dict(text=t, convention="molmo", image_size=None, hint=None, expected=None,
                   rule=None) for t in NONE_ANSWERS]
     return rows
@@ -193,8 +194,11 @@ def qwen25_rows():
                 else:
                     exp = [x / w, y / h]
                     rule = "point_2d" if "point_2d" in template else "tuple"
+                # image_size [w, h] is already the resized size (smart_resize keeps it);
+                # plain numbers follow the asked format, here pixels of that size
                 rows.append(dict(text=text, convention="qwen2.5-vl", image_size=[w, h],
-                                 hint=None, expected=exp, rule=rule))
+                                 hint="pixel" if rule == "tuple" else None, expected=exp,
+                                 rule=rule))
     rows += [dict(text=t, convention="qwen2.5-vl", image_size=[644, 476], hint=None,
                   expected=None, rule=None) for t in NONE_ANSWERS]
     return rows
