@@ -109,3 +109,12 @@ def test_direction_steps():
     assert direction_steps("right", "lower right") == 1
     assert direction_steps("up", "down") == 4
     assert direction_steps("upper left", "lower right") == 4
+
+
+def test_angle_between_tiny_vectors_does_not_underflow():
+    """Found by hypothesis: |u| |v| underflowed to 0 for 3e-199-long vectors."""
+    from vl4gaze.geometry import angle_between
+
+    tiny = 2.9919664544095955e-199
+    assert angle_between((0.0, tiny), (0.0, tiny)) == 0.0
+    assert angle_between((tiny, 0.0), (0.0, tiny)) == 90.0

@@ -130,7 +130,8 @@ def angle_between(u: tuple[float, float], v: tuple[float, float]) -> float:
     nu, nv = math.hypot(*u), math.hypot(*v)
     if nu == 0 or nv == 0:
         raise ValueError("angle with a zero-length vector is undefined")
-    cos = (u[0] * v[0] + u[1] * v[1]) / (nu * nv)
+    # Unit vectors first: nu * nv underflows to 0 for tiny (but non-zero) vectors.
+    cos = (u[0] / nu) * (v[0] / nv) + (u[1] / nu) * (v[1] / nv)
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
