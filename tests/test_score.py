@@ -413,3 +413,32 @@ def test_point_convention_of_a_run(tmp_path: Path) -> None:
     assert point_convention(f"hf:{local}", "auto") == "llava-pad"
     with pytest.raises(ValueError, match="unknown point convention"):
         point_convention("m", "bogus")
+
+
+def test_qwen25vl_pixels_follow_the_models_own_processor_resize(tmp_path):
+    """A Qwen2.5-VL saved with Qwen's suggested min / max pixels sees a 1920x1080 image at
+    1316x728 (the real processor's grid, checked here), not the 1932x1092 of the released
+    defaults: its point_2d answers are divided by the size it saw."""
+    transformers = pytest.importorskip("transformers")
+    from vl4gaze.parse.conventions import qwen25vl_input_size, qwen_resize_of
+    from vl4gaze.score import qwen_resize
+
+    processor = transformers.Qwen2VLImageProcessor(min_pixels=256 * 28 * 28,
+                                                   max_pixels=1280 * 28 * 28)
+    model_dir = tmp_path / "Qwen2.5-VL-tiny"
+    processor.save_pretrained(model_dir)
+    grid = processor(images=[np.zeros((1080, 1920, 3), dtype=np.uint8)],
+                     return_tensors="np")["image_grid_thw"][0]
+    seen = (int(grid[2]) * 14, int(grid[1]) * 14)
+    resize = qwen_resize(f"hf:{model_dir}", "qwen2.5-vl")
+    assert resize == qwen_resize_of(model_dir) and resize["factor"] == 28
+    assert qwen25vl_input_size(1920, 1080, **resize) == seen == (1316, 728)
+    assert qwen25vl_input_size(1920, 1080) == (1932, 1092)  # the released defaults
+    item = _item(0, "point", "(0.500, 0.500)", {"points": [[0.5, 0.5]], "mean": [0.5, 0.5],
+                                                 "format": "norm"}, w=1920, h=1080)
+    pred = [Prediction(item.id, "m", "p", '{"point_2d": [658, 364]}')]
+    ours, _ = score_predictions([item], pred, convention="qwen2.5-vl", resize=resize)
+    released, _ = score_predictions([item], pred, convention="qwen2.5-vl")
+    assert ours["tasks"]["point"]["metrics"]["avg_l2"]["value"] == pytest.approx(0, abs=1e-9)
+    assert released["tasks"]["point"]["metrics"]["avg_l2"]["value"] > 0.1
+    assert ours["qwen_resize"] == resize

@@ -38,7 +38,13 @@ from vl4gaze.metrics import description as desc_metrics
 from vl4gaze.metrics import direction as dir_metrics
 from vl4gaze.metrics import point as point_metrics
 from vl4gaze.parse.ambiguity import parse_ambiguity
-from vl4gaze.parse.conventions import check_convention, convention_for_model, llava_view_of
+from vl4gaze.parse.conventions import (
+    check_convention,
+    convention_for_model,
+    llava_view_of,
+    qwen25vl_input_size,
+    qwen_resize_of,
+)
 from vl4gaze.parse.direction import parse_direction_rule
 from vl4gaze.parse.points import parse_point
 from vl4gaze.schema import Prediction, QAItem, Task
@@ -93,6 +99,15 @@ def point_convention(model: str | None, configured: str | None) -> str:
     return family
 
 
+def qwen_resize(model: str | None, convention: str) -> dict[str, int] | None:
+    """The processor resize of a run's Qwen2.5-VL model when it is a local folder that
+    says (``parse.conventions.qwen_resize_of``); None: the released defaults."""
+    if convention != "qwen2.5-vl":
+        return None
+    _, _, path = (model or "").partition(":")
+    return qwen_resize_of(Path(path)) if path and Path(path).is_dir() else None
+
+
 def _image_size(item: QAItem, convention: str) -> tuple[int, int]:
     """The size the question states; the parser derives a family's own input size
     (Qwen2.5-VL's resize) from it, so plain pixel answers use the stated size."""
@@ -102,8 +117,11 @@ def _image_size(item: QAItem, convention: str) -> tuple[int, int]:
 def _score_item(
     item: QAItem, raw: str, *, error: str | None = None,
     heatmap: list[list[float]] | None = None, convention: str = "auto",
+    resize: dict[str, int] | None = None,
 ) -> ItemScore:
-    """Parse one answer and compute the item's own metric values (no embeddings, no CIDEr)."""
+    """Parse one answer and compute the item's own metric values (no embeddings, no CIDEr).
+
+    ``resize``: the model's own Qwen2.5-VL resize settings (see :func:`qwen_resize`)."""
     task = str(item.task)
     t = item.target
     raw = raw or ""
@@ -119,8 +137,10 @@ def _score_item(
             out.values["auc"] = point_metrics.auc(
                 hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
         elif usable:
-            p = parse_point(raw, convention, _image_size(item, convention),
-                            hint=t.get("format"))
+            size = _image_size(item, convention)
+            p = parse_point(raw, convention, size, hint=t.get("format"),
+                            input_size=qwen25vl_input_size(*size, **resize)
+                            if resize else None)
             if p is not None:
                 parsed, out.rule = p.as_tuple(), p.rule
         if parsed is None:
@@ -387,11 +407,13 @@ def score_predictions(
     n_boot: int = 1000,
     embedder: Any = None,
     progress: bool = False,
+    resize: dict[str, int] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score every item that has a prediction; returns (scores dict, items-table rows).
 
     ``embedder`` is anything with ``encode(texts) -> unit vectors`` (default: the shared
     all-MiniLM-L6-v2 ``SentenceEmbedder``, loaded only if there are object items).
+    ``resize``: Qwen2.5-VL resize settings of the run's model (``qwen_resize``).
     """
     check_convention(convention)
     by_id = {it.id: it for it in items}
@@ -407,7 +429,7 @@ def score_predictions(
         from rich.progress import track
 
         iterator = track(scored_ids, description="parsing answers", transient=True)
-    scores = [_score_item(by_id[i], preds[i].raw, error=preds[i].error,
+    scores = [_score_item(by_id[i], preds[i].raw, error=preds[i].error, resize=resize,
                           heatmap=preds[i].heatmap, convention=convention) for i in iterator]
     rng = np.random.default_rng(seed)
     tasks: dict[str, Any] = {}
@@ -426,6 +448,7 @@ def score_predictions(
         "seed": seed,
         "n_boot": n_boot,
         "convention": convention,
+        **({"qwen_resize": resize} if resize else {}),
         "parse_rate": float(np.mean([_is_parsed(s) for s in scores])) if scores else None,
         "tasks": tasks,
         "overall": _overall(headline),
@@ -481,7 +504,8 @@ def score_run(
     items = run_items(load_benchmark(bench, "test"), config)
     summary, rows = score_predictions(items, predictions, convention=conv,
                                       seed=int(config.get("seed") or 0), n_boot=n_boot,
-                                      embedder=embedder, progress=progress)
+                                      embedder=embedder, progress=progress,
+                                      resize=qwen_resize(config["model"], conv))
     scores = {"model": config["model"], "bench": config["bench"], **summary,
               "provenance": provenance(config, current)}
     schema = pa.schema([("item_id", pa.string()), ("task", pa.string()), ("raw", pa.string()),

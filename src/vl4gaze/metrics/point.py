@@ -2,7 +2,7 @@
 
 Points are normalized ``(x, y)`` tuples (x right, y down); ``gts`` lists every
 annotator's point. Distances are in normalized units with no aspect correction, as in
-the reference code (REFERENCES.md, "Reference metrics").
+the reference code (docs/scoring.md, "Definitions and references").
 
 AUC has one definition per dataset family (``AUC_DEFINITIONS``), chosen by an item's
 source (``auc_definition``), because each dataset's reference evaluation computes it

@@ -9,8 +9,8 @@ A convention is one of two kinds (see ``vl4gaze.parse.points`` for the rule tabl
   sees (``Family.view``); plain numbers still follow the format the question asked for
   (``target.format``). ``auto`` is the family that knows no native form.
 
-VLM families disagree on how they write a point (REFERENCES.md, "How VLMs write points
-and boxes"). ``convention_for_model`` looks a model spec up in ``KNOWN_MODELS``; an
+VLM families disagree on how they write a point (docs/models.md, "How families write points,
+and what they see"). ``convention_for_model`` looks a model spec up in ``KNOWN_MODELS``; an
 unknown model gets ``"auto"``.
 """
 
@@ -99,6 +99,40 @@ def llava_view_of(path: Path) -> str | None:
         if config.get("do_center_crop"):
             return "llava-crop"
         return None
+    return None
+
+
+def qwen_resize_of(path: Path) -> dict[str, int] | None:
+    """The resize settings of a local Qwen-VL model folder's image processor, as keyword
+    arguments of :func:`qwen25vl_input_size` (``factor`` = patch size x merge size,
+    ``min_pixels``, ``max_pixels``), or None when the folder does not say.
+
+    A checkpoint saved with other settings than the released ones (Qwen's README suggests
+    ``min_pixels=256*28*28, max_pixels=1280*28*28``) sees other pixels, and answers in them.
+    Both spellings are read: ``min_pixels`` / ``max_pixels`` and transformers 5's
+    ``size: {shortest_edge, longest_edge}``.
+    """
+    for name in ("preprocessor_config.json", "processor_config.json"):
+        file = Path(path) / name
+        if not file.is_file():
+            continue
+        try:
+            config = json.loads(file.read_text())
+        except (OSError, ValueError):
+            return None
+        config = config.get("image_processor", config) if isinstance(config, dict) else {}
+        size = config.get("size") if isinstance(config.get("size"), dict) else {}
+        out: dict[str, int] = {}
+        lo = config.get("min_pixels", size.get("shortest_edge"))
+        hi = config.get("max_pixels", size.get("longest_edge"))
+        if isinstance(lo, int):
+            out["min_pixels"] = lo
+        if isinstance(hi, int):
+            out["max_pixels"] = hi
+        patch, merge = config.get("patch_size"), config.get("merge_size")
+        if isinstance(patch, int) and isinstance(merge, int):
+            out["factor"] = patch * merge
+        return out or None
     return None
 
 
