@@ -255,3 +255,14 @@ def test_cli_convention_choices_are_the_parsers():
     from vl4gaze.parse.conventions import CONVENTIONS
 
     assert get_args(Convention) == CONVENTIONS
+
+
+def test_exporting_an_empty_benchmark_is_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    made = runner.invoke(app, ["build", f"gazefollow:{tmp_path}", "-o", str(empty),
+                               "--allow-empty"])
+    assert made.exit_code == 0, made.output
+    for to in ("lmms-eval", "trl"):
+        result = runner.invoke(app, ["export", str(empty), "--to", to, "-o",
+                                     str(tmp_path / to)])
+        assert result.exit_code == 1 and "holds no items" in _flat(result.output)

@@ -17,6 +17,8 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 #: Export name -> module (each has ``export(bench: Path, out: Path) -> Path``).
 EXPORTERS: dict[str, str] = {
     "lmms-eval": "vl4gaze.export.lmms_eval",
@@ -34,4 +36,6 @@ def export_benchmark(bench: Path, to: str, out: Path) -> Path:
     bench = Path(bench)
     if not (bench / "data").is_dir():
         raise FileNotFoundError(f"{bench}: no data/ folder: not a benchmark directory")
+    if not any(pq.read_metadata(path).num_rows for path in (bench / "data").glob("*.parquet")):
+        raise ValueError(f"{bench}: the benchmark holds no items: nothing to export")
     return import_module(EXPORTERS[to]).export(bench, Path(out))
