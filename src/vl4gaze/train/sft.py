@@ -29,7 +29,7 @@ from vl4gaze.train.data import (
     mix_tasks,
     token_lengths,
 )
-from vl4gaze.train.lora import freeze_vision, make_lora_config
+from vl4gaze.train.lora import _group_of, freeze_vision, make_lora_config
 from vl4gaze.train.loss import LOSS_PER, example_weighted_trainer
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,11 @@ def train(
     trainer = trainer_class(model=model, args=args, train_dataset=dataset,
                            processing_class=processor, peft_config=peft_config,
                            data_collator=AnswerCollator(processor, max_length))
+    trained = trained_modules(trainer.model, peft_config)
+    if _is_main():
+        console.print(f"training {len(trained['adapted'])} LoRA-adapted modules, whole: "
+                      f"{', '.join(trained['whole']) or 'none'}" if lora else
+                      f"full fine-tuning, frozen: {', '.join(trained['frozen']) or 'nothing'}")
     last = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.exists() else None
     if resume and last is None:
         console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
@@ -181,13 +186,29 @@ def train(
             "lr": lr, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
             "task_mix": dict(task_mix) if task_mix else None, "loss_per": loss_per,
-            "n_examples": len(dataset),
+            "n_examples": len(dataset), "trained_modules": trained,
             "resumed_from": last, "global_step": result.global_step,
             "train_loss": result.training_loss, "metrics": result.metrics,
             "log_history": trainer.state.log_history,
         }
         (out / "vl4gaze_train.json").write_text(json.dumps(summary, indent=2, default=str))
     return out
+
+
+def trained_modules(model: Any, peft_config: Any) -> dict[str, list[str]]:
+    """What a run trains, by module name: LoRA-adapted layers, modules trained whole
+    (projectors, a random head) and, for full fine-tuning, the frozen top-level parts."""
+    adapted = sorted(n for n, m in model.named_modules() if hasattr(m, "lora_A")
+                     and not n.endswith(("lora_A", "lora_B")))
+    whole = sorted(peft_config.modules_to_save or []) if peft_config is not None else []
+    frozen = sorted({_root(n) for n, p in model.named_parameters() if not p.requires_grad}
+                    ) if peft_config is None else []
+    return {"adapted": adapted, "whole": whole, "frozen": frozen}
+
+
+def _root(name: str) -> str:
+    """``model.vision_tower.encoder.layers.0.fc1.weight`` -> ``model.vision_tower``."""
+    return _group_of(name.rsplit(".", 1)[0])[1]
 
 
 _WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "model.safetensors",
