@@ -181,7 +181,10 @@ def _qwen3_vl() -> tuple[Any, Any, list[str]]:
     processor = tf.Qwen3VLProcessor(image_processor=image, tokenizer=tok,
                                     video_processor=tf.Qwen3VLVideoProcessor(),
                                     chat_template=trl_template("qwen3_vl"))
-    text = _text(len(tok), head_dim=16, bos_token_id=None, eos_token_id=tok.eos_token_id,
+    # Two layers: deepstack features join the hidden states after layer 0 at the image
+    # positions, so only a later layer carries them to the answer (and their gradient back).
+    text = _text(len(tok), head_dim=16, num_hidden_layers=2, bos_token_id=None,
+                 eos_token_id=tok.eos_token_id,
                  pad_token_id=tok.pad_token_id, rope_scaling={
                      "rope_type": "default", "mrope_section": [2, 3, 3],
                      "mrope_interleaved": True})
