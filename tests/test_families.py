@@ -205,3 +205,8 @@ def test_no_prompt_path_fails_before_the_weights(family_root: Path, tmp_path: Pa
         weights.unlink()  # would raise OSError if the weights were loaded first
     with pytest.raises(ValueError, match="has no chat template and is not a prefix/suffix"):
         HFModel(str(path), device="cpu")
+    from vl4gaze.train.sft import train
+
+    # Training checks it before reading the benchmark (absent here) or loading weights.
+    with pytest.raises(ValueError, match="has no chat template and is not a prefix/suffix"):
+        train(tmp_path / "no-bench", f"hf:{path}", tmp_path / "out")
