@@ -210,3 +210,28 @@ def test_no_prompt_path_fails_before_the_weights(family_root: Path, tmp_path: Pa
     # Training checks it before reading the benchmark (absent here) or loading weights.
     with pytest.raises(ValueError, match="has no chat template and is not a prefix/suffix"):
         train(tmp_path / "no-bench", f"hf:{path}", tmp_path / "out")
+
+
+def test_tiny_model_shrinks_large_pictures_as_its_processor_does(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """Shrinking a large picture with PIL differs from the torchvision resize of the tiny
+    model's processor; the processor's own resize gives the same pixel values."""
+    import numpy as np
+    from PIL import Image
+
+    from vl4gaze.models.tiny import tiny_model_path
+    from vl4gaze.train.data import shrink_image
+
+    monkeypatch.setenv("VL4GAZE_CACHE", str(tmp_path / "cache"))
+    processor = _processor(tiny_model_path(0))
+    size = fixed_image_size(processor)
+    assert size == (128, 128)
+    path = tmp_path / "big.png"
+    rng = np.random.default_rng(2)
+    Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)).save(path)
+    import io
+
+    shrunk = Image.open(io.BytesIO(shrink_image(path, size, processor.image_processor)))
+    want = processor.image_processor(Image.open(path), return_tensors="pt")["pixel_values"]
+    got = processor.image_processor(shrunk, return_tensors="pt")["pixel_values"]
+    assert torch.equal(want, got)
