@@ -235,3 +235,54 @@ def test_tiny_model_shrinks_large_pictures_as_its_processor_does(tmp_path: Path,
     want = processor.image_processor(Image.open(path), return_tensors="pt")["pixel_values"]
     got = processor.image_processor(shrunk, return_tensors="pt")["pixel_values"]
     assert torch.equal(want, got)
+
+
+@pytest.mark.parametrize("name", ["qwen2-vl", "gemma3", "llava-1.5", "llava-onevision",
+                                  "paligemma"])
+def test_any_answer_is_labelled_whole(name: str, family_root: Path) -> None:
+    """Property: whatever the answer (points, refusals, punctuation), its labels decode to
+    the answer and the end-of-turn token, after exactly the prompt eval would send."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    path = _family_path(family_root, name)
+    processor = _processor(path)
+    collator = AnswerCollator(processor)
+    end = _end_token(path)
+    words = st.sampled_from(["left", "upper right", "(0.512, 0.337)", "(512, 337)", "a mug",
+                             "It cannot be answered:", "the eyes are closed.", "x", "0", ","])
+
+    @settings(max_examples=25, deadline=None)
+    @given(parts=st.lists(words, min_size=1, max_size=4), question=words)
+    def check(parts: list[str], question: str) -> None:
+        answer = " ".join(parts)
+        messages = [{"role": "system", "content": [{"type": "text", "text": "Answer."}]},
+                    {"role": "user", "content": [{"type": "text", "text": question}]},
+                    {"role": "assistant", "content": [{"type": "text", "text": answer}]}]
+        if collator.path == "prefix":  # PaliGemma always has an image
+            from PIL import Image
+
+            messages[1]["content"].insert(0, {"type": "image"})
+            example = {"messages": messages, "images": [Image.new("RGB", (32, 32))]}
+        else:
+            example = {"messages": messages, "images": []}
+        batch = collator([example])
+        labels = batch["labels"][0]
+        kept = (labels != IGNORE).nonzero().flatten()
+        decoded = processor.tokenizer.decode(batch["input_ids"][0][kept])
+        assert decoded.strip() == answer + end
+
+    check()
+
+
+def test_max_length_cuts_token_rows_not_images(family_root: Path, bench: Path) -> None:
+    processor = _processor(_family_path(family_root, "qwen2-vl"))
+    dataset = build_dataset(load_items(bench, "train")[:2], bench, processor)
+    rows = [dataset[0], dataset[1]]
+    whole = AnswerCollator(processor)(rows)
+    _, prompt = token_lengths(dataset, processor)
+    cut = AnswerCollator(processor, max_length=prompt[0] + 1)(rows)
+    assert cut["input_ids"].shape[1] == prompt[0] + 1
+    assert int((cut["labels"][0] != IGNORE).sum()) == 1  # one answer token left
+    assert torch.equal(cut["pixel_values"], whole["pixel_values"])
+    assert torch.equal(cut["image_grid_thw"], whole["image_grid_thw"])

@@ -133,11 +133,17 @@ class AnswerCollator:
         return batch
 
     def _truncate(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if self.max_length is None or batch["input_ids"].shape[1] <= self.max_length:
+        """Cut the per-token rows (ids, masks, labels) to ``max_length``; image tensors stay
+        whole (Qwen's 2-D ``pixel_values`` may happen to be as wide as the sequence)."""
+        ids = batch["input_ids"]
+        if self.max_length is None or ids.shape[1] <= self.max_length:
             return batch
-        length = batch["input_ids"].shape[1]
-        return {k: (v[:, : self.max_length] if getattr(v, "ndim", 0) == 2
-                    and v.shape[1] == length else v) for k, v in batch.items()}
+
+        def per_token(key: str, value: Any) -> bool:
+            return (key == "labels" or key.endswith(("_ids", "_mask"))) and \
+                getattr(value, "shape", None) == ids.shape
+
+        return {k: v[:, : self.max_length] if per_token(k, v) else v for k, v in batch.items()}
 
     def lengths(self, example: dict[str, Any]) -> tuple[int, int]:
         """(full, prompt) token length of one example, images expanded, as trained."""
