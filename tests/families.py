@@ -36,6 +36,8 @@ def trl_template(name: str) -> str:
 
 #: llava-hf/llava-1.5-7b-hf: "USER: <image>\n... ASSISTANT:", every text followed by a space,
 #: no end-of-turn token (the model stops with </s>); only the answer text is a generation block.
+#: Checked against huggingface/transformers tests/models/llava/test_processing_llava.py
+#: (commit e1b551679e267be053b45581cbabd028a14defd2), which carries the released template.
 LLAVA_15_TEMPLATE = (
     "{% for message in messages %}{% if message['role'] != 'system' %}"
     "{{ message['role'].upper() + ': '}}{% endif %}"
@@ -51,7 +53,9 @@ LLAVA_15_TEMPLATE = (
 
 #: llava-hf/llava-onevision-qwen2-0.5b-ov-hf: "<|im_start|>role " + images + "\n" + text +
 #: "<|im_end|>"; the generation prompt is "<|im_start|>assistant\n" (no space: the rendered
-#: conversation does not start with the rendered prompt).
+#: conversation does not start with the rendered prompt). Checked against huggingface/transformers
+#: tests/models/llava_onevision/test_processing_llava_onevision.py
+#: (commit e6ca32c8effb541f265f27e098af0a869e71516b).
 LLAVA_ONEVISION_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + ' '}}"
     "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
@@ -68,7 +72,9 @@ LLAVA_ONEVISION_TEMPLATE = (
 )
 
 #: OpenGVLab/InternVL3-1B-hf: ChatML with "<IMG_CONTEXT>\n" per image (the processor expands
-#: it to <img><IMG_CONTEXT>*256</img>); no generation blocks (TRL cannot patch it).
+#: it to <img><IMG_CONTEXT>*256</img>); no generation blocks (TRL cannot patch it). As written by
+#: huggingface/transformers src/transformers/models/internvl/convert_internvl_weights_to_hf.py
+#: (commit 18a290761052c04f8c8efc41a06ae80b95f7e26a) into the -hf checkpoints.
 INTERNVL_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n'}}"
     "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
