@@ -74,7 +74,8 @@ LLAVA_ONEVISION_TEMPLATE = (
 #: OpenGVLab/InternVL3-1B-hf: ChatML with "<IMG_CONTEXT>\n" per image (the processor expands
 #: it to <img><IMG_CONTEXT>*256</img>); no generation blocks (TRL cannot patch it). As written by
 #: huggingface/transformers src/transformers/models/internvl/convert_internvl_weights_to_hf.py
-#: (commit 18a290761052c04f8c8efc41a06ae80b95f7e26a) into the -hf checkpoints.
+#: into the -hf checkpoints (the revisions that convert InternVL3; the stored copy at commit
+#: 18a290761052c04f8c8efc41a06ae80b95f7e26a predates the template, so no commit is pinned).
 INTERNVL_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n'}}"
     "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
