@@ -142,12 +142,13 @@ def test_lora_on_tiny_trains_lm_projector_head(tiny_path: Path) -> None:
 
 def test_labels_cover_exactly_answer_and_end_token(bench: Path, tiny_path: Path) -> None:
     from transformers import AutoProcessor
-    from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
+
+    from vl4gaze.train.collate import AnswerCollator
 
     processor = AutoProcessor.from_pretrained(tiny_path)
     items = load_items(bench, "train")[:3]
     dataset = build_dataset(items, bench)
-    collator = DataCollatorForVisionLanguageModeling(processor, assistant_only_loss=True)
+    collator = AnswerCollator(processor)
     batch = collator([dataset[i] for i in range(len(dataset))])
     tok = processor.tokenizer
     for row, item in enumerate(items):

@@ -163,6 +163,46 @@ def build_messages(
     return messages
 
 
+#: Processors that take the answer as ``suffix=`` and have no chat template.
+PREFIX_SUFFIX_PROCESSORS = ("PaliGemmaProcessor",)
+
+
+def prompt_path(processor: Any, where: str = "the model") -> str:
+    """``"chat"`` (the processor's chat template) or ``"prefix"`` (PaliGemma-style).
+
+    Raises one clear line when neither applies, before any weights are loaded."""
+    if getattr(processor, "chat_template", None):
+        return "chat"
+    if type(processor).__name__ in PREFIX_SUFFIX_PROCESSORS:
+        return "prefix"
+    raise ValueError(f"{where}: the processor ({type(processor).__name__}) has no chat "
+                     "template and is not a prefix/suffix processor (PaliGemma); vl4gaze "
+                     "cannot turn its questions into model inputs")
+
+
+def prefix_prompt(messages: Sequence[dict[str, Any]]) -> str:
+    """The text of a conversation for a prefix/suffix model without a chat template (PaliGemma).
+
+    System prompt, then every turn's text, one per line; k-shot answers follow their question
+    on the next line, as the model's own answer will follow the prefix. The images are not in
+    the text: the processor puts their tokens in front."""
+    lines = []
+    for message in messages:
+        content = message["content"]
+        parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        text = " ".join(p.get("text") or "" for p in parts if p.get("type") == "text").strip()
+        if text:
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def message_images(messages: Sequence[dict[str, Any]]) -> list[Any]:
+    """The images of a conversation's parts, in order (decoded pictures or paths)."""
+    return [part.get("image", part.get("path")) for message in messages
+            if not isinstance(message["content"], str)
+            for part in message["content"] if part.get("type") == "image"]
+
+
 class ShotSampler:
     """Draws k train-split examples of the same task for each item, reproducibly.
 

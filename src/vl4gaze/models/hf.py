@@ -1,4 +1,4 @@
-"""Any transformers VLM whose processor has a chat template (local path or hub name).
+"""Any transformers VLM with a chat template, or a prefix/suffix one (PaliGemma).
 
 The processor's chat template turns vl4gaze messages (PIL images + text) into model
 inputs for a whole batch at once; padding is on the left so every row's answer starts
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vl4gaze.models.base import Request
+from vl4gaze.prompting import message_images, prefix_prompt, prompt_path
 
 _DTYPES = ("auto", "float32", "float16", "bfloat16")
 
@@ -99,6 +100,8 @@ class HFModel:
         try:
             self.processor = AutoProcessor.from_pretrained(
                 self.path, trust_remote_code=trust_remote_code, padding_side="left")
+            # The prompt path is known from the processor: fail before loading the weights.
+            self.prompt_path = prompt_path(self.processor, self.path)
             self.model = AutoModelForImageTextToText.from_pretrained(self.path, **kwargs)
         except OSError as err:
             where = "directory" if Path(self.path).exists() else "hub name"
@@ -110,20 +113,26 @@ class HFModel:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
-        if getattr(self.processor, "chat_template", None) is None:
-            raise ValueError(f"{self.path}: the processor has no chat template; vl4gaze "
-                             "needs one to turn messages into model inputs")
 
     def encode(self, requests: list[Request]) -> Any:
-        """The batch as padded model inputs on the model's device (left padding)."""
-        inputs = self.processor.apply_chat_template(
-            [r.messages for r in requests],
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="pt",
-            processor_kwargs={"padding": True},
-        )
+        """The batch as padded model inputs on the model's device (left padding).
+
+        A processor without a chat template (PaliGemma) gets the conversation as its
+        prefix text and the images in front (``vl4gaze.prompting.prefix_prompt``)."""
+        if self.prompt_path == "prefix":
+            inputs = self.processor(
+                text=[prefix_prompt(r.messages) for r in requests],
+                images=[message_images(r.messages) for r in requests],
+                padding=True, return_tensors="pt")
+        else:
+            inputs = self.processor.apply_chat_template(
+                [r.messages for r in requests],
+                add_generation_prompt=True,
+                tokenize=True,
+                return_dict=True,
+                return_tensors="pt",
+                processor_kwargs={"padding": True},
+            )
         dtype = self.model.dtype
         return {k: (v.to(self.device, dtype=dtype) if v.is_floating_point() else v.to(self.device))
                 for k, v in inputs.items()}

@@ -126,47 +126,113 @@ def to_example(item: QAItem, bench: Path) -> dict[str, Any]:
             "task": str(item.task), "item_id": item.id}
 
 
+#: Image-processor options under which the output depends on more than one fixed size:
+#: tiling (Idefics3 / SmolVLM splitting, InternVL crop_to_patches, LLaVA-NeXT / OneVision anyres
+#: pinpoints, Gemma 3 pan-and-scan) or cropping.
+_TILING_FLAGS = ("do_image_splitting", "crop_to_patches", "do_pan_and_scan", "do_center_crop",
+                 "image_grid_pinpoints", "do_crop")
+
+
+def processor_image_defaults(processor: Any) -> dict[str, Any]:
+    """The image options a processor passes on every call (``images_kwargs`` defaults).
+
+    They override the image processor's own attributes: InternVL's processor sends
+    ``crop_to_patches=True`` whatever its ``preprocessor_config.json`` says."""
+    import sys
+
+    defaults: dict[str, Any] = {}
+    module = sys.modules.get(type(processor).__module__)
+    for obj in vars(module).values() if module else ():  # transformers < 5.2x: a TypedDict
+        if isinstance(obj, type) and obj.__name__.endswith("ProcessorKwargs"):
+            defaults.update((getattr(obj, "_defaults", None) or {}).get("images_kwargs", {}))
+    own = getattr(type(processor), "images_kwargs", None)  # newer: a class attribute
+    if isinstance(own, dict):
+        defaults.update(own)
+    return defaults
+
+
 def fixed_image_size(processor: Any) -> tuple[int, int] | None:
     """``(width, height)`` every image is stretched to by ``processor``, else None.
 
-    Only a plain resize to a fixed height x width qualifies (no crop, no kept aspect
-    ratio, no tiling): then an image shrunk to that size beforehand comes out of the
-    processor pixel for pixel the same."""
+    Only a plain resize to one fixed height x width qualifies (no crop, no kept aspect ratio,
+    no tiling, with the processor's own call-time defaults), and only when a probe picture
+    shrunk to that size beforehand comes out of the image processor exactly as the original
+    does (a torchvision resize and PIL's differ): then shrinking is invisible to the model."""
     image_processor = getattr(processor, "image_processor", None)
     if image_processor is None or not getattr(image_processor, "do_resize", False):
         return None
-    if getattr(image_processor, "do_center_crop", False) or getattr(
-            image_processor, "do_image_splitting", False):
+    defaults = processor_image_defaults(processor)
+    if any(defaults.get(flag, getattr(image_processor, flag, None)) for flag in _TILING_FLAGS):
         return None
     size = getattr(image_processor, "size", None)
     get = size.get if isinstance(size, dict) else lambda key: getattr(size, key, None)
     height, width = get("height"), get("width")
     if not height or not width or any(get(k) for k in ("shortest_edge", "longest_edge")):
         return None
+    if not _probe_agrees(image_processor, defaults, (int(width), int(height))):
+        return None
     return int(width), int(height)
 
 
-def shrink_image(path: Path, size: tuple[int, int], resample: int) -> bytes:
-    """The picture at ``path`` resized to ``size`` (RGB), as PNG bytes (lossless)."""
+def resize_like(image_processor: Any, image: Any, size: tuple[int, int]) -> Any:
+    """``image`` (PIL, RGB) resized to ``size`` by the image processor's own resize (its
+    torchvision or PIL backend and resample filter), back as a PIL image of 8-bit pixels."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from transformers.image_utils import SizeDict
+
+    array = np.asarray(image.convert("RGB")).transpose(2, 0, 1).copy()
+    resample = getattr(image_processor, "resample", 3)
+    target = SizeDict(height=size[1], width=size[0])
+    try:
+        import torch
+
+        out = image_processor.resize(torch.from_numpy(array), size=target, resample=resample)
+        out = out.numpy() if hasattr(out, "numpy") else np.asarray(out)
+    except (TypeError, AttributeError):
+        out = np.asarray(image_processor.resize(array, size=target, resample=resample))
+    return PILImage.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0))
+
+
+def _probe_agrees(image_processor: Any, defaults: dict[str, Any], size: tuple[int, int]) -> bool:
+    """Whether a random picture and its shrunk copy give the same pixel values."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    rng = np.random.default_rng(0)
+    probe = PILImage.fromarray(rng.integers(0, 256, (size[1] + 37, size[0] * 2 + 11, 3),
+                                            dtype=np.uint8))
+    try:
+        shrunk = resize_like(image_processor, probe, size)
+        want = image_processor(probe, return_tensors="np", **defaults)["pixel_values"]
+        got = image_processor(shrunk, return_tensors="np", **defaults)["pixel_values"]
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return bool(np.shape(want) == np.shape(got) and np.array_equal(want, got))
+
+
+def shrink_image(path: Path, size: tuple[int, int], image_processor: Any) -> bytes:
+    """The picture at ``path`` resized to ``size`` as its processor would, as PNG bytes."""
     import io
 
     from PIL import Image as PILImage
 
     with PILImage.open(path) as image:
-        small = image.convert("RGB").resize(size, resample=resample)
+        small = resize_like(image_processor, image, size)
     buffer = io.BytesIO()
     small.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
-def _shrink_all(paths: list[str], size: tuple[int, int], resample: int) -> dict[str, bytes]:
-    """``shrink_image`` for many files on all cores (PIL decodes and resizes without the GIL)."""
+def _shrink_all(paths: list[str], size: tuple[int, int], image_processor: Any
+                ) -> dict[str, bytes]:
+    """``shrink_image`` for many files on all cores (decoding and resizing release the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from rich.progress import track
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        jobs = pool.map(lambda p: shrink_image(Path(p), size, resample), paths)
+        jobs = pool.map(lambda p: shrink_image(Path(p), size, image_processor), paths)
         shrunk = list(track(jobs, total=len(paths), description="shrinking images",
                             transient=True))
     return dict(zip(paths, shrunk, strict=True))
@@ -186,7 +252,7 @@ def build_dataset(items: Sequence[QAItem], bench: Path, processor: Any = None) -
     size = fixed_image_size(processor) if processor is not None else None
     if size is not None:
         shrunk = _shrink_all(sorted({p for row in rows for p in row["images"]}), size,
-                             int(getattr(processor.image_processor, "resample", 3)))
+                             processor.image_processor)
         for row in rows:
             row["images"] = [{"bytes": shrunk[path], "path": None} for path in row["images"]]
     columns = {key: [row[key] for row in rows] for key in rows[0]}
@@ -195,62 +261,57 @@ def build_dataset(items: Sequence[QAItem], bench: Path, processor: Any = None) -
 
 
 def token_lengths(dataset: Any, processor: Any) -> tuple[list[int], list[int]]:
-    """(full length, prompt length) in tokens of every example, images expanded.
+    """(full length, prompt length) in tokens of every example, images expanded, from the
+    rendering the loss mask uses (:class:`vl4gaze.train.collate.AnswerCollator`).
 
     A fixed-size processor expands every image into the same number of tokens, so only the
     first example goes through it with its picture; the rest are counted from their text
-    (the chat template with one placeholder per image) plus that expansion, which is many
-    times faster and gives the same numbers (tested)."""
-    if fixed_image_size(processor) is None or len(dataset) == 0:
+    (one placeholder per image) plus that expansion, which is many times faster and gives
+    the same numbers (tested)."""
+    from vl4gaze.train.collate import AnswerCollator
+
+    collator = AnswerCollator(processor)
+    if len(dataset) == 0 or collator.path != "chat" or fixed_image_size(processor) is None:
         return measured_token_lengths(dataset, processor)
-    full, prompt = _text_token_lengths(dataset, processor)
+    full, prompt = _text_token_lengths(dataset, collator)
     counts = [sum(part["type"] == "image" for message in messages for part in message["content"])
               for messages in dataset["messages"]]
-    first_full, first_prompt = measured_token_lengths(dataset.select([0]), processor)
-    extra = (first_full[0] - full[0]) // max(1, counts[0])
-    if first_prompt[0] - prompt[0] != extra * counts[0]:
+    first_full, first_prompt = collator.lengths(dataset[0])
+    extra = (first_full - full[0]) // max(1, counts[0])
+    if first_prompt - prompt[0] != extra * counts[0] or first_full - full[0] != extra * counts[0]:
         return measured_token_lengths(dataset, processor)  # images not all before the answer
     return ([n + extra * k for n, k in zip(full, counts, strict=True)],
             [n + extra * k for n, k in zip(prompt, counts, strict=True)])
 
 
-def _text_token_lengths(dataset: Any, processor: Any) -> tuple[list[int], list[int]]:
+def _text_token_lengths(dataset: Any, collator: Any) -> tuple[list[int], list[int]]:
     """Token lengths with each image left as its single placeholder token."""
-    tokenizer = getattr(processor, "tokenizer", processor)
-    template = getattr(processor, "chat_template", None)
+    tok = collator.tokenizer
     full, prompt = [], []
     for messages in dataset["messages"]:
-        enc = tokenizer.apply_chat_template(messages, chat_template=template, tokenize=True,
-                                            return_dict=True, return_assistant_tokens_mask=True)
-        mask = list(enc["assistant_masks"])
-        full.append(len(enc["input_ids"]))
-        prompt.append(mask.index(1) if 1 in mask else len(mask))
+        (text,), (completion,), _ = collator.texts([{"messages": messages, "images": []}])
+        bos = tok.bos_token
+        kwargs = {"add_special_tokens": False} if bos and text.startswith(bos) else {}
+        n = len(tok(text + completion, **kwargs)["input_ids"])
+        full.append(n)
+        prompt.append(n - len(tok(completion, add_special_tokens=False)["input_ids"]))
     return full, prompt
 
 
 def measured_token_lengths(dataset: Any, processor: Any) -> tuple[list[int], list[int]]:
-    """``token_lengths`` the slow, sure way: the processor on every example and its images."""
+    """``token_lengths`` the slow, sure way: the collator on every example and its images."""
     from rich.progress import track
-    from trl.data_utils import prepare_multimodal_messages
 
+    from vl4gaze.train.collate import AnswerCollator
+
+    collator = AnswerCollator(processor)
     full, prompt = [], []
     for example in track(dataset, description="measuring lengths", total=len(dataset),
                          transient=True):
-        messages = prepare_multimodal_messages(example["messages"], images=example["images"])
-        enc = processor.apply_chat_template(messages, tokenize=True, return_dict=True,
-                                            return_assistant_tokens_mask=True)
-        ids = enc["input_ids"][0] if _nested(enc["input_ids"]) else enc["input_ids"]
-        mask = enc["assistant_masks"][0] if _nested(enc["assistant_masks"]) \
-            else enc["assistant_masks"]
-        mask = list(mask)
-        full.append(len(ids))
-        prompt.append(mask.index(1) if 1 in mask else len(ids))
+        n, p = collator.lengths(example)
+        full.append(n)
+        prompt.append(p)
     return full, prompt
-
-
-def _nested(value: Any) -> bool:
-    first = value[0] if len(value) else None
-    return isinstance(first, list) or getattr(first, "ndim", 0) >= 1
 
 
 def check_max_length(dataset: Any, full: list[int], prompt: list[int],

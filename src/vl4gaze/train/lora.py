@@ -17,8 +17,10 @@ VISION_ROOTS = ("vision_tower", "visual", "vision_model", "vision_encoder", "ima
                 "vision_backbone", "vision")
 #: Module names of the vision-to-language projector (checked before the vision roots, since
 #: Qwen's ``merger`` sits inside ``visual``).
+#: Qwen3-VL's ``deepstack_merger_list`` (one merger per deepstack layer) is a projector too.
 PROJECTOR_ROOTS = ("multi_modal_projector", "mm_projector", "connector", "merger",
-                   "image_projection", "vision_proj", "multi_modal_projector_linear")
+                   "image_projection", "vision_proj", "multi_modal_projector_linear",
+                   "deepstack_merger_list")
 HEAD_NAMES = ("lm_head", "embed_out", "output")
 
 
@@ -80,9 +82,26 @@ def lora_target_modules(model: Any, *, unfreeze_vision: bool = False) -> str | l
 
 
 def projector_modules(model: Any) -> list[str]:
-    """Top-level names of the projector modules (trained whole with LoRA, as LLaVA does)."""
-    roots = {_group_of(n)[1] for n in linear_groups(model)["projector"]}
-    return sorted({r.rsplit(".", 1)[-1] for r in roots})
+    """Names (as PEFT's ``modules_to_save`` suffixes) of every projector module, trained whole
+    with LoRA as LLaVA does.
+
+    Found by module name, not by its linear layers: Gemma 3's projector is a bare
+    ``nn.Parameter`` plus a norm (no ``nn.Linear``), and a module list such as Qwen3-VL's
+    deepstack mergers is named by its members (PEFT cannot wrap a list)."""
+    import torch
+
+    names: set[str] = set()
+    for name, module in model.named_modules():
+        parts = name.split(".")
+        if parts[-1] not in PROJECTOR_ROOTS or any(p in PROJECTOR_ROOTS for p in parts[:-1]):
+            continue
+        if not any(True for _ in module.parameters()):
+            continue
+        if isinstance(module, torch.nn.ModuleList):
+            names.update(f"{parts[-1]}.{i}" for i in range(len(module)))
+        else:
+            names.add(parts[-1])
+    return sorted(names)
 
 
 def make_lora_config(

@@ -1,7 +1,9 @@
 """Supervised fine-tuning on a benchmark's train split with TRL's SFTTrainer (+ PEFT LoRA).
 
-The loss covers only the assistant's answer and its end-of-turn token
-(``assistant_only_loss``: the chat template's ``{% generation %}`` blocks). The output
+The loss covers only the assistant's answer and its end-of-turn token; vl4gaze marks them
+itself from the rendered prompt and prompt + answer (``vl4gaze.train.collate``), so it needs
+no ``{% generation %}`` blocks from TRL, and a prefix/suffix model (PaliGemma) trains with
+its prompt as prefix and the answer as suffix. The output
 directory is a model spec for eval: ``hf:OUT`` (a merged model, or a LoRA adapter that
 ``AutoModelForImageTextToText`` loads on top of its base). The same call runs under
 ``accelerate launch`` for DDP or DeepSpeed ZeRO-2/3 (configs/ in the repository).
@@ -18,6 +20,8 @@ from typing import Any
 
 from rich.console import Console
 
+from vl4gaze.prompting import prompt_path
+from vl4gaze.train.collate import AnswerCollator
 from vl4gaze.train.data import (
     build_dataset,
     check_max_length,
@@ -25,7 +29,7 @@ from vl4gaze.train.data import (
     mix_tasks,
     token_lengths,
 )
-from vl4gaze.train.lora import freeze_vision, make_lora_config
+from vl4gaze.train.lora import _group_of, freeze_vision, make_lora_config
 from vl4gaze.train.loss import LOSS_PER, example_weighted_trainer
 
 log = logging.getLogger(__name__)
@@ -101,11 +105,10 @@ def train(
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
 
-    items = mix_tasks(load_items(bench, "train"), task_mix, seed=seed)
     processor = AutoProcessor.from_pretrained(base_path)
+    prompt_path(processor, base_path)  # fail before building the data or loading weights
+    items = mix_tasks(load_items(bench, "train"), task_mix, seed=seed)
     dataset = build_dataset(items, bench, processor)
-    if getattr(processor, "chat_template", None) is None:
-        raise ValueError(f"{base_path}: the processor has no chat_template; TRL needs one")
     if max_length is not None or group_by_length:
         full, prompt = token_lengths(dataset, processor)
         cut = check_max_length(dataset, full, prompt, max_length)
@@ -143,8 +146,8 @@ def train(
         warmup_steps=0.03,
         per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=grad_accum,
-        max_length=max_length,
-        assistant_only_loss=True,
+        max_length=None,  # AnswerCollator truncates (TRL does not, for vision data)
+        assistant_only_loss=False,  # the labels come from AnswerCollator
         bf16=bf16,
         fp16=False,
         use_cpu=not cuda,
@@ -163,7 +166,13 @@ def train(
     )
     trainer_class = example_weighted_trainer(SFTTrainer) if loss_per == "example" else SFTTrainer
     trainer = trainer_class(model=model, args=args, train_dataset=dataset,
-                           processing_class=processor, peft_config=peft_config)
+                           processing_class=processor, peft_config=peft_config,
+                           data_collator=AnswerCollator(processor, max_length))
+    trained = trained_modules(trainer.model, peft_config)
+    if _is_main():
+        console.print(f"training {len(trained['adapted'])} LoRA-adapted modules, whole: "
+                      f"{', '.join(trained['whole']) or 'none'}" if lora else
+                      f"full fine-tuning, frozen: {', '.join(trained['frozen']) or 'nothing'}")
     last = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.exists() else None
     if resume and last is None:
         console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
@@ -177,13 +186,29 @@ def train(
             "lr": lr, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
             "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
             "task_mix": dict(task_mix) if task_mix else None, "loss_per": loss_per,
-            "n_examples": len(dataset),
+            "n_examples": len(dataset), "trained_modules": trained,
             "resumed_from": last, "global_step": result.global_step,
             "train_loss": result.training_loss, "metrics": result.metrics,
             "log_history": trainer.state.log_history,
         }
         (out / "vl4gaze_train.json").write_text(json.dumps(summary, indent=2, default=str))
     return out
+
+
+def trained_modules(model: Any, peft_config: Any) -> dict[str, list[str]]:
+    """What a run trains, by module name: LoRA-adapted layers, modules trained whole
+    (projectors, a random head) and, for full fine-tuning, the frozen top-level parts."""
+    adapted = sorted(n for n, m in model.named_modules() if hasattr(m, "lora_A")
+                     and not n.endswith(("lora_A", "lora_B")))
+    whole = sorted(peft_config.modules_to_save or []) if peft_config is not None else []
+    frozen = sorted({_root(n) for n, p in model.named_parameters() if not p.requires_grad}
+                    ) if peft_config is None else []
+    return {"adapted": adapted, "whole": whole, "frozen": frozen}
+
+
+def _root(name: str) -> str:
+    """``model.vision_tower.encoder.layers.0.fc1.weight`` -> ``model.vision_tower``."""
+    return _group_of(name.rsplit(".", 1)[0])[1]
 
 
 _WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "model.safetensors",
