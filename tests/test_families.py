@@ -286,3 +286,55 @@ def test_max_length_cuts_token_rows_not_images(family_root: Path, bench: Path) -
     assert int((cut["labels"][0] != IGNORE).sum()) == 1  # one answer token left
     assert torch.equal(cut["pixel_values"], whole["pixel_values"])
     assert torch.equal(cut["image_grid_thw"], whole["image_grid_thw"])
+
+
+def _readme_commands(marker: str) -> list[list[str]]:
+    """The `vl4gaze` command lines of README.md's code blocks that mention ``marker``
+    (continuations joined, comments dropped; `accelerate launch ... -m vl4gaze.cli` read
+    as the plain command it launches)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", readme, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("#")[0].strip()
+            if marker not in line:
+                continue
+            if "-m vl4gaze.cli" in line:
+                line = "vl4gaze " + line.split("-m vl4gaze.cli", 1)[1]
+            if line.startswith("vl4gaze "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+def test_the_readme_qwen25vl_recipe_runs_as_written(family_root: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    """README's Qwen2.5-VL commands (eval, 2-shot, fine-tune, eval of the checkpoint) run
+    as written with the tiny Qwen2.5-VL in place of the real checkpoints, CPU in place of
+    CUDA, and a few items / steps; vLLM (GPU only) is left out."""
+    from typer.testing import CliRunner
+
+    from vl4gaze.cli import app
+
+    tiny = _family_path(family_root, "qwen2.5-vl")
+    write_bench(tmp_path / "gf-bench", n_train=4, n_test=2)
+    monkeypatch.chdir(tmp_path)
+    swap = {"hf:Qwen/Qwen2.5-VL-7B-Instruct": f"hf:{tiny}",
+            "hf:Qwen/Qwen2.5-VL-3B-Instruct": f"hf:{tiny}", "cuda": "cpu",
+            "bfloat16": "float32"}
+    commands = [c for c in _readme_commands("gf-bench")
+                if c[0] in ("eval", "train") and not any(a.startswith(("vllm:", "openai:"))
+                                                         for a in c)]
+    assert [c[0] for c in commands] == ["eval", "eval", "train", "eval"]
+    runner = CliRunner()
+    for args in commands:
+        args = [swap.get(a, a) for a in args]
+        args += ["--limit", "2", "--no-progress"] if args[0] == "eval" else ["--max-steps", "2"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+    scores = json.loads((tmp_path / "runs" / "qwen3b-sft" / "scores.json").read_text())
+    assert scores["model"] == "hf:ckpt-3b" and scores["n_items"] > 0
+    first = json.loads((tmp_path / "runs" / "qwen7b" / "config.json").read_text())
+    assert first["point_convention"] == "qwen2.5-vl" and first["batch_size"] == 16
