@@ -27,28 +27,34 @@ from vl4gaze.export._common import ensure_images
 
 #: Per source: the card's license id, a name, and the paper to cite.
 SOURCES: dict[str, dict[str, str]] = {
-    "gazefollow": {"license": "other", "name": "GazeFollow", "cite": """@inproceedings{recasens2015gazefollow,
+    "gazefollow": {"license": "other", "name": "GazeFollow",
+        "cite": """@inproceedings{recasens2015gazefollow,
   title = {Where are they looking?},
-  author = {Recasens, Adri{\\`a} and Khosla, Aditya and Vondrick, Carl and Torralba, Antonio},
+  author = {Recasens, Adri{\\`a} and Khosla, Aditya and Vondrick, Carl and
+            Torralba, Antonio},
   booktitle = {Advances in Neural Information Processing Systems},
   year = {2015}
 }"""},
-    "videoattentiontarget": {"license": "other", "name": "VideoAttentionTarget", "cite": """@inproceedings{chong2020detecting,
+    "videoattentiontarget": {"license": "other", "name": "VideoAttentionTarget",
+        "cite": """@inproceedings{chong2020detecting,
   title = {Detecting Attended Visual Targets in Video},
   author = {Chong, Eunji and Wang, Yongxin and Ruiz, Nataniel and Rehg, James M.},
-  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition},
   year = {2020}
 }"""},
-    "childplay": {"license": "other", "name": "ChildPlay", "cite": """@inproceedings{tafasca2023childplay,
+    "childplay": {"license": "other", "name": "ChildPlay",
+        "cite": """@inproceedings{tafasca2023childplay,
   title = {ChildPlay: A New Benchmark for Understanding Children's Gaze Behaviour},
   author = {Tafasca, Samy and Gupta, Anshul and Odobez, Jean-Marc},
-  booktitle = {Proceedings of the IEEE/CVF International Conference on Computer Vision},
+  booktitle = {IEEE/CVF International Conference on Computer Vision},
   year = {2023}
 }"""},
-    "goo": {"license": "other", "name": "GOO", "cite": """@inproceedings{tomas2021goo,
+    "goo": {"license": "other", "name": "GOO",
+        "cite": """@inproceedings{tomas2021goo,
   title = {GOO: A Dataset for Gaze Object Prediction in Retail Environments},
-  author = {Tomas, Henri and Reyes, Marcus and Dionido, Raimarc and Ty, Mark and Mirando, Jonric and Casimiro, Joel and Atienza, Rowel and Guinto, Richard},
-  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition Workshops},
+  author = {Tomas, Henri and Reyes, Marcus and Dionido, Raimarc and Ty, Mark and
+            Mirando, Jonric and Casimiro, Joel and Atienza, Rowel and Guinto, Richard},
+  booktitle = {IEEE/CVF Conference on Computer Vision and Pattern Recognition Workshops},
   year = {2021}
 }"""},
     "gazeworld": {"license": "mit", "name": "GazeWorld (synthetic, vl4gaze)", "cite": ""},
@@ -154,7 +160,7 @@ def _card_body(manifest: dict[str, Any], counts: dict[str, dict[str, int]],
                             if SOURCES.get(k, {}).get("license") == "mit"
                             else "the source dataset's own terms (see its release)")
                          for k in sorted(kinds))
-    cites = "\n\n".join([VL4GAZE_CITATION] + [SOURCES[k]["cite"] for k in sorted(kinds)
+    cites = "\n\n".join([VL4GAZE_CITATION] + [SOURCES[k]["cite"].strip() for k in sorted(kinds)
                                               if SOURCES.get(k, {}).get("cite")])
     return f"""# VL4Gaze
 
