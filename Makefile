@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAY_AUTH_MODE := disabled
 
-.PHONY: install demo test lint browser clean
+.PHONY: install demo test lint browser clean check-harnesses
 
 # torch + torchvision first (pinned, from the local wheels; runs on CPU), so that nothing
 # later pulls another build; torchvision is needed by the Qwen-VL, SmolVLM and
@@ -33,6 +33,12 @@ browser:
 
 test: install lint browser
 	$(BIN)/python -m pytest
+
+# Real lmms-eval 0.7.3 (own virtualenv under ~/.cache/vl4gaze-harness, installed on first
+# use; skipped when it cannot be) against `vl4gaze eval` on the tiny LLaVA: answers and
+# scores compared item by item. Minutes, so not part of `make test`; CI runs it too.
+check-harnesses: install
+	$(BIN)/python benchmarks/check_harnesses.py
 
 clean:
 	rm -rf $(VENV) demo-out

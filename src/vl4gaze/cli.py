@@ -258,7 +258,7 @@ def build(
 @app.command()
 def export(
     bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
-    to: Annotated[Literal["lmms-eval", "vlmevalkit", "sharegpt", "trl"], typer.Option(
+    to: Annotated[Literal["lmms-eval", "vlmevalkit", "sharegpt", "trl", "hf"], typer.Option(
         "--to", help="The tool to export for.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Output directory.")],
 ) -> None:

@@ -1,8 +1,17 @@
-"""What the exporters share: rendered images, items per split, the user's turn text."""
+"""What the exporters share: rendered images, items per split, images copied into OUT.
+
+Every export is self-contained: the images its items use are placed inside OUT under
+their benchmark-relative paths (hard links when OUT is on the same file system, copies
+otherwise) and every path written is relative to OUT, so an export can be moved, archived
+or shared, and the benchmark deleted, without breaking it.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from vl4gaze.build import PLAN_FILE, load_benchmark, render_images
@@ -21,11 +30,53 @@ def splits(bench: Path) -> dict[str, list[QAItem]]:
             for p in sorted((bench / "data").glob("*.parquet"))}
 
 
-def link_images(bench: Path, out: Path) -> None:
-    """``OUT/images`` -> ``BENCH/images``, so exported paths stay relative to OUT."""
-    link = out / "images"
-    if link.is_symlink() or link.exists():
-        if link.is_symlink() and Path(os.readlink(link)) == (bench / "images").resolve():
-            return
-        raise FileExistsError(f"{link} exists and is not a link to {bench / 'images'}")
-    link.symlink_to((bench / "images").resolve(), target_is_directory=True)
+def eval_split(bench: Path) -> str:
+    """The split harness exports evaluate: ``test``, else the first there is."""
+    data = Path(bench) / "data"
+    if (data / "test.parquet").exists():
+        return "test"
+    files = sorted(data.glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{data}: no Parquet files: not a benchmark directory")
+    return files[0].stem
+
+
+def place_images(bench: Path, out: Path, items: Iterable[QAItem]) -> int:
+    """Put every image the items use at ``OUT/<item.image>``; returns how many were placed.
+
+    A hard link costs no space; across file systems (or where links are refused) the
+    file is copied. An image already there with the same size is kept."""
+    placed = 0
+    for rel in sorted({i.image for i in items}):
+        src, dest = Path(bench) / rel, Path(out) / rel
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: image of the benchmark is missing")
+        if dest.is_symlink():
+            dest.unlink()
+        elif dest.is_file() and dest.stat().st_size == src.stat().st_size:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if dest.exists():
+                dest.unlink()
+            os.link(src, dest)
+        except OSError:
+            shutil.copy2(src, dest)
+        placed += 1
+    return placed
+
+
+def copy_manifest(bench: Path, out: Path) -> None:
+    """``OUT/manifest.json``: the point format and person marking prompts are made from."""
+    src = Path(bench) / "manifest.json"
+    if src.exists():
+        Path(out).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, Path(out) / "manifest.json")
+
+
+def eval_max_new_tokens() -> int:
+    """The answer length ``vl4gaze eval`` allows by default (taken from its signature, so
+    the exports follow it)."""
+    from vl4gaze.infer import run_inference
+
+    return int(inspect.signature(run_inference).parameters["max_new_tokens"].default)
