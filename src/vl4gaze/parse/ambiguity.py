@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vl4gaze.parse.limits import window
 from vl4gaze.schema import AmbiguityReason
 
 _DECLINE = re.compile(
@@ -82,7 +83,7 @@ def parse_ambiguity(text: str) -> ParsedAmbiguity:
     """
     if not isinstance(text, str) or not text.strip():
         return ParsedAmbiguity(False, None, "empty")
-    s = text.lower().replace("’", "'")
+    s = window(text).lower().replace("’", "'")
     s = re.sub(r"\s+", " ", s)
     reason = _reason(s)
     decline = _DECLINE.search(s) is not None
