@@ -45,6 +45,11 @@ Three steps, reported in ``ParsedPoint.rule`` as ``"<pattern>:<scale>:<by>"`` (w
 A point more than 5 % outside the image under the chosen scale is no parse; a point
 slightly outside is clipped to [0, 1]. ``parse_point`` never raises on an answer: any
 failure is ``None`` (an unknown convention is a ValueError).
+
+Limits: only the first ``vl4gaze.parse.limits.MAX_ANSWER_CHARS`` (8,192) characters of
+an answer are read, and every pattern above scans linearly (possessive quantifiers), so
+one call costs a bounded time whatever the answer (< 10 ms measured on 100 KB hostile
+answers; benchmarks/bench_parsers.py).
 """
 
 from __future__ import annotations
