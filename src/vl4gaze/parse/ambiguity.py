@@ -9,7 +9,8 @@ else counts as an attempt to answer. The reason is one of
 or None.
 
 Phrases are matched on the lower-cased answer with straight apostrophes; the canonical
-answers of ``vl4gaze.tasks.ambiguity`` all parse to their own reason.
+answers of ``vl4gaze.tasks.ambiguity`` all parse to their own reason. Only the first
+``vl4gaze.parse.limits.MAX_ANSWER_CHARS`` characters are read (bounded time per answer).
 """
 
 from __future__ import annotations

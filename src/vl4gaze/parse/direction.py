@@ -23,6 +23,9 @@ the viewer's, with the rule ``words:person_side`` so they can be counted;
 ``person_side="mirror"`` flips them (person assumed to face the camera) and
 ``person_side="none"`` refuses them (no parse). "The left side of the image", "image
 left" and "the viewer's left" are always the viewer's left.
+
+Only the first ``vl4gaze.parse.limits.MAX_ANSWER_CHARS`` characters are read, with
+linear patterns: bounded time per answer, whatever it holds.
 """
 
 from __future__ import annotations
