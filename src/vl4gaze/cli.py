@@ -287,6 +287,12 @@ def eval_(
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API "
                                                   "key (never written).")] = "OPENAI_API_KEY",
     concurrency: Annotated[int, typer.Option(help="Requests in flight (API models).")] = 8,
+    request_timeout: Annotated[float, typer.Option(
+        min=0.001, help="API models: seconds one HTTP request may take, connect to last "
+                        "byte.")] = 120.0,
+    item_timeout: Annotated[float, typer.Option(
+        min=0.001, help="API models: seconds an item may take, retries and waits "
+                        "included; then it is recorded as an error.")] = 600.0,
     batch_size: Annotated[int, typer.Option(help="Items per model call and per log flush.")
                           ] = 8,
     max_new_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 64,
@@ -327,7 +333,8 @@ def eval_(
     kind = model.partition(":")[0]
     options: dict = {"device": device, "dtype": dtype}
     if kind == "openai":
-        options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency}
+        options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
+                   "request_timeout": request_timeout, "item_timeout": item_timeout}
     elif kind.startswith("baseline"):
         options = {}
     if kind == "vllm" and tensor_parallel > 1:

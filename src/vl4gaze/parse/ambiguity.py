@@ -9,7 +9,8 @@ else counts as an attempt to answer. The reason is one of
 or None.
 
 Phrases are matched on the lower-cased answer with straight apostrophes; the canonical
-answers of ``vl4gaze.tasks.ambiguity`` all parse to their own reason.
+answers of ``vl4gaze.tasks.ambiguity`` all parse to their own reason. Only the first
+``vl4gaze.parse.limits.MAX_ANSWER_CHARS`` characters are read (bounded time per answer).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vl4gaze.parse.limits import window
 from vl4gaze.schema import AmbiguityReason
 
 _DECLINE = re.compile(
@@ -82,7 +84,7 @@ def parse_ambiguity(text: str) -> ParsedAmbiguity:
     """
     if not isinstance(text, str) or not text.strip():
         return ParsedAmbiguity(False, None, "empty")
-    s = text.lower().replace("’", "'")
+    s = window(text).lower().replace("’", "'")
     s = re.sub(r"\s+", " ", s)
     reason = _reason(s)
     decline = _DECLINE.search(s) is not None

@@ -23,6 +23,9 @@ the viewer's, with the rule ``words:person_side`` so they can be counted;
 ``person_side="mirror"`` flips them (person assumed to face the camera) and
 ``person_side="none"`` refuses them (no parse). "The left side of the image", "image
 left" and "the viewer's left" are always the viewer's left.
+
+Only the first ``vl4gaze.parse.limits.MAX_ANSWER_CHARS`` characters are read, with
+linear patterns: bounded time per answer, whatever it holds.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import re
 from dataclasses import dataclass
 
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle
+from vl4gaze.parse.limits import window
 
 _SYNONYMS: dict[str, str] = {
     **{d: d for d in DIRECTIONS},
@@ -55,7 +59,9 @@ _SYNONYMS: dict[str, str] = {
 }
 _COMPASS = re.compile(r"\b(north|south)\s?(east|west)\b|\b(north|south|east|west)(?:ward)?s?\b")
 _CLOCK = re.compile(r"\b(1[0-2]|[1-9])(?::(\d\d))?\s*o'?\s*clock\b")
-_DEGREES = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:°|deg(?:ree)?s?\b)")
+# Starts only at the first digit of a run (a match inside a run would also match from
+# its start), possessive after: one pass per run, not one per digit (see parse.limits).
+_DEGREES = re.compile(r"(-?+(?<!\d)\d++(?:\.\d++)?+)\s*+(?:°|deg(?:ree)?s?\b)")
 _CUE = re.compile(r"\b(?:look|gaz|star|fac|glanc|peer|direct|toward|point|turned|eyes)\w*")
 _UP = re.compile(
     r"\b(?:up|upwards?|upper|above|top|overhead|ceiling|sky|higher|raised)\b"
@@ -97,7 +103,7 @@ def parse_direction_rule(text: str, *, person_side: str = "viewer") -> ParsedDir
         raise ValueError(f"person_side must be viewer, mirror or none, not {person_side!r}")
     if not isinstance(text, str):
         return None
-    norm = _normalize(text)
+    norm = _normalize(window(text))
     if not norm:
         return None
     exact = _SYNONYMS.get(norm.strip(" ."))

@@ -45,6 +45,11 @@ Three steps, reported in ``ParsedPoint.rule`` as ``"<pattern>:<scale>:<by>"`` (w
 A point more than 5 % outside the image under the chosen scale is no parse; a point
 slightly outside is clipped to [0, 1]. ``parse_point`` never raises on an answer: any
 failure is ``None`` (an unknown convention is a ValueError).
+
+Limits: only the first ``vl4gaze.parse.limits.MAX_ANSWER_CHARS`` (8,192) characters of
+an answer are read, and every pattern above scans linearly (possessive quantifiers), so
+one call costs a bounded time whatever the answer (< 10 ms measured on 100 KB hostile
+answers; benchmarks/bench_parsers.py).
 """
 
 from __future__ import annotations
@@ -60,13 +65,17 @@ from vl4gaze.parse.conventions import (
     from_view,
     qwen25vl_input_size,
 )
+from vl4gaze.parse.limits import window
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+# Possessive quantifiers (``*+``, ``++``, ``?+``) never give back what they matched: what
+# follows a number, a separator or a run of spaces never starts with what they consume,
+# so the matches are the same and a failed attempt costs one pass (see parse.limits).
+_NUM = r"[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)(?:[eE][-+]?+\d++)?+"
 _SEP = r"\s*[,;]\s*"
 _UNIT = r"(\s*(?:%|px\b|pixels?\b))?"
 
 _LOC = re.compile(r"<loc(\d{4})>")
-_TAG = re.compile(r"<(points?)\b([^>]*)>", re.IGNORECASE)
+_TAG = re.compile(r"<(points?)\b([^<>]*+)>", re.IGNORECASE)  # [^<>]: one scan per "<"
 _ATTR = re.compile(r"([a-z]+\d*)\s*=\s*[\"']?(" + _NUM + r")", re.IGNORECASE)
 _QWEN2_BOX = re.compile(
     r"<\|box_start\|>\s*\(\s*(" + _NUM + r")" + _SEP + r"(" + _NUM + r")\s*\)"
@@ -88,9 +97,9 @@ _BRACKETED = re.compile(
 )
 _NAMED = re.compile(
     r"(?<![a-z0-9_])([xy])(?![a-z0-9])"
-    r"(?:[\s_-]*(?:coord(?:inate)?s?|value|position|pos|axis))?"
-    r"[\s\"'`*_]*(?:is|=|:|of|at|equals|≈|~)?[\s\"'`*_:=]*"
-    r"(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*"
+    r"(?:[\s_-]*+(?:coord(?:inate)?s?|value|position|pos|axis))?"
+    r"[\s\"'`*_]*+(?:is|=|:|of|at|equals|≈|~)?[\s\"'`*_:=]*+"
+    r"(?:about|approximately|approx\.?|around|roughly|~|≈)?\s*+"
     r"(" + _NUM + r")" + _UNIT,
     re.IGNORECASE,
 )
@@ -152,7 +161,7 @@ def parse_point(
     try:
         if not isinstance(text, str) or not text:
             return None
-        match = _find(text)
+        match = _find(window(text))
         if match is None:
             return None
         return _scale(match, convention, image_size, hint, input_size)

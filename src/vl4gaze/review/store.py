@@ -5,6 +5,10 @@ by several people on one machine, a decision must survive a crash the moment it 
 acknowledged, and the history of who changed what stays queryable with plain SQL. Every
 call opens its own short-lived connection, so the store is safe to use from the web
 server's worker threads without a shared handle.
+
+A store that is not one (garbage bytes, a directory, another program's database, a
+truncated file) is a :class:`StoreError`: one line naming the file and what to do, never
+a traceback. A zero-byte file is an empty SQLite database and simply becomes the store.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_item ON decisions (item_id, seq);
 """
 _COLUMNS = "item_id, status, fixed_answer, fixed_target, note, reviewer, updated_at"
+_NEEDED = {"seq", *(c.strip() for c in _COLUMNS.split(","))}
+
+
+class StoreError(ValueError):
+    """``review.sqlite`` cannot be used as the decision store (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,17 @@ class ReviewStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a review store (SQLite "
+                             "file); move it away to start a new one")
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(decisions)")}
+            if not columns >= _NEEDED:
+                missing = ", ".join(sorted(_NEEDED - columns))
+                raise StoreError(f"{self.path}: its decisions table lacks {missing}: not a "
+                                 "vl4gaze review store; move it away to start a new one")
 
     @classmethod
     def for_bench(cls, bench: Path) -> ReviewStore:
@@ -78,8 +95,12 @@ class ReviewStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
-            yield db
+        try:
+            with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+                yield db
+        except sqlite3.DatabaseError as err:  # also OperationalError ("unable to open")
+            raise StoreError(f"{self.path}: not a usable review store ({err}); move it "
+                             "away to start a new one, or restore it from a backup") from None
 
     def record(self, item_id: str, status: str, *, fixed_answer: str | None = None,
                fixed_target: dict[str, Any] | None = None, note: str = "",
