@@ -119,6 +119,18 @@ def test_load_model_spec_errors_and_option_filtering(bench):
     for kind in ("tiny", "tiny-gaze"):
         with pytest.raises(ValueError, match=f"'{kind}:one': the part after ':' must be a seed"):
             load_model(f"{kind}:one")
-    # options a back end does not know (device, base_url) are dropped, train is used
-    model = load_model("baseline:center", train=train, device="cuda", base_url="http://x")
-    assert model.name == "baseline:center"
+    # options a back end does not know (device, base_url) are refused, train is used
+    with pytest.raises(ValueError, match="base_url, device"):
+        load_model("baseline:center", train=train, device="cuda", base_url="http://x")
+    assert load_model("baseline:center", train=train).name == "baseline:center"
+
+
+def test_unknown_model_options_are_refused_not_dropped():
+    import pytest
+
+    from vl4gaze.models import load_model
+
+    with pytest.raises(ValueError, match=r"does not take the option.*tempreature"):
+        load_model("baseline:random", tempreature=0.5)
+    # the run's context goes to every back end and is ignored where unused
+    assert load_model("baseline:random", seed=1) is not None

@@ -109,7 +109,7 @@ def test_vllm_batch_goes_through_llm_chat(bench, monkeypatch):
 
     fake = types.SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: kw)
     monkeypatch.setitem(sys.modules, "vllm", fake)
-    model = load_model("vllm:some/model", max_images=3, device="cuda")
+    model = load_model("vllm:some/model", max_images=3)
     assert isinstance(model, VLLMModel) and model.name == "vllm:some/model"
     assert calls["init"]["limit_mm_per_prompt"] == {"image": 3}
     requests = _requests(bench, 1)[:3]

@@ -331,7 +331,7 @@ def eval_(
         _fail(str(exc))
     task_list = [t.strip() for arg in tasks or [] for t in arg.split(",") if t.strip()]
     kind = model.partition(":")[0]
-    options: dict = {"device": device, "dtype": dtype}
+    options: dict = {"device": device, "dtype": dtype} if kind != "vllm" else {"dtype": dtype}
     if kind == "openai":
         options = {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
                    "request_timeout": request_timeout, "item_timeout": item_timeout}

@@ -3,9 +3,9 @@
 ``load_model(spec, **options)`` understands ``hf:NAME_OR_PATH``, ``openai:MODEL``,
 ``vllm:NAME_OR_PATH``, ``baseline:NAME``, ``tiny`` (the offline random LLaVA, built
 once into the cache) and ``tiny-gaze`` (the same with a GazeWorld-pretrained vision
-tower). Each back end takes only the options it knows; the others (and None values) are
-dropped, so a caller such as ``vl4gaze eval`` may pass its whole option set (bench, seed,
-device, dtype, base_url...) whatever the model.
+tower). The run's context (``bench``, ``seed``) may be passed to any back end and
+is ignored where unused; None values are dropped; any other option a back end does not
+take is refused with the list of those it does.
 """
 
 from __future__ import annotations
@@ -97,11 +97,22 @@ _FACTORIES: dict[str, Callable[..., Model]] = {
 }
 
 
+#: Options every caller may pass whatever the back end (the run's context); a back end
+#: that has no use for one ignores it. Any other option a back end does not take is an error.
+CONTEXT_OPTIONS = frozenset({"bench", "seed"})
+
+
 def _call(factory: Callable[..., Any], arg: str, options: dict[str, Any]) -> Any:
-    """Call ``factory(arg, **options)`` with only the keyword options it accepts."""
+    """Call ``factory(arg, **options)``; context options it does not take are left out,
+    any other unknown option is refused (a typo must not be dropped silently)."""
     params = inspect.signature(factory).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return factory(arg, **options)
+    unknown = sorted(set(options) - set(params) - CONTEXT_OPTIONS)
+    if unknown:
+        takes = sorted(k for k, p in params.items() if p.kind is p.KEYWORD_ONLY)
+        raise ValueError(f"{factory.__name__} ({arg}) does not take the option(s) "
+                         f"{', '.join(unknown)}; it takes {', '.join(takes) or 'none'}")
     return factory(arg, **{k: v for k, v in options.items() if k in params})
 
 
