@@ -246,7 +246,8 @@ def environment() -> Environment:
 
 def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colors: Sequence[str],
                   table: tuple[list[str], list[list[tuple[str, bool]]]],
-                  plots: dict[str, list[Path]], title: str = "vl4gaze report") -> Path:
+                  plots: dict[str, list[Path]], title: str = "vl4gaze report",
+                  warnings: Sequence[str] = (), note: str = "") -> Path:
     """Render REPORT/index.html (table, plots, gallery) and copy its CSS and JS next to it."""
     assets = out / "assets"
     assets.mkdir(parents=True, exist_ok=True)
@@ -259,7 +260,8 @@ def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colo
                 "svg": paths[-1].relative_to(out).as_posix()} for name, paths in plots.items()]
     html = environment().get_template("index.html.j2").render(
         title=title, cards=cards, tasks=tasks, models=models, header=table[0], rows=table[1],
-        figures=figures, true_color=TRUE_COLOR, head_color=HEAD_COLOR)
+        figures=figures, true_color=TRUE_COLOR, head_color=HEAD_COLOR,
+        warnings=list(warnings), note=note)
     path = out / "index.html"
     path.write_text(html)
     return path
