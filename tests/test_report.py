@@ -359,3 +359,32 @@ def test_different_item_sets_warn_everywhere_and_missing_task_is_na(tmp_path):
     same = write_report(runs, tmp_path / "S", load_items=loader(items))
     assert 'class="warning"' not in same.read_text()
     assert "Warning" not in (same.parent / "table.md").read_text()
+
+
+def test_gallery_keeps_and_shows_failures_first(tmp_path):
+    """Issue 17: the gallery kept the first items by id; with a cap per task it must
+    keep the items most models failed, and the page must open with them."""
+    from vl4gaze.report.gallery import select_items, verdict
+
+    runs, items = make_runs(tmp_path)
+    loaded = load_runs(runs)
+    for row in loaded[1].rows:  # the good model now also fails obj005
+        if row["item_id"] == "obj005":
+            row["correct"] = False
+    by_id = {it.id: it for it in items}
+    kept = [it.id for it in select_items(loaded, by_id, 1)]
+    assert kept == ["obj005", "dir002", "poi000", "amb006"]  # 2, 2, 1, 1 failures
+    every = [it.id for it in select_items(loaded, by_id, None)]
+    assert every[:3] == ["obj005", "dir002", "dir003"] and len(every) == len(items)
+
+    assert verdict({"parsed": None, "correct": False, "error": None}) == "unparsed"
+    assert verdict({"parsed": "x", "correct": True, "error": "timeout"}) == "unparsed"
+    assert verdict({"parsed": "x", "correct": False, "error": None}) == "wrong"
+    assert verdict({"parsed": "x", "correct": True, "error": None}) == "correct"
+    assert verdict({"parsed": "x", "correct": None, "error": None}) == "na"
+
+    index = write_report(runs, tmp_path / "R", load_items=loader(items), max_items_per_task=1)
+    html = index.read_text()
+    order = [part.split('"')[0] for part in html.split('data-id="')[1:]]
+    assert order == ["dir002", "obj004", "poi000", "amb006"]  # as written, ties by task
+    assert 'data-verdict="unparsed"' in html and 'data-failures="2"' in html
