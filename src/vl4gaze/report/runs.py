@@ -225,7 +225,7 @@ def coverage_warnings(runs: Sequence[Run]) -> list[str]:
         if len(sets) < 2 or all(s == sets[0][1] for _, s in sets):
             continue
         common = set.intersection(*(s for _, s in sets))
-        counts = ", ".join(f"{run.label}: {len(s)}" for run, s in sets)
+        counts = ", ".join(f"{run.label} {len(s)}" for run, s in sets)
         lines.append(f"{task}: the runs answered different items ({counts}; "
                      f"{len(common)} in common); their numbers do not compare directly")
     return lines
