@@ -327,7 +327,7 @@ def test_different_item_sets_warn_everywhere_and_missing_task_is_na(tmp_path):
     loaded = load_runs([*runs, small])
     warnings = coverage_warnings(loaded)
     assert [w.split(":")[0] for w in warnings] == ["direction", "point", "ambiguity"]
-    assert "hf:small 1," in warnings[0] and "baseline:oracle 2," in warnings[0]
+    assert "hf:small 1;" in warnings[0] and "baseline:oracle 2," in warnings[0]
     assert "1 in common" in warnings[0]
     assert coverage_warnings(load_runs(runs)) == []  # same items: no warning
 
