@@ -100,7 +100,7 @@ def layout_problems(fig: plt.Figure) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("k", [1, 8])
+@pytest.mark.parametrize("k", [1, 2, 3, 8])
 def test_figures_have_no_overlapping_or_clipped_text(tmp_path, monkeypatch, k):
     figures: dict[str, plt.Figure] = {}
     monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figures.setdefault(stem, fig)
