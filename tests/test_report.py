@@ -79,7 +79,9 @@ def _metric(value: float, higher: bool, width: float = 0.05) -> dict:
 
 def write_run(root: Path, name: str, model: str, shots: int, bench: Path,
               rows: list[dict], quality: float) -> Path:
-    """A RUN directory: config.json, scores.json and items.parquet, as the contract says."""
+    """A RUN directory: config.json, scores.json and items.parquet, as the contract says.
+
+    Each task's ``n`` is its number of rows; a task without rows is not in scores.json."""
     run = root / name
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({
@@ -102,6 +104,9 @@ def write_run(root: Path, name: str, model: str, shots: int, bench: Path,
             "recall": _metric(quality, True), "f1": _metric(quality, True),
             "balanced_accuracy": _metric(quality, True)}},
     }}
+    counts = {task: sum(r["task"] == task for r in rows) for task in scores["tasks"]}
+    scores["tasks"] = {task: {**body, "n": counts[task]}
+                       for task, body in scores["tasks"].items() if counts[task]}
     (run / "scores.json").write_text(json.dumps(scores))
     table = pa.Table.from_pylist(rows, schema=pa.schema([
         ("item_id", pa.string()), ("task", pa.string()), ("raw", pa.string()),
@@ -180,7 +185,8 @@ def test_main_table_marks_best_non_oracle_and_direction(report):
     good = next(line for line in lines if line.startswith("| hf:ckpt-good 2-shot"))
     oracle = next(line for line in lines if line.startswith("| baseline:oracle"))
     # the good model wins every column (0.7 vs 0.2)
-    assert good.count("**") == 8 and "**0.700 [0.650, 0.750]**" in good
+    assert good.count("**") == 8 and "**0.700 [0.650, 0.750] (n=2)**" in good
+    assert "**0.700 [0.650, 0.750] (n=4)**" in good  # ambiguity: four items
     assert "**" not in oracle
     assert "1.000 [0.950, 1.050]" in oracle
 
@@ -292,3 +298,93 @@ def test_ties_bold_nobody(tmp_path):
         (run / "scores.json").write_text(json.dumps(scores))
     md = main_table_markdown(load_runs(runs))
     assert "**" not in md
+
+
+def _subset_run(tmp_path: Path, runs: list[Path], keep: int) -> Path:
+    """A copy of the good run that answered only the first ``keep`` items of each task
+    and no object item at all (as `eval --limit` and `--tasks` would leave it)."""
+    rows = pq.read_table(runs[1] / "items.parquet").to_pylist()
+    seen: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        seen[row["task"]] = seen.get(row["task"], 0) + 1
+        if row["task"] != "object" and seen[row["task"]] <= keep:
+            kept.append(row)
+    bench = Path(json.loads((runs[1] / "config.json").read_text())["bench"])
+    return write_run(tmp_path / "runs", "small", "hf:/x/small", 0, bench, kept, 0.5)
+
+
+def test_different_item_sets_warn_everywhere_and_missing_task_is_na(tmp_path):
+    """Issue 17: a run over fewer items sat in the table without a word, and a run
+    without a task showed a dash or an empty bar that read like a score."""
+    from rich.console import Console
+
+    from vl4gaze.report.runs import coverage_warnings
+    from vl4gaze.report.tables import main_table_cells, rich_table
+
+    runs, items = make_runs(tmp_path)
+    small = _subset_run(tmp_path, runs, keep=1)
+    loaded = load_runs([*runs, small])
+    warnings = coverage_warnings(loaded)
+    assert [w.split(":")[0] for w in warnings] == ["direction", "point", "ambiguity"]
+    assert "hf:small 1;" in warnings[0] and "baseline:oracle 2," in warnings[0]
+    assert "1 in common" in warnings[0]
+    assert coverage_warnings(load_runs(runs)) == []  # same items: no warning
+
+    _, body = main_table_cells(loaded)
+    small_row = [text for text, _ in body[-1]]
+    assert small_row[1] == "n/a"  # no object items: not a number, not a dash
+    assert small_row[2] == "0.500 [0.450, 0.550] (n=1)"
+
+    console = Console(record=True, width=250)
+    index = write_report([*runs, small], tmp_path / "R", load_items=loader(items),
+                         console=console)
+    printed = console.export_text()
+    assert printed.count("warning: ") == 3 and "different items" in printed
+    md = (index.parent / "table.md").read_text()
+    assert "**Warning: the runs were scored on different items.**" in md
+    assert "> - point: the runs answered different items" in md
+    html = index.read_text()
+    assert 'class="warning"' in html and "ambiguity: the runs answered different items" in html
+    console = Console(record=True, width=250)
+    console.print(rich_table(loaded))
+    terminal = console.export_text()
+    assert "(n=1)" in terminal and "n/a" in terminal and "different items" in terminal
+    tex = (index.parent / "table.tex").read_text()
+    assert r"{\scriptsize $n$=1}" in tex and " & n/a & " in tex
+    with (index.parent / "table.csv").open() as f:
+        main = list(csv.DictReader(f))
+    assert main[-1]["object_label_match"] == "" and main[-1]["direction_n"] == "1"
+
+    same = write_report(runs, tmp_path / "S", load_items=loader(items))
+    assert 'class="warning"' not in same.read_text()
+    assert "Warning" not in (same.parent / "table.md").read_text()
+
+
+def test_gallery_keeps_and_shows_failures_first(tmp_path):
+    """Issue 17: the gallery kept the first items by id; with a cap per task it must
+    keep the items most models failed, and the page must open with them."""
+    from vl4gaze.report.gallery import select_items, verdict
+
+    runs, items = make_runs(tmp_path)
+    loaded = load_runs(runs)
+    for row in loaded[1].rows:  # the good model now also fails obj005
+        if row["item_id"] == "obj005":
+            row["correct"] = False
+    by_id = {it.id: it for it in items}
+    kept = [it.id for it in select_items(loaded, by_id, 1)]
+    assert kept == ["obj005", "dir002", "poi000", "amb006"]  # 2, 2, 1, 1 failures
+    every = [it.id for it in select_items(loaded, by_id, None)]
+    assert every[:3] == ["obj005", "dir002", "dir003"] and len(every) == len(items)
+
+    assert verdict({"parsed": None, "correct": False, "error": None}) == "unparsed"
+    assert verdict({"parsed": "x", "correct": True, "error": "timeout"}) == "unparsed"
+    assert verdict({"parsed": "x", "correct": False, "error": None}) == "wrong"
+    assert verdict({"parsed": "x", "correct": True, "error": None}) == "correct"
+    assert verdict({"parsed": "x", "correct": None, "error": None}) == "na"
+
+    index = write_report(runs, tmp_path / "R", load_items=loader(items), max_items_per_task=1)
+    html = index.read_text()
+    order = [part.split('"')[0] for part in html.split('data-id="')[1:]]
+    assert order == ["dir002", "obj004", "poi000", "amb006"]  # as written, ties by task
+    assert 'data-verdict="unparsed"' in html and 'data-failures="2"' in html

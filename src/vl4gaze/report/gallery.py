@@ -6,6 +6,10 @@ the annotators' mean point (and each annotator's point), the gazed object's box,
 per model the predicted point (point task) or an arrow in the predicted direction
 (direction task). Jinja2 renders with autoescape on and no ``|safe`` anywhere: every
 string a model wrote reaches the page as text, never as markup.
+
+Failures come first: the items kept per task are those most models got wrong or could
+not parse, and the page opens sorted that way; gallery.js sorts (failures, task, model,
+verdict, id), filters (task, model, verdict), pages and zooms in the browser.
 """
 
 from __future__ import annotations
@@ -27,9 +31,24 @@ from vl4gaze.schema import QAItem
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = ("gallery.css", "gallery.js")
-THUMB_SIDE = 384
+WIDE_PLOTS = ("tasks", "direction_confusion")  # a panel per task / model: the page's width
+THUMB_SIDE = 640  # sharp enough to enlarge; shown small in the grid
 TRUE_COLOR = "#00e676"
 HEAD_COLOR = "#ffd600"
+
+
+#: A verdict per answer: judged right, judged wrong, not readable, or not judged at all.
+VERDICTS = ("correct", "wrong", "unparsed", "na")
+FAILED = ("wrong", "unparsed")
+
+
+def verdict(row: dict[str, Any]) -> str:
+    """What the gallery says of one answer; unparsed as the scorer counts it (an error
+    or nothing read), before right / wrong (an unparsed answer is scored wrong)."""
+    if row.get("error") or row.get("parsed") is None:
+        return "unparsed"
+    correct = row.get("correct")
+    return "na" if correct is None else ("correct" if correct else "wrong")
 
 
 @dataclass
@@ -40,7 +59,7 @@ class Answer:
     label: str
     color: str
     raw: str
-    verdict: str  # "true" | "false" | "na"
+    verdict: str  # one of VERDICTS
     error: str | None
     score: str
 
@@ -59,6 +78,15 @@ class Card:
     detail: str
     shapes: list[dict[str, Any]] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def failures(self) -> int:
+        """How many models got this item wrong or gave no readable answer."""
+        return sum(a.verdict in FAILED for a in self.answers)
+
+    @property
+    def task_order(self) -> int:
+        return _task_order(self.task)
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float, size: float) -> dict[str, Any]:
@@ -187,13 +215,26 @@ class Thumbnails:
         return self.done[source]
 
 
+def _task_order(task: str) -> int:
+    return TASK_ORDER.index(task) if task in TASK_ORDER else len(TASK_ORDER)
+
+
+def failure_counts(runs: Sequence[Run]) -> dict[str, int]:
+    """Per item id, how many runs answered it wrong or unreadably."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for row in run.rows:
+            counts[row["item_id"]] = counts.get(row["item_id"], 0) + (verdict(row) in FAILED)
+    return counts
+
+
 def select_items(runs: Sequence[Run], items: dict[str, QAItem],
                  max_per_task: int | None) -> list[QAItem]:
-    """Items any run answered, grouped by task in the paper's order, at most N per task."""
-    answered = {row["item_id"] for run in runs for row in run.rows}
-    chosen = sorted((items[i] for i in answered if i in items),
-                    key=lambda it: (TASK_ORDER.index(it.task) if it.task in TASK_ORDER
-                                    else len(TASK_ORDER), it.id))
+    """Items any run answered, failures first: most failing models, then the paper's task
+    order, then id; at most N per task (the same items for every model)."""
+    fails = failure_counts(runs)
+    chosen = sorted((items[i] for i in fails if i in items),
+                    key=lambda it: (-fails[it.id], _task_order(it.task), it.id))
     if max_per_task is None:
         return chosen
     counts: dict[str, int] = {}
@@ -226,10 +267,8 @@ def build_cards(runs: Sequence[Run], items: dict[str, QAItem], benches: dict[str
             row = rows.get(item.id)
             if row is None:
                 continue
-            correct = row.get("correct")
-            verdict = "na" if correct is None else ("true" if correct else "false")
             card.answers.append(Answer(model=m, label=run.label, color=colors[m],
-                                       raw=row.get("raw") or "", verdict=verdict,
+                                       raw=row.get("raw") or "", verdict=verdict(row),
                                        error=row.get("error"), score=_fmt_score(row.get("score"))))
             shape = prediction_shape(item, row, m, colors[m], w, h)
             if shape is not None:
@@ -246,20 +285,23 @@ def environment() -> Environment:
 
 def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colors: Sequence[str],
                   table: tuple[list[str], list[list[tuple[str, bool]]]],
-                  plots: dict[str, list[Path]], title: str = "vl4gaze report") -> Path:
+                  plots: dict[str, list[Path]], title: str = "vl4gaze report",
+                  warnings: Sequence[str] = (), note: str = "") -> Path:
     """Render REPORT/index.html (table, plots, gallery) and copy its CSS and JS next to it."""
     assets = out / "assets"
     assets.mkdir(parents=True, exist_ok=True)
     for name in ASSETS:
         shutil.copyfile(TEMPLATES / name, assets / name)
-    tasks = [t for t in TASK_ORDER if any(c.task == t for c in cards)]
+    tasks = [t for t in TASK_ORDER if any(c.task == t for c in cards)]  # filter order
     tasks += sorted({c.task for c in cards} - set(tasks))
     models = [{"index": i, "label": run.label, "color": colors[i]} for i, run in enumerate(runs)]
     figures = [{"name": name, "png": paths[0].relative_to(out).as_posix(),
-                "svg": paths[-1].relative_to(out).as_posix()} for name, paths in plots.items()]
+                "svg": paths[-1].relative_to(out).as_posix(), "wide": name in WIDE_PLOTS}
+               for name, paths in plots.items()]
     html = environment().get_template("index.html.j2").render(
         title=title, cards=cards, tasks=tasks, models=models, header=table[0], rows=table[1],
-        figures=figures, true_color=TRUE_COLOR, head_color=HEAD_COLOR)
+        figures=figures, true_color=TRUE_COLOR, head_color=HEAD_COLOR,
+        warnings=list(warnings), note=note)
     path = out / "index.html"
     path.write_text(html)
     return path

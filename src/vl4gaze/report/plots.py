@@ -6,12 +6,19 @@
 - ``direction_confusion``: true vs predicted direction class, one panel per model.
 - ``ambiguity_by_reason``: accuracy on ambiguity items by reason (and on answerable ones).
 
-A model keeps its colour in every figure and in the gallery (``run_colors``).
+A model keeps its colour in every figure and in the gallery (``run_colors``). A run with
+no value for a task or reason gets a hatched grey "n/a" bar, never an empty slot that
+reads like a score of 0; a real 0 is drawn as a bar outline on the baseline.
+
+Every figure uses matplotlib's constrained layout, with legends outside the axes and
+long model names wrapped, so that nothing overlaps or is cut off for 1 to 8 runs
+(tests/test_report_layout.py checks each text's extent with the Agg renderer).
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,11 +31,13 @@ from matplotlib.colors import to_hex
 
 from vl4gaze.geometry import DIRECTIONS
 from vl4gaze.report.runs import Run, parsed_direction
-from vl4gaze.report.tables import METRIC_TITLES, main_columns
+from vl4gaze.report.tables import METRIC_TITLES, has_value, main_columns, metric_n
 from vl4gaze.schema import QAItem
 
 FORMATS = ("png", "svg")
 ANSWERABLE = "answerable"
+NA_STYLE = {"color": "none", "hatch": "////", "edgecolor": "#b0b0b0", "linewidth": 0.0}
+EDGE = {"edgecolor": "#333333", "linewidth": 0.6}  # a zero-height bar still shows a line
 
 plt.rcParams.update({"svg.hashsalt": "vl4gaze", "figure.dpi": 110, "font.size": 9,
                      "axes.spines.top": False, "axes.spines.right": False})
@@ -46,41 +55,74 @@ def _save(fig: plt.Figure, out: Path, stem: str) -> list[Path]:
     for fmt in FORMATS:
         path = out / f"{stem}.{fmt}"
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(path, format=fmt, metadata=metadata)  # layout done by tight_layout
+        fig.savefig(path, format=fmt, metadata=metadata)  # layout: constrained, per figure
         paths.append(path)
     plt.close(fig)
     return paths
 
 
+def _wrap(label: str, width: int) -> str:
+    """Model names run long (``hf:llava-onevision-qwen2-7b-ov``): wrap, breaking words."""
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
+
+
 def plot_tasks(runs: Sequence[Run], out: Path) -> list[Path]:
-    """Headline metric per task, a bar per model with its confidence interval."""
+    """Headline metric per task: a horizontal bar per model with its 95% CI and value.
+
+    Horizontal bars keep the model names level and readable for any number of runs; a
+    run without a value gets a hatched "n/a" bar; when the runs' n differ within a task
+    each value says its n.
+    """
     columns = main_columns(runs)
     if not columns:
         return []
     colors = run_colors(runs)
-    fig, axes = plt.subplots(1, len(columns), figsize=(3.0 * len(columns) + 1.5, 3.4),
-                             squeeze=False)
+    n_runs = len(runs)
+    fig, axes = plt.subplots(1, len(columns), sharey=True, squeeze=False, layout="constrained",
+                             figsize=(2.5 * len(columns) + 2.2, 0.34 * n_runs + 1.2))
+    ys = np.arange(n_runs)
     for ax, column in zip(axes[0], columns, strict=True):
-        xs, values, errs, cols = [], [], [[], []], []
-        for i, run in enumerate(runs):
-            metric = run.metric(column.task, column.metric)
-            if metric is None or metric.get("value") is None:
+        metrics = [run.metric(column.task, column.metric) for run in runs]
+        values = [float(m["value"]) for m in metrics if has_value(m)]  # type: ignore[index]
+        unit = all(0.0 <= v <= 1.0 for v in values)
+        top = 1.0 if unit else max([abs(v) for v in values] + [1e-9])
+        ns = {metric_n(run, column.task, column.metric) for run, m in zip(runs, metrics,
+                                                                         strict=True)
+              if has_value(m)}
+        for i, (run, metric) in enumerate(zip(runs, metrics, strict=True)):
+            if not has_value(metric):
+                ax.barh(i, top, height=0.7, **NA_STYLE)
+                ax.text(top / 2, i, "n/a", ha="center", va="center", fontsize=7,
+                        color="#555555", bbox={"facecolor": "white", "edgecolor": "none",
+                                               "pad": 1.0})
                 continue
+            assert metric is not None
             value = float(metric["value"])
-            low = metric.get("ci_low")
-            high = metric.get("ci_high")
-            xs.append(i)
-            values.append(value)
-            errs[0].append(max(0.0, value - float(low)) if low is not None else 0.0)
-            errs[1].append(max(0.0, float(high) - value) if high is not None else 0.0)
-            cols.append(colors[i])
-        ax.bar(xs, values, color=cols, yerr=errs, capsize=3, ecolor="#333333")
-        ax.set_xticks(range(len(runs)), [r.label for r in runs], rotation=40, ha="right")
+            low, high = metric.get("ci_low"), metric.get("ci_high")
+            err = [[max(0.0, value - float(low)) if low is not None else 0.0],
+                   [max(0.0, float(high) - value) if high is not None else 0.0]]
+            ax.barh(i, value, height=0.7, color=colors[i], xerr=err, capsize=2,
+                    error_kw={"ecolor": "#333333", "elinewidth": 0.8}, **EDGE)
+            text = _fmt_value(value)
+            if len(ns) > 1:
+                text += f" (n={metric_n(run, column.task, column.metric)})"
+            ax.text(max(value, value + err[1][0]) + 0.03 * top, i, text, va="center",
+                    fontsize=7)
+        ax.set_xlim(0, top * (1.75 if len(ns) > 1 else 1.4))
+        if unit:
+            ax.set_xticks([0, 0.5, 1.0])
+        ax.set_yticks(ys, [_wrap(r.label, 28) for r in runs], fontsize=8)
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(n_runs - 0.5, -0.5)  # first run on top, as in the table
         name = METRIC_TITLES.get(column.metric, column.metric)
-        ax.set_title(f"{column.task}: {name} {'↑' if column.higher_is_better else '↓'}")
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+        ax.set_title(f"{column.task}: {name} {'↑' if column.higher_is_better else '↓'}",
+                     fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
     return _save(fig, out, "tasks")
+
+
+def _fmt_value(value: float) -> str:
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
 def _point_l2(run: Run) -> list[float]:
@@ -103,21 +145,22 @@ def plot_point_cdf(runs: Sequence[Run], out: Path) -> list[Path]:
         return []
     colors = run_colors(runs)
     grid = np.linspace(0.0, 1.0, 201)
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    longest = max(len(_wrap(run.label, 30).split("\n")[0]) for _, run, _ in series)
+    fig, ax = plt.subplots(figsize=(4.6 + 0.065 * longest, 3.4), layout="constrained")
     for i, run, values in series:
         arr = np.sort(np.asarray(values))
         share = np.searchsorted(arr, grid, side="right") / len(arr)
-        ax.plot(grid, share, color=colors[i], label=run.label, linewidth=1.6)
+        ax.plot(grid, share, color=colors[i], label=f"{_wrap(run.label, 30)} (n={len(arr)})",
+                linewidth=1.6)
     for threshold in (0.1, 0.2):
         ax.axvline(threshold, color="#999999", linestyle=":", linewidth=1)
-    ax.set_xlabel("L2 distance to the annotators' mean gaze point (normalized)")
+    ax.set_xlabel("L2 to the annotators' mean point (normalized)")
     ax.set_ylabel("share of point items")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
     ax.set_title("Point task: cumulative distribution of L2")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return _save(fig, out, "point_l2_cdf")
 
 
@@ -144,33 +187,34 @@ def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
     panels = [(run, m) for run, m in panels if m.sum() > 0]
     if not panels:
         return []
-    ncols = min(3, len(panels))
+    ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.0 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.6, 2.6 * ncols + 0.6), 2.9 * nrows + 0.6),
+                             squeeze=False, layout="constrained")
     labels = [*DIRECTIONS, "none"]
     for k, (ax, (run, matrix)) in enumerate(zip(axes.flat, panels, strict=False)):
         totals = matrix.sum(axis=1, keepdims=True)
         share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
-        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        # aspect "auto": a fixed aspect shrinks the panel after the layout placed its labels
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         for r in range(matrix.shape[0]):
             for c in range(matrix.shape[1]):
                 if matrix[r, c]:
                     ax.text(c, r, str(matrix[r, c]), ha="center", va="center", fontsize=6,
                             color="white" if share[r, c] > 0.6 else "black")
         # tick labels on the outer panels only: text layout is most of the drawing time
-        bottom = k + ncols >= len(panels)
-        ax.set_xticks(range(len(labels)), labels if bottom else [], rotation=60, ha="right",
-                      fontsize=7)
+        bottom = k + ncols >= len(panels)  # no panel below this one
+        ax.set_xticks(range(len(labels)), labels if bottom else [], rotation=90, fontsize=7)
         ax.set_yticks(range(len(DIRECTIONS)), DIRECTIONS if k % ncols == 0 else [], fontsize=7)
         if bottom:
             ax.set_xlabel("predicted")
         if k % ncols == 0:
             ax.set_ylabel("true")
-        ax.set_title(run.label, fontsize=9)
+        ax.set_title(_wrap(f"{run.label} (n={int(matrix.sum())})", 26), fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    fig.suptitle("Direction task: confusion (row-normalized colour, counts)")
-    fig.tight_layout()
+        ax.remove()  # an empty panel would still hold the space of its tick labels
+    fig.suptitle(_wrap("Direction task: confusion (colour: row share; numbers: counts)",
+                       max(48, 34 * ncols)))
     return _save(fig, out, "direction_confusion")
 
 
@@ -197,22 +241,30 @@ def plot_ambiguity_by_reason(runs: Sequence[Run], items: dict[str, QAItem],
         return []
     colors = run_colors(runs)
     width = 0.8 / len(runs)
-    fig, ax = plt.subplots(figsize=(1.6 * len(reasons) + 2.5, 3.6))
+    longest = max(len(_wrap(run.label, 30).split("\n")[0]) for run in runs)
+    group = max(1.1, 0.16 * len(runs) + 0.3)
+    fig, ax = plt.subplots(figsize=(group * len(reasons) + 1.6 + 0.065 * longest, 3.4),
+                           layout="constrained")
     for i, (run, stat) in enumerate(zip(runs, stats, strict=True)):
         xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(reasons))]
-        ys = [stat.get(r, (0.0, 0))[0] for r in reasons]
-        ax.bar(xs, ys, width=width, color=colors[i], label=run.label)
-    counts = [max((s.get(r, (0.0, 0))[1] for s in stats), default=0) for r in reasons]
+        have = [(x, stat[r][0]) for x, r in zip(xs, reasons, strict=True) if r in stat]
+        if have:
+            ax.bar([x for x, _ in have], [y for _, y in have], width=width, color=colors[i],
+                   label=_wrap(run.label, 30), **EDGE)
+        missing = [x for x, r in zip(xs, reasons, strict=True) if r not in stat]
+        if missing:  # no such item for this run: hatched, so it cannot pass for 0
+            ax.bar(missing, [1.0] * len(missing), width=width, **NA_STYLE,
+                   label=None if have else f"{_wrap(run.label, 30)} (n/a)")
+    counts = [max((s[r][1] for s in stats if r in s), default=0) for r in reasons]
     ax.set_xticks(range(len(reasons)),
-                  [f"{r.replace('_', ' ')}\n(n={n})" for r, n in zip(reasons, counts,
-                                                                    strict=True)],
+                  [f"{_wrap(r.replace('_', ' '), 11)}\n(n={n})" for r, n in zip(reasons, counts,
+                                                                             strict=True)],
                   fontsize=7)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(-0.03, 1.05)  # a bar of 0 shows as a line just above the axis
     ax.set_ylabel("accuracy")
     ax.set_title("Ambiguity task: accuracy by reason")
-    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
     return _save(fig, out, "ambiguity_by_reason")
 
 

@@ -199,3 +199,33 @@ def parsed_direction(parsed: Any) -> str | None:
     if isinstance(parsed, str) and parsed.strip().lower() in DIRECTIONS:
         return parsed.strip().lower()
     return None
+
+
+def item_ids(run: Run) -> dict[str, set[str]]:
+    """The item ids a run answered, per task (from its items.parquet)."""
+    ids: dict[str, set[str]] = {}
+    for row in run.rows:
+        ids.setdefault(str(row["task"]), set()).add(str(row["item_id"]))
+    return ids
+
+
+def coverage_warnings(runs: Sequence[Run]) -> list[str]:
+    """One line per task whose runs answered different item sets.
+
+    Numbers over different items do not compare (157 items against 20 is another test),
+    so the report says so wherever it shows the table. A run without a task is left out
+    of that task's comparison: the table shows it as n/a.
+    """
+    per_run = [item_ids(run) for run in runs]
+    tasks = [t for t in TASK_ORDER if any(t in ids for ids in per_run)]
+    tasks += sorted({t for ids in per_run for t in ids} - set(tasks))
+    lines = []
+    for task in tasks:
+        sets = [(run, ids[task]) for run, ids in zip(runs, per_run, strict=True) if task in ids]
+        if len(sets) < 2 or all(s == sets[0][1] for _, s in sets):
+            continue
+        common = set.intersection(*(s for _, s in sets))
+        counts = ", ".join(f"{run.label} {len(s)}" for run, s in sets)
+        lines.append(f"{task}: the runs answered different items ({counts}; "
+                     f"{len(common)} in common); their numbers do not compare directly")
+    return lines

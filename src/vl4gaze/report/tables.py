@@ -1,8 +1,11 @@
-"""The model x task table of the paper (Markdown, LaTeX, CSV), with CIs and parse rates.
+"""The model x task table of the paper (Markdown, LaTeX, CSV), with CIs, n and parse rates.
 
-One headline metric per task makes the main table readable; every metric of every
-task goes to ``metrics.csv`` and to per-task tables in ``table.md``. The best model
-per column is in bold (the oracle excluded: it answers with the ground truth).
+One headline metric per task (``vl4gaze.score.HEADLINE``) makes the main table readable;
+every metric of every task goes to ``metrics.csv`` and to per-task tables in ``table.md``.
+Each cell carries the number of items it was computed over, because runs may cover
+different items (``coverage_warnings``), and a run without a value reads ``n/a``, never a
+number. The best model per column is in bold (the oracle excluded: it answers with the
+ground truth).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vl4gaze.report.runs import Run, tasks_present
+from vl4gaze.report.runs import Run, coverage_warnings, tasks_present
 from vl4gaze.score import HEADLINE  # one headline per task, defined once
 
 METRIC_TITLES: dict[str, str] = {
@@ -34,6 +37,9 @@ METRIC_TITLES: dict[str, str] = {
     "recall": "recall",
     "f1": "F1",
 }
+
+#: What a cell shows when a run has no value for it (a dash reads like a zero in a table).
+NA = "n/a"
 
 LONG_COLUMNS = ("model", "run", "task", "metric", "value", "ci_low", "ci_high",
                 "higher_is_better", "n", "parse_rate")
@@ -74,20 +80,41 @@ def _arrow(higher: bool) -> str:
     return "↑" if higher else "↓"
 
 
+def has_value(metric: dict[str, Any] | None) -> bool:
+    """Whether a metric holds a number (a missing task or a null value does not)."""
+    if metric is None or metric.get("value") is None:
+        return False
+    try:
+        return not math.isnan(float(metric["value"]))
+    except (TypeError, ValueError):
+        return False
+
+
+def metric_n(run: Run, task: str, metric: str) -> int | None:
+    """Items behind a metric: its own ``n`` when the scorer gives one, else the task's."""
+    found = run.metric(task, metric) or {}
+    n = found.get("n", (run.task_scores(task) or {}).get("n"))
+    return None if n is None else int(n)
+
+
 def _fmt(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return NA
     value = float(value)
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
-def _fmt_ci(metric: dict[str, Any] | None) -> str:
-    if metric is None:
-        return "–"
+def _fmt_ci(metric: dict[str, Any] | None, n: int | None = None) -> str:
+    """``value [low, high]``, then `` (n=N)`` when ``n`` is given; ``n/a`` without a value."""
+    if not has_value(metric):
+        return NA
+    assert metric is not None
     text = _fmt(metric.get("value"))
     low, high = metric.get("ci_low"), metric.get("ci_high")
     if low is not None and high is not None:
         text += f" [{_fmt(low)}, {_fmt(high)}]"
+    if n is not None:
+        text += f" (n={n})"
     return text
 
 
@@ -96,11 +123,10 @@ def _best(runs: Sequence[Run], column: Column) -> set[int]:
     values: dict[int, float] = {}
     for i, run in enumerate(runs):
         metric = run.metric(column.task, column.metric)
-        if run.is_oracle or metric is None or metric.get("value") is None:
+        if run.is_oracle or not has_value(metric):
             continue
-        value = float(metric["value"])
-        if not math.isnan(value):
-            values[i] = value if column.higher_is_better else -value
+        value = float(metric["value"])  # type: ignore[index]
+        values[i] = value if column.higher_is_better else -value
     if len(values) < 2:
         return set()
     top = max(values.values())
@@ -151,15 +177,17 @@ def main_table_cells(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[st
     for i, run in enumerate(runs):
         cells = [(run.label, False)]
         for column in columns:
-            cells.append((_fmt_ci(run.metric(column.task, column.metric)), i in best[column]))
+            metric = run.metric(column.task, column.metric)
+            cells.append((_fmt_ci(metric, metric_n(run, column.task, column.metric)),
+                          i in best[column]))
         rate = overall_parse_rate(run)
-        cells.append(("–" if rate is None else f"{rate:.0%}", False))
+        cells.append((NA if rate is None else f"{rate:.0%}", False))
         body.append(cells)
     return header, body
 
 
 def main_table_markdown(runs: Sequence[Run]) -> str:
-    """The paper's main table: one headline metric per task with 95% CI, plus parse rate."""
+    """The paper's main table: one headline metric per task with 95% CI and n, parse rate."""
     header, body = main_table_cells(runs)
     return _md_table(header, [[f"**{t}**" if b else t for t, b in row] for row in body])
 
@@ -181,7 +209,7 @@ def task_table_markdown(runs: Sequence[Run], task: str) -> str:
         if scores is None:
             continue
         rate = scores.get("parse_rate")
-        cells = [run.label, str(scores.get("n", "–")), "–" if rate is None else f"{rate:.0%}"]
+        cells = [run.label, str(scores.get("n", NA)), NA if rate is None else f"{rate:.0%}"]
         for column in columns:
             text = _fmt_ci(run.metric(task, column.metric))
             cells.append(f"**{text}**" if i in best[column] else text)
@@ -189,11 +217,21 @@ def task_table_markdown(runs: Sequence[Run], task: str) -> str:
     return _md_table(header, body)
 
 
+MAIN_NOTE = ("Headline metric per task (docs/scoring.md, 'The headline') with its 95% "
+             "bootstrap confidence interval and n, the items it is computed over; "
+             "best non-oracle model in bold; n/a: the run has no value for the task.")
+
+
 def report_markdown(runs: Sequence[Run]) -> str:
-    """table.md: the main table, then one detailed table per task."""
-    parts = ["## Main results", "",
-             "Headline metric per task with its 95% bootstrap confidence interval; "
-             "best non-oracle model in bold.", "", main_table_markdown(runs), ""]
+    """table.md: a warning when runs cover different items, the main table, then one
+    detailed table per task."""
+    parts = ["## Main results", ""]
+    warnings = coverage_warnings(runs)
+    if warnings:
+        parts += ["> **Warning: the runs were scored on different items.**", ">"]
+        parts += [f"> - {line}" for line in warnings]
+        parts.append("")
+    parts += [MAIN_NOTE, "", main_table_markdown(runs), ""]
     for task in tasks_present(runs):
         parts += [f"### {task.capitalize()}", "", task_table_markdown(runs, task), ""]
     return "\n".join(parts)
@@ -223,12 +261,19 @@ def main_table_latex(runs: Sequence[Run]) -> str:
         cells = [latex_escape(run.label)]
         for column in columns:
             metric = run.metric(column.task, column.metric)
-            value = _fmt(None if metric is None else metric.get("value"))
+            if not has_value(metric):
+                cells.append(r"n/a")
+                continue
+            assert metric is not None
+            value = _fmt(metric.get("value"))
             if i in best[column]:
                 value = rf"\textbf{{{value}}}"
-            if metric is not None and metric.get("ci_low") is not None:
+            if metric.get("ci_low") is not None and metric.get("ci_high") is not None:
                 value += rf" {{\scriptsize[{_fmt(metric['ci_low'])}, {_fmt(metric['ci_high'])}]}}"
-            cells.append(value.replace("–", "--"))
+            n = metric_n(run, column.task, column.metric)
+            if n is not None:
+                value += rf" {{\scriptsize $n$={n}}}"
+            cells.append(value)
         rate = overall_parse_rate(run)
         cells.append("--" if rate is None else rf"{rate * 100:.0f}\%")
         lines.append(" & ".join(cells) + r" \\")
@@ -296,7 +341,10 @@ def rich_table(runs: Sequence[Run], title: str = "Main results (95% CI)"):
     from rich.text import Text
 
     header, body = main_table_cells(runs)
-    table = Table(title=title, header_style="bold")
+    warnings = coverage_warnings(runs)
+    caption = ("warning: the runs answered different items (see the report)" if warnings
+               else "n: items per task")
+    table = Table(title=title, header_style="bold", caption=caption)
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for row in body:

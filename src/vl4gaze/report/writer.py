@@ -17,8 +17,8 @@ from rich.console import Console
 
 from vl4gaze.report.gallery import build_cards, write_gallery
 from vl4gaze.report.plots import run_colors, write_plots
-from vl4gaze.report.runs import Run, RunError, load_bench_items, load_runs
-from vl4gaze.report.tables import main_table_cells, write_tables
+from vl4gaze.report.runs import Run, RunError, coverage_warnings, load_bench_items, load_runs
+from vl4gaze.report.tables import MAIN_NOTE, main_table_cells, write_tables
 from vl4gaze.schema import QAItem
 
 ItemLoader = Callable[[Path], dict[str, QAItem]]
@@ -61,12 +61,16 @@ def write_report(runs: Sequence[Path], out: Path, *, max_items_per_task: int | N
     out.mkdir(parents=True, exist_ok=True)
     loaded = load_runs([Path(r) for r in runs])
     items, benches = collect_items(loaded, load_items)
+    warnings = coverage_warnings(loaded)
+    for line in warnings:  # the table below would otherwise compare unlike with unlike
+        console.print(f"warning: {line}", style="yellow", markup=False, highlight=False)
     write_tables(loaded, out)
     plots = write_plots(loaded, items, out / "plots")
     colors = run_colors(loaded)
     cards = build_cards(loaded, items, benches, colors, out, max_items_per_task)
     index = write_gallery(out, runs=loaded, cards=cards, colors=colors,
-                          table=main_table_cells(loaded), plots=plots, title=title)
+                          table=main_table_cells(loaded), plots=plots, title=title,
+                          warnings=warnings, note=MAIN_NOTE)
     console.print(f"report: {len(loaded)} run(s), {len(cards)} gallery item(s), "
                   f"{sum(len(p) for p in plots.values())} plot file(s) -> {index}")
     return index
