@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Conventions that force the scale of plain numbers.
 SCALES: tuple[str, ...] = ("norm", "norm1000", "pixel", "percent")
@@ -82,9 +83,10 @@ def convention_for_model(model: str) -> str:
     return "auto"
 
 
-def llava_view_of(path: Path) -> str | None:
-    """``llava-pad`` / ``llava-crop`` as a local model folder's image processor config says
-    (``do_pad`` first, as ``LlavaImageProcessor`` applies it), None when it cannot tell."""
+def image_processor_config(path: Path) -> dict[str, Any] | None:
+    """The image processor settings saved in a local model folder (its
+    ``preprocessor_config.json``, else the ``image_processor`` part of
+    ``processor_config.json``), None when there are none or they cannot be read."""
     for name in ("preprocessor_config.json", "processor_config.json"):
         file = Path(path) / name
         if not file.is_file():
@@ -93,12 +95,21 @@ def llava_view_of(path: Path) -> str | None:
             config = json.loads(file.read_text())
         except (OSError, ValueError):
             return None
-        config = config.get("image_processor", config) if isinstance(config, dict) else {}
-        if config.get("do_pad") or config.get("image_aspect_ratio") == "pad":
-            return "llava-pad"
-        if config.get("do_center_crop"):
-            return "llava-crop"
-        return None
+        if not isinstance(config, dict):
+            return None
+        inner = config.get("image_processor", config)
+        return inner if isinstance(inner, dict) else None
+    return None
+
+
+def llava_view_of(path: Path) -> str | None:
+    """``llava-pad`` / ``llava-crop`` as a local model folder's image processor config says
+    (``do_pad`` first, as ``LlavaImageProcessor`` applies it), None when it cannot tell."""
+    config = image_processor_config(path) or {}
+    if config.get("do_pad") or config.get("image_aspect_ratio") == "pad":
+        return "llava-pad"
+    if config.get("do_center_crop"):
+        return "llava-crop"
     return None
 
 
@@ -112,28 +123,21 @@ def qwen_resize_of(path: Path) -> dict[str, int] | None:
     Both spellings are read: ``min_pixels`` / ``max_pixels`` and transformers 5's
     ``size: {shortest_edge, longest_edge}``.
     """
-    for name in ("preprocessor_config.json", "processor_config.json"):
-        file = Path(path) / name
-        if not file.is_file():
-            continue
-        try:
-            config = json.loads(file.read_text())
-        except (OSError, ValueError):
-            return None
-        config = config.get("image_processor", config) if isinstance(config, dict) else {}
-        size = config.get("size") if isinstance(config.get("size"), dict) else {}
-        out: dict[str, int] = {}
-        lo = config.get("min_pixels", size.get("shortest_edge"))
-        hi = config.get("max_pixels", size.get("longest_edge"))
-        if isinstance(lo, int):
-            out["min_pixels"] = lo
-        if isinstance(hi, int):
-            out["max_pixels"] = hi
-        patch, merge = config.get("patch_size"), config.get("merge_size")
-        if isinstance(patch, int) and isinstance(merge, int):
-            out["factor"] = patch * merge
-        return out or None
-    return None
+    config = image_processor_config(path)
+    if config is None:
+        return None
+    size = config.get("size") if isinstance(config.get("size"), dict) else {}
+    out: dict[str, int] = {}
+    lo = config.get("min_pixels", size.get("shortest_edge"))
+    hi = config.get("max_pixels", size.get("longest_edge"))
+    if isinstance(lo, int):
+        out["min_pixels"] = lo
+    if isinstance(hi, int):
+        out["max_pixels"] = hi
+    patch, merge = config.get("patch_size"), config.get("merge_size")
+    if isinstance(patch, int) and isinstance(merge, int):
+        out["factor"] = patch * merge
+    return out or None
 
 
 def check_convention(convention: str) -> str:
