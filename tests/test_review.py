@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from review_server import review_server
 from typer.testing import CliRunner
 
 from vl4gaze.build import SCHEMA, build_benchmark, load_benchmark
@@ -221,19 +219,8 @@ def test_export_applies_decisions(bench, tmp_path):
 
 
 def test_real_server_over_http(bench):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(bench), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
-        base = f"http://127.0.0.1:{port}"
+    with review_server(bench) as address:
+        base = f"http://{address}"
         item = load_benchmark(bench, "test")[2]
         posted = httpx.post(f"{base}/api/items/{item.id}/decision", json={"status": "accept"})
         assert posted.status_code == 200
@@ -241,9 +228,6 @@ def test_real_server_over_http(bench):
         page = httpx.get(f"{base}/")
         assert page.status_code == 200 and "vl4gaze review" in page.text
         assert httpx.get(f"{base}/static/review.js").status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_cli_serves_the_app(bench, tmp_path, monkeypatch):

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from review_server import review_server
 from typer.testing import CliRunner
 
 from vl4gaze.build import SCHEMA, build_benchmark, load_benchmark
@@ -124,28 +119,8 @@ def test_api_docs_have_no_remote_scripts(bench: Path) -> None:
     assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
 
 
-@contextmanager
-def _server(bench: Path) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(bench), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_a_real_server_refuses_other_hosts(bench: Path) -> None:
-    with _server(bench) as address:
+    with review_server(bench) as address:
         port = address.rsplit(":", 1)[1]
         base = f"http://{address}"
         for host in ("attacker.example", f"attacker.example:{port}", "127.0.0.1:1"):
