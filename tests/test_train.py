@@ -279,7 +279,7 @@ def test_example_mean_nll_weighs_examples_not_tokens() -> None:
 
 
 @pytest.mark.slow
-def test_train_with_example_loss(bench: Path, tmp_path: Path, monkeypatch) -> None:
+def test_train_with_example_loss(bench: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     from vl4gaze.train.sft import train
 
     monkeypatch.setenv("VL4GAZE_CACHE", str(tmp_path / "cache"))
@@ -292,3 +292,7 @@ def test_train_with_example_loss(bench: Path, tmp_path: Path, monkeypatch) -> No
     assert summary["loss_per"] == "example"
     assert len(losses) == 6 and losses[-1] < losses[0]
     assert all("mean_token_accuracy" in h for h in summary["log_history"] if "loss" in h)
+    # without a terminal (a log file): one plain line per logging step, no redrawn bar
+    out = capsys.readouterr()
+    assert sum("'loss'" in line for line in out.out.splitlines()) == 6
+    assert "\r" not in out.err

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import suppress
+from importlib import import_module
 from types import TracebackType
 from typing import IO
 
@@ -117,3 +119,17 @@ class ProgressLog:
             self._bar.stop()
         elif self.enabled and self.done and exc_type is None:
             self._line(time.monotonic())  # the closing count, so a log shows the end
+
+
+def quiet_library_bars() -> None:
+    """Without a terminal, turn off the redrawn tqdm bars of transformers, the Hub and
+    datasets (saving shards, casting a dataset): in a log file they are one endless line."""
+    if sys.stderr.isatty():
+        return
+    with suppress(ImportError):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    for module in ("huggingface_hub.utils", "datasets"):
+        with suppress(ImportError, AttributeError):
+            import_module(module).disable_progress_bars()

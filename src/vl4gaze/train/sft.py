@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from vl4gaze.progress import quiet_library_bars
 from vl4gaze.prompting import prompt_path
 from vl4gaze.train.collate import AnswerCollator
 from vl4gaze.train.data import (
@@ -101,6 +103,7 @@ def train(
     if loss_per not in LOSS_PER:
         raise ValueError(f"loss_per={loss_per!r}: expected one of {', '.join(LOSS_PER)}")
     bench, out = Path(bench), Path(out)
+    quiet_library_bars()
     base_path = resolve_model(model_spec)
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
@@ -159,6 +162,8 @@ def train(
         save_steps=save_steps,
         save_total_limit=2,
         logging_steps=logging_steps,
+        # A log file (SLURM, nohup, CI) gets plain loss lines, not a redrawn tqdm bar.
+        disable_tqdm=not sys.stderr.isatty(),
         report_to="none",
         remove_unused_columns=False,
         dataloader_num_workers=0,
