@@ -463,7 +463,9 @@ def build_from_samples(
                          balance_directions, absent_rate, images, builder, plan, rendered,
                          problems if problems is not None else [])
     atomic_write_text(out / "README.md", dataset_card(manifest))
-    manifest["files"] = _files_of(out)
+    # The files this manifest vouches for; ``for_content_hash`` tells a tool that rewrites
+    # the manifest (review --export) but not this list that the list is not its own.
+    manifest["files"] = {"for_content_hash": manifest["content_hash"], **_files_of(out)}
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
@@ -729,8 +731,52 @@ def _manifest(out: Path, counts: dict[str, Any], options: Options, sources: list
     }
 
 
+class IncompleteBenchmark(ValueError):
+    """A benchmark folder whose build was killed or failed part way."""
+
+
+def check_complete(bench: Path, *, exact: bool = False) -> dict[str, Any]:
+    """The manifest of a finished build; raises IncompleteBenchmark otherwise.
+
+    Always: the manifest is there and parses, and every data file it lists exists.
+    ``exact`` also refuses data files it does not list and sizes other than recorded (a
+    file edited after the build counts as changed); ``content_hash`` binds runs to bytes."""
+    bench = Path(bench)
+    path = bench / "manifest.json"
+    if not path.is_file():
+        if (bench / "data").is_dir():
+            raise IncompleteBenchmark(f"{bench}: no manifest.json: the build did not finish "
+                                      "(killed or failed); rerun `vl4gaze build`")
+        raise FileNotFoundError(f"{bench}: not a benchmark directory (no manifest.json)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise IncompleteBenchmark(f"{path}: unreadable manifest ({err}); rerun "
+                                  "`vl4gaze build`") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or files.get("for_content_hash") != manifest.get(
+            "content_hash"):
+        return manifest  # from before files were listed, or rewritten by another tool
+    listed = {name for name in files if name.startswith("data/")}
+    present = {f"data/{p.name}" for p in (bench / "data").glob("*.parquet")} if exact else set()
+    for name in sorted(listed | present):
+        entry = files.get(name)
+        where = bench / name
+        if entry is None or not where.is_file() or (
+                exact and where.stat().st_size != entry.get("bytes")):
+            why = ("not listed in the manifest" if entry is None else
+                   "missing" if not where.is_file() else "not the size the manifest records")
+            raise IncompleteBenchmark(f"{where}: {why}: the benchmark is incomplete or was "
+                                      "changed after its build; rerun `vl4gaze build`")
+    return manifest
+
+
 def load_benchmark(bench: Path, split: str | None = None) -> list[QAItem]:
-    """The items of a benchmark (one split or all, in file order); images relative to BENCH."""
+    """The items of a benchmark (one split or all, in file order); images relative to BENCH.
+
+    A folder whose build did not finish (no manifest, or data files other than those the
+    manifest lists) is refused: a half-written benchmark never passes for a complete one."""
+    check_complete(bench)
     data = Path(bench) / "data"
     files = [data / f"{split}.parquet"] if split else sorted(data.glob("*.parquet"))
     if split and not files[0].exists():
