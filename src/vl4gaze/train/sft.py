@@ -91,7 +91,6 @@ def train(
     """
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     if loss_per not in LOSS_PER:
@@ -164,7 +163,7 @@ def train(
     trainer_class = example_weighted_trainer(SFTTrainer) if loss_per == "example" else SFTTrainer
     trainer = trainer_class(model=model, args=args, train_dataset=dataset,
                            processing_class=processor, peft_config=peft_config)
-    last = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.exists() else None
+    last = last_complete_checkpoint(ckpt_dir) if resume else None
     if resume and last is None:
         console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
     result = trainer.train(resume_from_checkpoint=last)
@@ -184,6 +183,36 @@ def train(
         }
         (out / "vl4gaze_train.json").write_text(json.dumps(summary, indent=2, default=str))
     return out
+
+
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` that was saved in full, else None.
+
+    The Trainer writes ``trainer_state.json`` after the weights, optimizer and RNG state, so
+    a checkpoint without a parseable one (or without weights) was cut off mid-save (kill -9,
+    full disk): it is skipped with a message instead of failing every later ``--resume``."""
+    found = []
+    for path in Path(ckpt_dir).glob("checkpoint-*") if Path(ckpt_dir).is_dir() else ():
+        step = path.name.removeprefix("checkpoint-")
+        if path.is_dir() and step.isdigit():
+            found.append((int(step), path))
+    for _, path in sorted(found, reverse=True):
+        why = _partial(path)
+        if why is None:
+            return str(path)
+        console.print(f"skipping partial checkpoint {path} ({why}; killed while saving?)",
+                      markup=False, style="yellow")
+    return None
+
+
+def _partial(path: Path) -> str | None:
+    try:
+        json.loads((path / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return "no readable trainer_state.json"
+    if not any(any(path.glob(p)) for p in ("*.safetensors", "*.bin", "*.pt", "global_step*")):
+        return "no weights"
+    return None
 
 
 _WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "model.safetensors",
