@@ -183,7 +183,6 @@ def text_lines(path: str | os.PathLike, log: ProblemLog, max_line: int = MAX_LIN
     the file is reported as not UTF-8 text and reading stops. ``max_line`` is in bytes.
     Opening errors (permission, a directory, ...) are reported, never raised."""
     name = os.fspath(path)
-    decoder = codecs.getincrementaldecoder("utf-8")
     bad = 0
     try:
         handle = open(name, "rb")  # noqa: SIM115 - closed below
@@ -211,7 +210,7 @@ def text_lines(path: str | os.PathLike, log: ProblemLog, max_line: int = MAX_LIN
                 if number == 1 and raw.startswith(codecs.BOM_UTF8):
                     raw = raw[len(codecs.BOM_UTF8):]
                 try:
-                    text = decoder().decode(raw, final=True)
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
                     bad += 1
                     log.add(name, number, None,
@@ -248,8 +247,8 @@ def csv_rows(path: str | os.PathLike, log: ProblemLog,
             log.add(name, reader.line_num, None, f"not parseable as CSV: {error}")
             continue
         line = reader.line_num
-        long = next((i for i, value in enumerate(row) if len(value) > MAX_FIELD), None)
-        if long is not None:
+        if row and max(map(len, row)) > MAX_FIELD:
+            long = next(i for i, value in enumerate(row) if len(value) > MAX_FIELD)
             log.add(name, line, None, f"field {long + 1} is {len(row[long]):,} characters "
                     f"long (at most {MAX_FIELD:,}); line skipped")
             continue
@@ -276,12 +275,14 @@ def inside_root(root: str, relative: str, *, allow_outside: bool = False) -> str
 
     The check is lexical (``os.path.normpath``): a symlink the dataset itself holds may
     point elsewhere (image folders on another disk), a path written in a file may not."""
+    if os.path.isabs(relative) or relative.startswith("\\"):
+        return os.path.normpath(relative) if allow_outside else None
+    if ".." not in relative:  # the common case, without normpath per row
+        return os.path.join(root, relative)
     root = os.path.abspath(root)
     joined = os.path.normpath(os.path.join(root, relative))
     if allow_outside:
         return joined
-    if os.path.isabs(relative) or relative.startswith("\\"):
-        return None
     if os.path.commonpath([root, joined]) != root:
         return None
     return joined
