@@ -181,7 +181,9 @@ def train(
             "train_loss": result.training_loss, "metrics": result.metrics,
             "log_history": trainer.state.log_history,
         }
-        (out / "vl4gaze_train.json").write_text(json.dumps(summary, indent=2, default=str))
+        tmp = out / f".vl4gaze_train.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(summary, indent=2, default=str))
+        os.replace(tmp, out / "vl4gaze_train.json")  # last, atomic: marks the model complete
     return out
 
 
@@ -227,6 +229,8 @@ def _save(trainer: Any, processor: Any, out: Path, *, lora: bool, merge: bool,
     DeepSpeed ZeRO-3 (whose shards no single rank holds)."""
     out.mkdir(parents=True, exist_ok=True)
     if _is_main():  # a resumed run may switch between adapter and merged output
+        # vl4gaze_train.json is written last: while it is absent the model is incomplete.
+        (out / "vl4gaze_train.json").unlink(missing_ok=True)
         for pattern in _WEIGHT_FILES:
             for stale in out.glob(pattern):
                 stale.unlink()
