@@ -12,6 +12,7 @@ byte-identical files and a bigger run extends a smaller one.
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -102,21 +103,30 @@ def synthesize(
     out = Path(out)
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
-    for stale in images.glob("scene-*.png"):
-        stale.unlink()
+    # Until the new annotations and meta.json are renamed into place at the end, the folder
+    # holds no annotations at all: a killed run is never read as a complete smaller one.
+    for stale in (out / META, out / ANNOTATIONS, *images.glob("scene-*.png")):
+        stale.unlink(missing_ok=True)
     columns = (TextColumn("GazeWorld"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with (out / ANNOTATIONS).open("w", encoding="utf-8", newline="\n") as lines, Progress(
+    partial = out / f".{ANNOTATIONS}.{os.getpid()}.tmp"
+    with partial.open("w", encoding="utf-8", newline="\n") as lines, Progress(
         *columns, disable=not progress, transient=True
     ) as bar:
         task = bar.add_task("scenes", total=scenes)
         for index in range(scenes):
             record = scene_annotation(index, config, seed)
-            render_record(record).save(out / record["image"], format="PNG", **PNG_OPTIONS)
+            picture = out / record["image"]
+            tmp = picture.with_name(f".{picture.name}.tmp")
+            render_record(record).save(tmp, format="PNG", **PNG_OPTIONS)
+            os.replace(tmp, picture)
             lines.write(json.dumps(record, separators=(",", ":")) + "\n")
             bar.advance(task)
+    os.replace(partial, out / ANNOTATIONS)
     meta = {"generator": "gazeworld", "version": GENERATOR_VERSION, "seed": seed,
             "scenes": scenes, "config": asdict(config)}
-    (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    tmp = out / f".{META}.tmp"
+    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / META)
     return out
 
 
