@@ -187,3 +187,23 @@ def test_docs_table_matches_the_corpus(corpus):
     cases, _ = corpus
     docs = Path(__file__).parent.parent / "docs" / "sources.md"
     assert corpus_table(cases) in docs.read_text(), corpus_table(cases)
+
+
+def test_examples_from_files_cannot_drive_the_terminal(tmp_path):
+    """inspect prints example samples: text read from the file (ids, descriptions) is
+    escaped there too, not only in problem messages."""
+    import json
+
+    from hostile_corpus import ESC, _gw_scene
+
+    scene = _gw_scene()
+    scene["id"] = f"scene{ESC}"
+    scene["people"][0]["description"] = f"a person {ESC}"
+    (tmp_path / "images").mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (64, 64)).save(tmp_path / "images" / "a.png")
+    (tmp_path / "annotations.jsonl").write_text(json.dumps(scene) + "\n")
+    code, out, error = _run(["inspect", f"gazeworld:{tmp_path}"])
+    assert error is None and code == 0, out
+    assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
