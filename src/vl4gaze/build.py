@@ -491,10 +491,11 @@ def _drop_images(splits: list[tuple[str, pa.Table]], used: set[str], failed: dic
     return kept, used - set(failed)
 
 
-#: Files a manifest vouches for (with their sizes and SHA-256), besides the images.
 def _files_of(out: Path) -> dict[str, dict[str, Any]]:
+    """The files a manifest vouches for (bytes, SHA-256): the Parquet splits and the plan."""
     files = {}
-    for path in [*sorted((out / "data").glob("*.parquet")), out / PLAN_FILE, out / "README.md"]:
+    # The card is derived from the manifest (and rewritten with it by the Ray build).
+    for path in [*sorted((out / "data").glob("*.parquet")), out / PLAN_FILE]:
         if path.is_file():
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             files[path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size,
