@@ -207,3 +207,27 @@ def test_examples_from_files_cannot_drive_the_terminal(tmp_path):
     code, out, error = _run(["inspect", f"gazeworld:{tmp_path}"])
     assert error is None and code == 0, out
     assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
+
+
+def test_a_killed_build_is_refused_until_rebuilt(corpus, tmp_path, monkeypatch):
+    """A build that dies while writing (here: the disk fills during the Parquet write)
+    leaves a folder that load_benchmark refuses; the rerun repairs it."""
+    import vl4gaze.build as build
+    from vl4gaze.build import IncompleteBenchmark, build_benchmark, load_benchmark
+
+    cases, _ = corpus
+    spec = next(c for c in cases if c.id == "gazefollow-bom").spec
+    build_benchmark([spec], tmp_path / "b", progress=False)
+    assert load_benchmark(tmp_path / "b")
+
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(build, "write_parquet", full)
+    with pytest.raises(OSError):
+        build_benchmark([spec], tmp_path / "b", progress=False)
+    monkeypatch.undo()
+    with pytest.raises(IncompleteBenchmark, match="did not finish"):
+        load_benchmark(tmp_path / "b")
+    build_benchmark([spec], tmp_path / "b", progress=False)
+    assert load_benchmark(tmp_path / "b")

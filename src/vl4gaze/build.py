@@ -48,6 +48,8 @@ SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "t
 IMAGE_MODES = ("write", "link", "none")
 TASKS = ("object", "direction", "point", "ambiguity")
 PLAN_FILE = "image_plan.parquet"
+#: Present while a build writes the folder: one killed part way leaves it behind.
+BUILDING = ".vl4gaze-building"
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BATCH = 20_000
 
@@ -434,7 +436,9 @@ def build_from_samples(
     out = Path(out)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    # The manifest is written last: until then the folder is recognisably incomplete.
+    # The manifest is written last and BUILDING removed after it: until then the folder
+    # is recognisably incomplete (load_benchmark refuses it).
+    (out / BUILDING).write_text("a vl4gaze build is writing this folder (or was killed)\n")
     (out / "manifest.json").unlink(missing_ok=True)
     used: set[str] = set()
     for _, table in splits:
@@ -467,6 +471,7 @@ def build_from_samples(
     # the manifest (review --export) but not this list that the list is not its own.
     manifest["files"] = {"for_content_hash": manifest["content_hash"], **_files_of(out)}
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (out / BUILDING).unlink(missing_ok=True)
     return manifest
 
 
@@ -739,16 +744,19 @@ class IncompleteBenchmark(ValueError):
 def check_complete(bench: Path, *, exact: bool = False) -> dict[str, Any]:
     """The manifest of a finished build; raises IncompleteBenchmark otherwise.
 
-    Always: the manifest is there and parses, and every data file it lists exists.
+    Always: no build is part way (the ``BUILDING`` marker), the manifest (when there is
+    one: a hand-made folder has none) parses, and every data file it lists exists.
     ``exact`` also refuses data files it does not list and sizes other than recorded (a
     file edited after the build counts as changed); ``content_hash`` binds runs to bytes."""
     bench = Path(bench)
     path = bench / "manifest.json"
+    if (bench / BUILDING).exists():
+        raise IncompleteBenchmark(f"{bench}: the build did not finish (killed or failed: "
+                                  f"{BUILDING} is still there); rerun `vl4gaze build`")
     if not path.is_file():
-        if (bench / "data").is_dir():
-            raise IncompleteBenchmark(f"{bench}: no manifest.json: the build did not finish "
-                                      "(killed or failed); rerun `vl4gaze build`")
-        raise FileNotFoundError(f"{bench}: not a benchmark directory (no manifest.json)")
+        if exact:
+            raise IncompleteBenchmark(f"{bench}: no manifest.json; rerun `vl4gaze build`")
+        return {}  # a folder put together by hand: nothing to check it against
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as err:
@@ -775,8 +783,8 @@ def check_complete(bench: Path, *, exact: bool = False) -> dict[str, Any]:
 def load_benchmark(bench: Path, split: str | None = None) -> list[QAItem]:
     """The items of a benchmark (one split or all, in file order); images relative to BENCH.
 
-    A folder whose build did not finish (no manifest, or data files other than those the
-    manifest lists) is refused: a half-written benchmark never passes for a complete one."""
+    A folder whose build did not finish (killed or failed part way) is refused: a
+    half-written benchmark never passes for a complete one."""
     check_complete(bench)
     data = Path(bench) / "data"
     files = [data / f"{split}.parquet"] if split else sorted(data.glob("*.parquet"))
