@@ -16,11 +16,14 @@ turns it into files, at once (``images="write"`` or ``"link"``) or later
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
 import random
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +34,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from PIL import Image
 
 import vl4gaze
 from vl4gaze.progress import ProgressLog
@@ -46,6 +48,8 @@ SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "t
 IMAGE_MODES = ("write", "link", "none")
 TASKS = ("object", "direction", "point", "ambiguity")
 PLAN_FILE = "image_plan.parquet"
+#: Present while a build writes the folder: one killed part way leaves it behind.
+BUILDING = ".vl4gaze-building"
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BATCH = 20_000
 
@@ -325,15 +329,16 @@ def _roots(path: str) -> list[str]:
     return roots
 
 
-def read_sources(sources: list[str], problems: list | None = None
-                 ) -> Iterator[tuple[GazeSample, str]]:
+def read_sources(sources: list[str], problems: list | None = None,
+                 allow_outside_root: bool = False) -> Iterator[tuple[GazeSample, str]]:
     """(sample, image key) for every sample of every ``KIND:PATH`` source."""
     from vl4gaze.sources import parse_spec, read_source
 
+    options = {"allow_outside_root": True} if allow_outside_root else {}
     for spec in sources:
         _, path = parse_spec(spec)
         roots = _roots(path)
-        for sample in read_source(spec, problems=problems):
+        for sample in read_source(spec, problems=problems, **options):
             yield sample, _image_key(sample, roots)
 
 
@@ -351,15 +356,18 @@ def build_benchmark(
     images: str = "write",
     progress: bool = True,
     allow_empty: bool = False,
+    allow_outside_root: bool = False,
 ) -> dict[str, Any]:
     """Build the benchmark directory from ``KIND:PATH`` sources; returns the manifest.
 
     A build that would hold no item raises :class:`EmptyBuildError` before anything is
-    written (``allow_empty=True`` writes the empty benchmark anyway).
+    written (``allow_empty=True`` writes the empty benchmark anyway). Image paths read
+    from annotation files must stay inside their dataset root unless
+    ``allow_outside_root``.
     """
     problems: list = []
     manifest = build_from_samples(
-        read_sources(sources, problems), out, seed=seed, person_ref=person_ref,
+        read_sources(sources, problems, allow_outside_root), out, seed=seed, person_ref=person_ref,
         point_format=point_format, ambiguity_ratio=ambiguity_ratio, caps=caps,
         balance_directions=balance_directions, absent_rate=absent_rate, images=images,
         progress=progress, sources=sources, problems=problems, allow_empty=allow_empty)
@@ -428,29 +436,102 @@ def build_from_samples(
     out = Path(out)
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    # The manifest is written last: until then the folder is recognisably incomplete.
+    # The manifest is written last and BUILDING removed after it: until then the folder
+    # is recognisably incomplete (load_benchmark refuses it).
+    (out / BUILDING).write_text("a vl4gaze build is writing this folder (or was killed)\n")
     (out / "manifest.json").unlink(missing_ok=True)
+    used: set[str] = set()
+    for _, table in splits:
+        used.update(pc.unique(table["image"]).to_pylist())
+    rendered = 0
+    if images != "none":
+        entries = _plan_rows(builder.plan, used)
+        rendered, failed = render_plan(out, entries, link=images == "link", progress=progress)
+        if failed:  # images that cannot be decoded: their items go, each one reported
+            splits, used = _drop_images(splits, used, failed, entries, problems)
+            if not allow_empty and not any(table.num_rows for _, table in splits):
+                raise EmptyBuildError(_empty_reason(sources or [], builder.samples,
+                                                    problems or []))
     for old in data.glob("*.parquet"):
         old.unlink()
-    used: set[str] = set()
     counts = counts_of({})
     while splits:
         split, table = splits.pop(0)
-        used.update(pc.unique(table["image"]).to_pylist())
         write_parquet(table, data / f"{split}.parquet")
         counts = _add_counts(counts, counts_of({split: table}))
         del table
     _remove_stale_images(out, used)
     plan = _write_plan(builder.plan, used, out / PLAN_FILE)
     del used
-    rendered = render_images(out, link=images == "link", progress=progress) \
-        if images != "none" else 0
     manifest = _manifest(out, counts, options, sources or [], ambiguity_ratio, caps,
                          balance_directions, absent_rate, images, builder, plan, rendered,
-                         problems or [])
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    (out / "README.md").write_text(dataset_card(manifest))
+                         problems if problems is not None else [])
+    atomic_write_text(out / "README.md", dataset_card(manifest))
+    # The files this manifest vouches for; ``for_content_hash`` tells a tool that rewrites
+    # the manifest (review --export) but not this list that the list is not its own.
+    manifest["files"] = {"for_content_hash": manifest["content_hash"], **_files_of(out)}
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (out / BUILDING).unlink(missing_ok=True)
     return manifest
+
+
+def _drop_images(splits: list[tuple[str, pa.Table]], used: set[str], failed: dict[str, str],
+                 entries: list[dict[str, Any]], problems: list | None
+                 ) -> tuple[list[tuple[str, pa.Table]], set[str]]:
+    """Remove the items whose image could not be written; record one problem per source
+    image (file, field ``image``) so the build reports them as skipped."""
+    from vl4gaze.sources.problems import SourceProblem
+
+    bad = pa.array(sorted(failed))
+    kept = [(split, table.filter(pc.invert(pc.is_in(table["image"], bad))))
+            for split, table in splits]
+    if problems is not None:
+        src_of = {e["dest"]: e["src"] for e in entries}
+        seen: set[str] = set()
+        for dest, message in sorted(failed.items()):
+            src = src_of.get(dest, dest)
+            if src not in seen:
+                seen.add(src)
+                problems.append(SourceProblem(src, None, "image", message))
+    return kept, used - set(failed)
+
+
+def _files_of(out: Path) -> dict[str, dict[str, Any]]:
+    """The files a manifest vouches for (bytes, SHA-256): the Parquet splits and the plan."""
+    files = {}
+    # The card is derived from the manifest (and rewritten with it by the Ray build).
+    for path in [*sorted((out / "data").glob("*.parquet")), out / PLAN_FILE]:
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            files[path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size,
+                                                       "sha256": digest}
+    return files
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: a
+    killed or failed write leaves the old file or none, never half of one."""
+    with _atomic(Path(path)) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+class _atomic:  # a context manager, named like one
+    """``with _atomic(path) as tmp``: write ``tmp``; on success it replaces ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}."
+                                       f"{threading.get_ident()}.tmp")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            with contextlib.suppress(OSError):
+                self.tmp.unlink(missing_ok=True)
 
 
 def _remove_stale_images(out: Path, used: set[str]) -> None:
@@ -465,46 +546,122 @@ def _remove_stale_images(out: Path, used: set[str]) -> None:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Deterministic Parquet: one fixed schema, fixed row groups, no timestamps."""
-    pq.write_table(table.combine_chunks(), path, compression="zstd", row_group_size=100_000,
-                   write_statistics=True)
+    """Deterministic Parquet: one fixed schema, fixed row groups, no timestamps; written
+    to a temporary file and renamed (atomic)."""
+    with _atomic(Path(path)) as tmp:
+        pq.write_table(table.combine_chunks(), tmp, compression="zstd",
+                       row_group_size=100_000, write_statistics=True)
+
+
+def _plan_rows(plan: dict[str, tuple[str, tuple[float, ...] | None]], used: set[str]
+               ) -> list[dict[str, Any]]:
+    # Only images some item shows: a marked image needs no clean copy beside it.
+    rows = sorted((d, s, b) for d, (s, b) in plan.items() if d in used)
+    return [{"dest": d, "src": s, "box": None if b is None else _head_dict(b)}
+            for d, s, b in rows]
 
 
 def _write_plan(plan: dict[str, tuple[str, tuple[float, ...] | None]], used: set[str],
                 path: Path) -> int:
-    # Only images some item shows: a marked image needs no clean copy beside it.
-    rows = sorted((d, s, b) for d, (s, b) in plan.items() if d in used)
-    table = pa.Table.from_pylist(
-        [{"dest": d, "src": s, "box": None if b is None else _head_dict(b)} for d, s, b in rows],
-        schema=_PLAN)
+    table = pa.Table.from_pylist(_plan_rows(plan, used), schema=_PLAN)
     write_parquet(table, path)
     return table.num_rows
 
 
 def render_images(bench: Path, *, link: bool = False, workers: int = 2,
                   progress: bool = True) -> int:
-    """Write every planned image that is missing: clean images copied (hard link when
-    possible) or symlinked, marked images drawn once per person. Returns how many."""
+    """Write every planned image that is missing or incomplete: clean images copied (hard
+    link when possible) or symlinked, marked images drawn once per person. Returns how
+    many were written; raises ValueError naming the images that could not be."""
     bench = Path(bench)
     plan = pq.read_table(bench / PLAN_FILE).to_pylist()
-    todo = [p for p in plan if not (bench / p["dest"]).exists()]
+    written, failed = render_plan(bench, plan, link=link, workers=workers, progress=progress)
+    if failed:
+        dest, message = next(iter(sorted(failed.items())))
+        raise ValueError(f"{len(failed)} planned image(s) could not be written (their items "
+                         f"have no picture); first: {dest}: {message}")
+    return written
+
+
+def render_plan(bench: Path, plan: list[dict[str, Any]], *, link: bool = False,
+                workers: int = 2, progress: bool = True) -> tuple[int, dict[str, str]]:
+    """Render plan entries; returns (images written, {dest: why it failed}).
+
+    Every image is written to a temporary name and renamed, so a file under its final name
+    is complete. An existing file is still checked (``image_complete``) rather than trusted
+    by its name: one truncated by an older version or by hand is written again. Sources are
+    decoded (size-bounded) before use, so a truncated JPEG is a reported failure here."""
+    from vl4gaze.sources._common import load_image
+
+    bench = Path(bench)
+    todo = [p for p in plan if not image_complete(bench / p["dest"])]
+    failed: dict[str, str] = {}
 
     def one(entry: dict[str, Any]) -> None:
         dest = bench / entry["dest"]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if entry["box"] is None:
-            _place(entry["src"], dest, link)
-            return
-        with Image.open(entry["src"]) as image:
-            marked = draw_marker(image, Box(**entry["box"]))
-        save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
-        marked.save(dest, **save)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with load_image(entry["src"]) as image:
+                marked = None if entry["box"] is None else draw_marker(image, Box(**entry["box"]))
+            if os.path.lexists(dest):
+                dest.unlink()
+            with _atomic(dest) as tmp:
+                if marked is None:
+                    _place(entry["src"], tmp, link)
+                else:
+                    save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
+                    marked.save(tmp, format=_FORMATS.get(dest.suffix.lower()), **save)
+        except OSError as error:
+            if isinstance(error, (PermissionError, IsADirectoryError)) or error.errno in (
+                    errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+                raise  # the output folder, not the image: one clear error for the build
+            failed[entry["dest"]] = _image_error(entry["src"], error)
 
     with ProgressLog("writing images", len(todo), enabled=progress and bool(todo),
                      unit="images") as bar, ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(one, todo):
             bar.advance()
-    return len(todo)
+    return len(todo) - len(failed), failed
+
+
+#: Temporary files keep their final name's format (their own suffix is ``.tmp``).
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP",
+            ".tif": "TIFF", ".tiff": "TIFF", ".gif": "GIF"}
+
+
+def _image_error(src: str, error: OSError) -> str:
+    from vl4gaze.sources._common import size_problem
+
+    return size_problem(src, error)
+
+
+def image_complete(path: Path) -> bool:
+    """Whether an image file is whole: quick for what vl4gaze writes (a JPEG ends with its
+    EOI marker, a PNG with its IEND chunk), else decoded in full."""
+    from vl4gaze.sources._common import load_image
+
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if size == 0:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, size - 12))
+            tail = handle.read()
+    except OSError:
+        return False
+    suffix = path.suffix.lower()
+    if suffix in (".jpg", ".jpeg") and tail.endswith(b"\xff\xd9"):
+        return True
+    if suffix == ".png" and tail.endswith(b"IEND\xaeB`\x82"):
+        return True
+    try:
+        load_image(str(path)).close()
+    except OSError:
+        return False
+    return True
 
 
 def _place(src: str, dest: Path, link: bool) -> None:
@@ -580,8 +737,55 @@ def _manifest(out: Path, counts: dict[str, Any], options: Options, sources: list
     }
 
 
+class IncompleteBenchmark(ValueError):
+    """A benchmark folder whose build was killed or failed part way."""
+
+
+def check_complete(bench: Path, *, exact: bool = False) -> dict[str, Any]:
+    """The manifest of a finished build; raises IncompleteBenchmark otherwise.
+
+    Always: no build is part way (the ``BUILDING`` marker), the manifest (when there is
+    one: a hand-made folder has none) parses, and every data file it lists exists.
+    ``exact`` also refuses data files it does not list and sizes other than recorded (a
+    file edited after the build counts as changed); ``content_hash`` binds runs to bytes."""
+    bench = Path(bench)
+    path = bench / "manifest.json"
+    if (bench / BUILDING).exists():
+        raise IncompleteBenchmark(f"{bench}: the build did not finish (killed or failed: "
+                                  f"{BUILDING} is still there); rerun `vl4gaze build`")
+    if not path.is_file():
+        if exact:
+            raise IncompleteBenchmark(f"{bench}: no manifest.json; rerun `vl4gaze build`")
+        return {}  # a folder put together by hand: nothing to check it against
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise IncompleteBenchmark(f"{path}: unreadable manifest ({err}); rerun "
+                                  "`vl4gaze build`") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or files.get("for_content_hash") != manifest.get(
+            "content_hash"):
+        return manifest  # from before files were listed, or rewritten by another tool
+    listed = {name for name in files if name.startswith("data/")}
+    present = {f"data/{p.name}" for p in (bench / "data").glob("*.parquet")} if exact else set()
+    for name in sorted(listed | present):
+        entry = files.get(name)
+        where = bench / name
+        if entry is None or not where.is_file() or (
+                exact and where.stat().st_size != entry.get("bytes")):
+            why = ("not listed in the manifest" if entry is None else
+                   "missing" if not where.is_file() else "not the size the manifest records")
+            raise IncompleteBenchmark(f"{where}: {why}: the benchmark is incomplete or was "
+                                      "changed after its build; rerun `vl4gaze build`")
+    return manifest
+
+
 def load_benchmark(bench: Path, split: str | None = None) -> list[QAItem]:
-    """The items of a benchmark (one split or all, in file order); images relative to BENCH."""
+    """The items of a benchmark (one split or all, in file order); images relative to BENCH.
+
+    A folder whose build did not finish (killed or failed part way) is refused: a
+    half-written benchmark never passes for a complete one."""
+    check_complete(bench)
     data = Path(bench) / "data"
     files = [data / f"{split}.parquet"] if split else sorted(data.glob("*.parquet"))
     if split and not files[0].exists():

@@ -120,6 +120,8 @@ def inspect(
     strict: Annotated[bool, typer.Option(help="Fail on the first problem.")] = False,
     examples: Annotated[int, typer.Option(help="How many examples to print.")] = 3,
     show_problems: Annotated[int, typer.Option(help="How many problem lines to list.")] = 20,
+    allow_outside_root: Annotated[bool, typer.Option(
+        help="Follow image paths in annotation files that leave the dataset root.")] = False,
 ) -> None:
     """Count a source's images and people, list validation problems, show examples."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -130,8 +132,10 @@ def inspect(
                   transient=True) as progress:
         task = progress.add_task(f"reading {source}", total=None)
         try:
+            extra = {"allow_outside_root": True} if allow_outside_root else {}
             report = inspect_source(source, strict=strict, examples=examples, on_sample=lambda n:
-                                    n % 1000 or progress.update(task, description=f"{n:,} people"))
+                                    n % 1000 or progress.update(task, description=f"{n:,} people"),
+                                    **extra)
         except ValueError as error:  # unknown kind, malformed spec
             _fail(str(error))
     render_report(report, Console(markup=False, highlight=False), max_problems=show_problems)
@@ -215,6 +219,8 @@ def build(
         help="ray: sources and images on Ray Data (the same Parquet).")] = "local",
     allow_empty: Annotated[bool, typer.Option(
         help="Write the benchmark even when the sources give no item.")] = False,
+    allow_outside_root: Annotated[bool, typer.Option(
+        help="Follow image paths in annotation files that leave the dataset root.")] = False,
 ) -> None:
     """Turn gaze samples into the four tasks' question-answer items (Parquet + card)."""
     from vl4gaze.build import build_benchmark, render_images
@@ -243,7 +249,8 @@ def build(
             sources, out, seed=seed, person_ref=person_ref, point_format=point_format,
             ambiguity_ratio=ambiguity_ratio, caps=caps or None,
             balance_directions=balance_directions, absent_rate=absent_rate, images=images,
-            allow_empty=allow_empty)
+            allow_empty=allow_empty,
+            **({"allow_outside_root": True} if allow_outside_root else {}))
     except (ValueError, OSError) as err:
         _fail(str(err))
     counts = manifest["counts"]

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from vl4gaze.geometry import box_from_pixels
 from vl4gaze.schema import GazeSample, InOut, Person, Point
-from vl4gaze.sources._common import ImageSizeFn, clip01, far_out, size_problem
+from vl4gaze.sources._common import (
+    ImageSizeFn,
+    area_message,
+    clip01,
+    far_out,
+    no_area,
+    size_problem,
+)
 from vl4gaze.sources.problems import ProblemLog
 
 
@@ -68,6 +75,10 @@ def frame_samples(
                         f"{width}x{height} image")
                 continue
         head = box_from_pixels(*ann.head, width, height)
+        if no_area(head):
+            log.add(ann.file, ann.line, ann.head_fields[2 if head.x2 <= head.x1 else 3],
+                    area_message(head, width, height))
+            continue
         people.append((Person(head=head, index=len(people)), ann))
     for person, ann in people:
         gaze = ()

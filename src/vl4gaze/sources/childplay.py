@@ -18,7 +18,6 @@ The non-visible gaze classes are exactly what the ambiguity task needs, so none 
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from collections.abc import Iterator
@@ -26,7 +25,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from vl4gaze.schema import Flag, GazeSample, InOut
-from vl4gaze.sources._common import ImageSizeFn, image_size, to_float
+from vl4gaze.sources._common import (
+    ImageSizeFn,
+    check_file,
+    csv_rows,
+    image_size,
+    inside_root,
+    outside_message,
+    to_float,
+)
 from vl4gaze.sources._frames import FrameAnnotation, frame_samples
 from vl4gaze.sources.problems import ProblemLog, SourceProblem
 
@@ -57,8 +64,12 @@ def read_childplay(
     problems: list[SourceProblem] | None = None,
     splits: tuple[str, ...] = ("train", "val", "test"),
     image_size_fn: ImageSizeFn | None = None,
+    allow_outside_root: bool = False,
 ) -> Iterator[GazeSample]:
-    """Yield one GazeSample per person per annotated frame of a ChildPlay root."""
+    """Yield one GazeSample per person per annotated frame of a ChildPlay root.
+
+    A ``clip`` column whose value leads out of ``images/`` is refused unless
+    ``allow_outside_root``."""
     log = ProblemLog(strict, problems)
     size_of = image_size_fn or image_size
     root = Path(os.path.abspath(path))
@@ -67,15 +78,22 @@ def read_childplay(
                 "no annotations/ folder (expected annotations/{split}/*.csv)")
         return
     for split in splits:
+        images = str(root / "images")
         for file in sorted((root / "annotations" / split).glob("*.csv")):
+            if not check_file(file, log, what="clip file"):
+                continue  # a directory named x.csv, a symlink loop, no permission
             frames: dict[tuple[str, int], list[FrameAnnotation]] = {}
             for clip, frame, ann in _read_clip(file, log):
+                rel = os.path.join(clip, frame_image(clip, frame))
+                if inside_root(images, rel, allow_outside=allow_outside_root) is None:
+                    log.add(ann.file, ann.line, "clip", outside_message(rel, images))
+                    continue
                 frames.setdefault((clip, frame), []).append(ann)
             for (clip, frame), people in frames.items():
                 yield from frame_samples(
                     source="childplay",
                     split=split,
-                    image=str(root / "images" / clip / frame_image(clip, frame)),
+                    image=os.path.normpath(os.path.join(images, clip, frame_image(clip, frame))),
                     frame_id=f"{split}/{clip}/{frame}",
                     annotations=sorted(people, key=lambda a: a.person),
                     size_of=size_of,
@@ -103,36 +121,40 @@ def frame_image(clip: str, frame: int) -> str:
 
 def _read_clip(file: Path, log: ProblemLog) -> Iterator[tuple[str, int, FrameAnnotation]]:
     name = str(file)
-    with open(file, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
-        missing = [column for column in REQUIRED if column not in header]
-        if missing:
-            log.add(name, 1, missing[0], f"header lacks column(s) {', '.join(missing)}")
-            return
-        col = {h: i for i, h in enumerate(header)}
-        for line, row in enumerate(reader, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != len(header):
-                log.add(name, line, None,
-                        f"expected {len(header)} fields as in the header, found {len(row)}")
-                continue
-            clip = (row[col["clip"]].strip() if "clip" in col else "") or file.stem
-            if parse_clip(clip) is None:
-                log.add(name, line, "clip" if "clip" in col else None,
-                        f"clip {clip!r} is not named videoid_start-end[-downsampled]")
-                continue
-            text = row[col["frame"]].strip()
-            frame = int(text) if text.isdigit() else 0
-            if frame < 1:
-                log.add(name, line, "frame",
-                        f"frame={text!r} is not a 1-based frame index within the clip")
-                continue
-            parsed = _parse_row(row, col, name, line, log)
-            if parsed is None:
-                continue
-            yield clip, frame, parsed
+    rows = csv_rows(file, log)
+    _, header = next(rows, (1, []))
+    header = [h.strip() for h in header]
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        log.add(name, 1, missing[0], f"header lacks column(s) {', '.join(missing)}")
+        return
+    twice = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
+    if twice is not None:  # which of the two holds the value? refuse rather than guess
+        log.add(name, 1, twice, f"header names column {twice!r} twice; the file is not read")
+        return
+    col = {h: i for i, h in enumerate(header)}
+    for line, row in rows:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(header):
+            log.add(name, line, None,
+                    f"expected {len(header)} fields as in the header, found {len(row)}")
+            continue
+        clip = (row[col["clip"]].strip() if "clip" in col else "") or file.stem
+        if parse_clip(clip) is None:
+            log.add(name, line, "clip" if "clip" in col else None,
+                    f"clip {clip!r} is not named videoid_start-end[-downsampled]")
+            continue
+        text = row[col["frame"]].strip()
+        frame = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
+        if frame < 1:
+            log.add(name, line, "frame",
+                    f"frame={text!r} is not a 1-based frame index within the clip")
+            continue
+        parsed = _parse_row(row, col, name, line, log)
+        if parsed is None:
+            continue
+        yield clip, frame, parsed
 
 
 def _parse_row(

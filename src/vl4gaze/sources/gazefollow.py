@@ -24,7 +24,6 @@ lies out of range is a warning, and the row is kept.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Iterator
@@ -36,9 +35,16 @@ from vl4gaze.schema import GazeSample, InOut, Person, Point
 from vl4gaze.sources._common import (
     FAR_OUT,
     ImageSizeFn,
+    area_message,
+    check_file,
     clip01,
+    csv_rows,
+    exists_at_all,
     far_out,
     image_size,
+    inside_root,
+    no_area,
+    outside_message,
     size_problem,
     to_float,
 )
@@ -84,30 +90,36 @@ def read_gazefollow(
     problems: list[SourceProblem] | None = None,
     splits: tuple[str, ...] = ("train", "test"),
     image_size_fn: ImageSizeFn | None = None,
+    allow_outside_root: bool = False,
 ) -> Iterator[GazeSample]:
     """Yield one GazeSample per person of a GazeFollow release directory.
 
     ``path`` is the release root (holding both annotation files and the image folders) or
     one annotation file (its folder is then the image root). ``image_size_fn`` replaces
-    the header read (benchmarks, tests).
+    the header read (benchmarks, tests). Image paths that leave the root (absolute, ``..``)
+    are refused unless ``allow_outside_root``.
     """
     log = ProblemLog(strict, problems)
     size_of = image_size_fn or image_size
     target = Path(path)
-    if target.is_file():
+    if exists_at_all(target) and not os.path.isdir(target):
+        if not check_file(target, log):
+            return
         files = [(_split_of(target), target)]
         root = target.parent
     else:
         root = target
         files = [(s, root / (TRAIN_FILE if s == "train" else TEST_FILE)) for s in splits]
-        present = [(s, f) for s, f in files if f.is_file()]
+        # Something that is there but is no readable file (a directory, a symlink loop,
+        # no permission) is reported, never taken for an absent file.
+        present = [(s, f) for s, f in files if exists_at_all(f)]
         if not present:
             log.add(str(root), None, None, f"no {TRAIN_FILE} or {TEST_FILE} in this folder")
             return
-        files = present
+        files = [(s, f) for s, f in present if check_file(f, log)]
     root_abs = os.path.abspath(root)
     for split, file in files:
-        images = _parse_file(file, split, log)
+        images = _parse_file(file, split, log, root_abs, allow_outside_root)
         yield from _samples(images, split, str(file), root_abs, size_of, log)
 
 
@@ -115,7 +127,8 @@ def _split_of(file: Path) -> str:
     return "test" if "test" in file.name else "train"
 
 
-def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
+def _parse_file(file: Path, split: str, log: ProblemLog, root: str,
+                allow_outside_root: bool = False) -> dict[str, dict]:
     """Parse and check every row; return image path -> person key -> rows, in file order."""
     fields = TRAIN_FIELDS if split == "train" else TEST_FIELDS
     n_fields = len(fields)
@@ -129,57 +142,59 @@ def _parse_file(file: Path, split: str, log: ProblemLog) -> dict[str, dict]:
     i_inout = index.get("in_or_out")
     name = str(file)
     images: dict[str, dict] = {}
-    with open(file, newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.reader(handle), start=1):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            if len(row) != n_fields:
-                log.add(name, line, None,
-                        f"expected {n_fields} comma-separated fields ({split} format), "
-                        f"found {len(row)}")
+    for line, row in csv_rows(file, log):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        if len(row) != n_fields:
+            log.add(name, line, None,
+                    f"expected {n_fields} comma-separated fields ({split} format), "
+                    f"found {len(row)}")
+            continue
+        image = row[0].strip()
+        if not image:
+            log.add(name, line, "path", "empty image path")
+            continue
+        if inside_root(root, image, allow_outside=allow_outside_root) is None:
+            log.add(name, line, "path", outside_message(image, root))
+            continue
+        inout = InOut.IN  # checked first: -1 rows may hold anything
+        if i_inout is not None:
+            text = row[i_inout].strip()
+            if text not in ("1", "0", "-1", "1.0", "0.0", "-1.0"):
+                log.add(name, line, "in_or_out", f"in_or_out={text!r} is not 1, 0 or -1")
                 continue
-            image = row[0].strip()
-            if not image:
-                log.add(name, line, "path", "empty image path")
+            flag = int(float(text))
+            if flag == -1:
+                log.add(name, line, "in_or_out",
+                        "row marked invalid by the release (in_or_out = -1); skipped",
+                        kind=INVALID)
                 continue
-            inout = InOut.IN  # checked first: -1 rows may hold anything
-            if i_inout is not None:
-                text = row[i_inout].strip()
-                if text not in ("1", "0", "-1", "1.0", "0.0", "-1.0"):
-                    log.add(name, line, "in_or_out", f"in_or_out={text!r} is not 1, 0 or -1")
-                    continue
-                flag = int(float(text))
-                if flag == -1:
-                    log.add(name, line, "in_or_out",
-                            "row marked invalid by the release (in_or_out = -1); skipped",
-                            kind=INVALID)
-                    continue
-                inout = InOut.IN if flag == 1 else InOut.OUT
-            try:  # fast path: every number parses and lies in range
-                norm = [float(row[i]) for i in i_norm]
-                head = [float(row[i]) for i in i_head]
-                ok = (math.isfinite(sum(head) + sum(norm))
-                      and lo <= min(norm) and max(norm) <= hi)
-            except ValueError:
-                ok = False
-            if not ok:
-                _report_numbers(row, fields, i_norm, i_head, name, line, log)
-                continue
-            try:
-                body_ok = all(lo <= float(row[i]) <= hi for i in i_body)
-            except ValueError:
-                body_ok = False
-            if not body_ok:
-                _report_body(row, fields, i_body, name, line, log)
-            eye = (norm[k_eye_x], norm[k_eye_y])
-            parsed = _Row(line, eye, (norm[k_gaze_x], norm[k_gaze_y]), tuple(head), inout)
-            # Test: one person per (path, eye_x) as the reference loaders group, one row per
-            # annotator. Train: one row per person (the line keeps duplicates apart).
-            key = eye[0] if split == "test" else (eye, line)
-            person = images.setdefault(image, {}).setdefault(key, _PersonRows())
-            if person.rows:
-                _check_same_person(person.rows[0], parsed, name, log)
-            person.rows.append(parsed)
+            inout = InOut.IN if flag == 1 else InOut.OUT
+        try:  # fast path: every number parses and lies in range
+            norm = [float(row[i]) for i in i_norm]
+            head = [float(row[i]) for i in i_head]
+            ok = (math.isfinite(sum(head) + sum(norm))
+                  and lo <= min(norm) and max(norm) <= hi)
+        except ValueError:
+            ok = False
+        if not ok:
+            _report_numbers(row, fields, i_norm, i_head, name, line, log)
+            continue
+        try:
+            body_ok = all(lo <= float(row[i]) <= hi for i in i_body)
+        except ValueError:
+            body_ok = False
+        if not body_ok:
+            _report_body(row, fields, i_body, name, line, log)
+        eye = (norm[k_eye_x], norm[k_eye_y])
+        parsed = _Row(line, eye, (norm[k_gaze_x], norm[k_gaze_y]), tuple(head), inout)
+        # Test: one person per (path, eye_x) as the reference loaders group, one row per
+        # annotator. Train: one row per person (the line keeps duplicates apart).
+        key = eye[0] if split == "test" else (eye, line)
+        person = images.setdefault(image, {}).setdefault(key, _PersonRows())
+        if person.rows:
+            _check_same_person(person.rows[0], parsed, name, log)
+        person.rows.append(parsed)
     return images
 
 
@@ -264,6 +279,10 @@ def _samples(
                         f"{bad}={value!r} is far outside the {width}x{height} image")
                 continue
             head = box_from_pixels(x1, y1, x2, y2, width, height)
+            if no_area(head):
+                log.add(file, first.line, "head_xmax" if head.x2 <= head.x1 else "head_ymax",
+                        area_message(head, width, height))
+                continue
             eye = Point(clip01(first.eye[0]), clip01(first.eye[1]))
             persons.append((Person(head=head, eye=eye, index=len(persons)), rows))
         for person, rows in persons:

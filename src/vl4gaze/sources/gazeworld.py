@@ -12,6 +12,7 @@ byte-identical files and a bigger run extends a smaller one.
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -22,6 +23,17 @@ from PIL import Image
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, Point, SceneObject, Target
+from vl4gaze.sources._common import (
+    MAX_JSON_LINE,
+    area_message,
+    check_file,
+    exists_at_all,
+    inside_root,
+    json_line,
+    no_area,
+    outside_message,
+    text_lines,
+)
 from vl4gaze.sources.gazeworld_draw import render_record
 from vl4gaze.sources.gazeworld_scene import (
     GENERATOR_VERSION,
@@ -91,21 +103,30 @@ def synthesize(
     out = Path(out)
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
-    for stale in images.glob("scene-*.png"):
-        stale.unlink()
+    # Until the new annotations and meta.json are renamed into place at the end, the folder
+    # holds no annotations at all: a killed run is never read as a complete smaller one.
+    for stale in (out / META, out / ANNOTATIONS, *images.glob("scene-*.png")):
+        stale.unlink(missing_ok=True)
     columns = (TextColumn("GazeWorld"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with (out / ANNOTATIONS).open("w", encoding="utf-8", newline="\n") as lines, Progress(
+    partial = out / f".{ANNOTATIONS}.{os.getpid()}.tmp"
+    with partial.open("w", encoding="utf-8", newline="\n") as lines, Progress(
         *columns, disable=not progress, transient=True
     ) as bar:
         task = bar.add_task("scenes", total=scenes)
         for index in range(scenes):
             record = scene_annotation(index, config, seed)
-            render_record(record).save(out / record["image"], format="PNG", **PNG_OPTIONS)
+            picture = out / record["image"]
+            tmp = picture.with_name(f".{picture.name}.tmp")
+            render_record(record).save(tmp, format="PNG", **PNG_OPTIONS)
+            os.replace(tmp, picture)
             lines.write(json.dumps(record, separators=(",", ":")) + "\n")
             bar.advance(task)
+    os.replace(partial, out / ANNOTATIONS)
     meta = {"generator": "gazeworld", "version": GENERATOR_VERSION, "seed": seed,
             "scenes": scenes, "config": asdict(config)}
-    (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    tmp = out / f".{META}.tmp"
+    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / META)
     return out
 
 
@@ -152,58 +173,76 @@ def _field_of(error: Exception) -> str | None:
 
 
 def read_gazeworld(
-    path: str, *, strict: bool = False, problems: list[SourceProblem] | None = None
+    path: str, *, strict: bool = False, problems: list[SourceProblem] | None = None,
+    allow_outside_root: bool = False,
 ) -> Iterator[GazeSample]:
     """Yield one GazeSample per person of a GazeWorld directory (or its annotations.jsonl).
 
     Bad lines are skipped and reported in ``problems`` (or raise ``SourceError`` when
-    ``strict``), naming the file, line and field.
+    ``strict``), naming the file, line and field. An ``image`` that leads out of the
+    directory is refused unless ``allow_outside_root``.
     """
     log = ProblemLog(strict, problems)
     root = Path(path)
-    file = root if root.is_file() else root / ANNOTATIONS
-    if not file.exists():
+    file = root if exists_at_all(root) and not root.is_dir() else root / ANNOTATIONS
+    if not exists_at_all(file):
         log.add(str(file), None, None, "no GazeWorld annotations here (run `vl4gaze synth` "
                 "to make some)")
         return
+    if not check_file(file, log):
+        return
     base = file.parent.resolve()
-    with file.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                scene = json.loads(line)
-            except json.JSONDecodeError as error:
-                log.add(str(file), number, None, f"not JSON: {error.msg}")
-                continue
-            yield from _scene_samples(scene, base, str(file), number, log)
+    for number, line in enumerate(text_lines(file, log, MAX_JSON_LINE), start=1):
+        if not line.strip():
+            continue
+        try:
+            scene = json_line(line)
+        except ValueError as error:
+            log.add(str(file), number, None, str(error))
+            continue
+        yield from _scene_samples(scene, base, str(file), number, log, allow_outside_root)
 
 
 def _scene_samples(scene: Any, base: Path, file: str, number: int,
-                   log: ProblemLog) -> Iterator[GazeSample]:
+                   log: ProblemLog, allow_outside_root: bool = False) -> Iterator[GazeSample]:
     if not isinstance(scene, dict):
         log.add(file, number, None, "a scene line must be a JSON object")
         return
+    rel = scene.get("image")
+    if not isinstance(rel, str) or not rel:
+        log.add(file, number, "image", f"image={rel!r} is not a file name")
+        return
+    where = inside_root(str(base), rel, allow_outside=allow_outside_root)
+    if where is None:
+        log.add(file, number, "image", outside_message(rel, str(base)))
+        return
     try:
-        image = base / scene["image"]
+        image = Path(where)
         objects = tuple(SceneObject(label=o["label"], box=_box(o["box"]),
                                     description=o.get("description"))
                         for o in scene["objects"])
         people = scene["people"]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         field = _field_of(error) or "objects"
         log.add(file, number, field, f"bad scene: {error}")
         return
     if not image.exists():
         log.add(file, number, "image", f"image not found: {image}")
         return
+    if not image.is_file():
+        log.add(file, number, "image", f"image is not a file: {image}")
+        return
     samples = []
     for k, p in enumerate(people):
         try:
-            samples.append(_sample(scene, p, str(image), objects))
-        except (KeyError, TypeError, ValueError, IndexError) as error:
+            sample = _sample(scene, p, str(image), objects)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             field = _field_of(error)
             where = f"people[{k}]" + (f".{field}" if field else "")
             log.add(file, number, where, f"bad person: {error}")
             return
+        if no_area(sample.person.head):
+            log.add(file, number, f"people[{k}].head", area_message(sample.person.head))
+            return
+        samples.append(sample)
     yield from samples

@@ -37,7 +37,18 @@ from typing import Any
 import numpy as np
 
 from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, Point, SceneObject, Target
-from vl4gaze.sources._common import ImageSizeFn, clip01, far_out, image_size, size_problem
+from vl4gaze.sources._common import (
+    ImageSizeFn,
+    area_message,
+    check_file,
+    clip01,
+    far_out,
+    image_size,
+    inside_root,
+    no_area,
+    outside_message,
+    size_problem,
+)
 from vl4gaze.sources.problems import ProblemLog, SourceError, SourceProblem
 
 #: GOO stores every coordinate at this scale, whatever the image size.
@@ -62,7 +73,7 @@ _SAFE_GLOBALS = {
     (module, name)
     for module in ("builtins", "__builtin__")  # __builtin__: Python 2 names (protocol 2)
     for name in ("list", "dict", "tuple", "set", "frozenset", "int", "float", "complex",
-                 "str", "bytes", "bytearray", "bool", "slice")
+                 "str", "bool", "slice")
 } | {
     ("collections", "OrderedDict"),
     ("_codecs", "encode"),  # bytes written by protocol 2 pickles
@@ -75,10 +86,25 @@ _SAFE_GLOBALS = {
 }
 
 
+#: ``bytes(n)`` / ``bytearray(n)`` allocate n bytes: a pickle could ask for a terabyte.
+MAX_ALLOC = 1 << 24
+
+
+def _bounded(kind: type) -> Any:
+    def make(*args: Any) -> Any:
+        if args and isinstance(args[0], int) and args[0] > MAX_ALLOC:
+            raise pickle.UnpicklingError(f"{kind.__name__}({args[0]}) would allocate more "
+                                         f"than {MAX_ALLOC:,} bytes")
+        return kind(*args)
+    return make
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that only builds plain containers, numbers, strings and numpy arrays."""
 
     def find_class(self, module: str, name: str) -> Any:
+        if module in ("builtins", "__builtin__") and name in ("bytes", "bytearray"):
+            return _bounded(bytes if name == "bytes" else bytearray)
         if (module, name) in _SAFE_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(
@@ -115,8 +141,11 @@ def read_goo(
     split: str | None = None,
     class_names: Sequence[str] | None = None,
     image_size_fn: ImageSizeFn | None = None,
+    allow_outside_root: bool = False,
 ) -> Iterator[GazeSample]:
     """Yield one GazeSample per record of a GOO pickle (``path`` is ``PICKLE:IMAGES``).
+
+    A ``filename`` that leads out of IMAGES is refused unless ``allow_outside_root``.
 
     ``split`` defaults to train/val/test as named in the pickle's file name (else
     "train"); ``class_names`` (24 names, label L is ``class_names[L - 1]``) replaces the
@@ -126,13 +155,16 @@ def read_goo(
     size_of = image_size_fn or image_size
     pickle_file, images = split_goo_path(path)
     name = str(pickle_file)
+    if not check_file(pickle_file, log, what="GOO pickle"):
+        return
     try:
         records = load_pickle(pickle_file)
-    except FileNotFoundError:
-        log.add(name, None, None, "pickle file not found")
+    except OSError as error:
+        log.add(name, None, None, f"cannot read the pickle: {error.strerror or error}")
         return
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
-        log.add(name, None, None, f"cannot load the pickle safely: {error}")
+    except Exception as error:
+        log.add(name, None, None, "cannot load the pickle safely: "
+                f"{type(error).__name__}: {error}")
         return
     if not isinstance(records, list):
         log.add(name, None, None, f"expected a list of dicts, found {type(records).__name__}")
@@ -145,9 +177,14 @@ def read_goo(
     images_abs = os.path.abspath(images)
     for number, record in enumerate(records, start=1):
         try:
-            sample = _sample(record, number, name, split, images_abs, names, size_of)
+            sample = _sample(record, number, name, split, images_abs, names, size_of,
+                             allow_outside_root)
         except _RecordProblem as problem:
             log.add(name, number, problem.field, problem.message)
+            continue
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError,
+                AttributeError) as error:  # a value of a shape nothing expects
+            log.add(name, number, None, f"malformed record: {type(error).__name__}: {error}")
             continue
         yield sample
 
@@ -187,11 +224,16 @@ def _box(values: Sequence[float]) -> Box:
     return Box(clip01(x1), clip01(y1), clip01(x2), clip01(y2))
 
 
-def _label(value: Any, field: str) -> int:
+def _label(value: Any, field: str, index: bool = False) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise _RecordProblem(field, f"{field} value {value!r} is not a class label") from None
+        what = "an index" if index else "a class label"
+        raise _RecordProblem(field, f"{field} value {value!r} is not {what}") from None
+    if index:
+        if not np.isfinite(number) or number != int(number):
+            raise _RecordProblem(field, f"{field}={value!r} is not a whole number")
+        return int(number)
     if number != int(number) or not (1 <= number <= len(GOO_CLASSES)
                                      or int(number) in HEAD_LABELS or number == NO_ITEM):
         raise _RecordProblem(field, f"{field} value {value!r} is not a GOO class (1-24; "
@@ -199,9 +241,29 @@ def _label(value: Any, field: str) -> int:
     return int(number)
 
 
+_TRUE = ("true", "1", "yes", "1.0")
+_FALSE = ("false", "0", "no", "0.0", "", "none")
+
+
+def _flag(value: Any, field: str) -> bool:
+    """A boolean as GOO may store it: bool, 0/1, numpy bool, or text ("False" is false)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None:
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, (str, bytes)):
+        text = (value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+        text = text.strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    raise _RecordProblem(field, f"{field}={value!r} is not a boolean (True/False, 1/0)")
+
+
 def _sample(
     record: Any, number: int, file: str, split: str, images: str,
-    names: Sequence[str], size_of: ImageSizeFn,
+    names: Sequence[str], size_of: ImageSizeFn, allow_outside_root: bool = False,
 ) -> GazeSample:
     if not isinstance(record, dict):
         raise _RecordProblem(None, f"record is a {type(record).__name__}, not a dict")
@@ -228,7 +290,7 @@ def _sample(
             or far_out(float(boxes[:, [1, 3]].max()), SCALE_H))):
         raise _RecordProblem("ann.bboxes", "a box is not finite or is far outside the "
                                            f"{SCALE_W:.0f}x{SCALE_H:.0f} annotation scale")
-    gaze_idx = int(record.get("gazeIdx", NO_ITEM))
+    gaze_idx = _label(record.get("gazeIdx", NO_ITEM), "gazeIdx", index=True)
     if gaze_idx >= len(boxes) or gaze_idx < NO_ITEM:
         raise _RecordProblem("gazeIdx", f"gazeIdx={gaze_idx} but there are {len(boxes)} boxes")
     heads = [i for i, label in enumerate(labels) if label in HEAD_LABELS]
@@ -240,7 +302,9 @@ def _sample(
     if item in HEAD_LABELS[1:]:
         raise _RecordProblem("gaze_item", f"gaze_item={item} is the head class")
 
-    image = os.path.join(images, filename)
+    image = inside_root(images, filename, allow_outside=allow_outside_root)
+    if image is None:
+        raise _RecordProblem("filename", outside_message(filename, images))
     try:
         width, height = size_of(image)
     except OSError as error:
@@ -255,6 +319,9 @@ def _sample(
     else:
         head = Box(clip01(eye.x - HEAD_HALF), clip01(eye.y - HEAD_HALF),
                    clip01(eye.x + HEAD_HALF), clip01(eye.y + HEAD_HALF))
+    if no_area(head):
+        raise _RecordProblem("ann.hbox" if "hbox" in ann or "hbox" in record else
+                             "ann.bboxes", area_message(head))
     objects = tuple(SceneObject(label=names[labels[i] - 1], box=_box(boxes[i]))
                     for i in range(len(boxes)) if i not in heads)
     if gaze_idx >= 0:
@@ -264,7 +331,7 @@ def _sample(
         target = Target(label=names[item - 1], kind="object", rule="source")
     else:
         target = Target()  # the gazed item is not visible
-    flags = (Flag.OCCLUDED.value,) if bool(record.get("occluded", False)) else ()
+    flags = (Flag.OCCLUDED.value,) if _flag(record.get("occluded", False), "occluded") else ()
     return GazeSample(
         image=image,
         width=width,

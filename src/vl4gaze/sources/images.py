@@ -21,8 +21,7 @@ reported as a problem when there is not exactly one. Coordinates are normalized 
 
 from __future__ import annotations
 
-import csv
-import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,18 @@ from pathlib import Path
 from vl4gaze.annotate.boxes import box_iou
 from vl4gaze.geometry import box_from_pixels
 from vl4gaze.schema import Box, GazeSample, InOut, Person, Point
-from vl4gaze.sources._common import clip01, far_out, image_size, size_problem, to_float
+from vl4gaze.sources._common import (
+    MAX_JSON_LINE,
+    check_file,
+    clip01,
+    csv_rows,
+    exists_at_all,
+    far_out,
+    image_size,
+    json_line,
+    size_problem,
+    to_float,
+)
 from vl4gaze.sources.problems import INVALID, ProblemLog, SourceProblem
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -61,8 +71,12 @@ def read_images(
     problems: list[SourceProblem] | None = None,
     detector: str = "haar",
     min_face: float = 0.04,
+    allow_outside_root: bool = False,
 ) -> Iterator[GazeSample]:
-    """Yield one GazeSample per person found in the photos under ``path``."""
+    """Yield one GazeSample per person found in the photos under ``path``.
+
+    Only files found under ``path`` are read: gaze.csv names are matched against them, so
+    ``allow_outside_root`` (accepted like every reader's) changes nothing here."""
     from vl4gaze.annotate.heads import detect_heads
 
     log = ProblemLog(strict, problems)
@@ -86,6 +100,9 @@ def read_images(
             found = [d.head for d in detect_heads(file, method=detector, min_face=min_face)]
         except OSError as error:
             log.add(str(file), None, None, size_problem(str(file), error))
+            continue
+        except (ValueError, RuntimeError) as error:  # a detector that cannot decode it
+            log.add(str(file), None, None, f"image cannot be decoded: {error}")
             continue
         people = _people(labels, found, width, height, rel, log)
         if not people:
@@ -186,23 +203,34 @@ def _inout(text: str | None, file: str, line: int | None, log: ProblemLog) -> In
 def _read_csv(file: Path, log: ProblemLog) -> dict[str, list[_Label]]:
     """image (relative path) -> its labelled people, from DIR/gaze.csv."""
     labels: dict[str, list[_Label]] = {}
-    if not file.is_file():
+    if not exists_at_all(file) or not check_file(file, log, what=CSV_SIDECAR):
         return labels
     name = str(file)
-    with open(file, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "image" not in reader.fieldnames:
-            log.add(name, 1, "image", "gaze.csv needs a header with an 'image' column")
-            return labels
-        for row in reader:
-            line = reader.line_num
-            image = (row.get("image") or "").strip()
-            if not image:
-                log.add(name, line, "image", "empty image path")
-                continue
-            label = _label(row, name, line, log)
-            if label is not None:
-                labels.setdefault(Path(image).as_posix(), []).append(label)
+    rows = csv_rows(file, log)
+    _, header = next(rows, (1, []))
+    header = [h.strip() for h in header]
+    if "image" not in header:
+        log.add(name, 1, "image", "gaze.csv needs a header with an 'image' column")
+        return labels
+    twice = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
+    if twice is not None:
+        log.add(name, 1, twice, f"header names column {twice!r} twice; the file is not read")
+        return labels
+    for line, values in rows:
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue
+        if len(values) > len(header):
+            log.add(name, line, None, f"{len(values)} fields for the header's "
+                    f"{len(header)}")
+            continue
+        row = dict(zip(header, values, strict=False))
+        image = (row.get("image") or "").strip()
+        if not image:
+            log.add(name, line, "image", "empty image path")
+            continue
+        label = _label(row, name, line, log)
+        if label is not None:
+            labels.setdefault(Path(image).as_posix(), []).append(label)
     return labels
 
 
@@ -247,13 +275,20 @@ def _label(row: dict, file: str, line: int | None, log: ProblemLog) -> _Label | 
 
 def _read_json(file: Path, log: ProblemLog) -> list[_Label] | None:
     """The people of one image's JSON sidecar; None when there is none."""
-    if not file.is_file():
+    if not exists_at_all(file):
         return None
+    if not check_file(file, log, what="gaze sidecar"):
+        return []
     name = str(file)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        log.add(name, error.lineno, None, f"not valid JSON: {error.msg}")
+        if os.path.getsize(file) > MAX_JSON_LINE:
+            raise ValueError(f"larger than {MAX_JSON_LINE:,} bytes")
+        data = json_line(file.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as error:
+        log.add(name, None, None, f"not UTF-8 text (byte {error.start + 1})")
+        return []
+    except (OSError, ValueError) as error:
+        log.add(name, None, None, f"not a valid gaze sidecar: {error}")
         return []
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         log.add(name, None, "people", "a gaze sidecar needs a 'people' list")

@@ -14,7 +14,7 @@ from typing import Any
 
 from vl4gaze.schema import GazeSample
 from vl4gaze.sources import parse_spec, read_source
-from vl4gaze.sources.problems import ERROR, WARNING, SourceError, SourceProblem
+from vl4gaze.sources.problems import ERROR, WARNING, SourceError, SourceProblem, printable
 
 
 @dataclass
@@ -107,15 +107,31 @@ def inspect_source(
     return report
 
 
-def render_report(report: InspectReport, console: Any, *, max_problems: int = 20) -> None:
-    """Print an InspectReport as rich tables on ``console`` (a rich Console)."""
+def _safe_table() -> type:
     from rich.table import Table
+
+    class SafeTable(Table):
+        """A table whose cells (text from annotation files) cannot drive the terminal."""
+
+        def add_row(self, *cells: Any, **kwargs: Any) -> None:
+            super().add_row(*(printable(c) if isinstance(c, str) else c for c in cells),
+                            **kwargs)
+
+    return SafeTable
+
+
+def render_report(report: InspectReport, console: Any, *, max_problems: int = 20) -> None:
+    """Print an InspectReport as rich tables on ``console`` (a rich Console); every text
+    cell goes through ``printable`` (no escape codes from a file reach the terminal)."""
+    from rich.table import Table
+
+    SafeTable = _safe_table()
 
     def spread(counter: Counter) -> str:
         return ", ".join(f"{k}: {v:,}" for k, v in sorted(counter.items(), key=lambda kv:
                                                           str(kv[0]))) or "-"
 
-    counts = Table(title=f"{report.spec}", show_header=False, title_justify="left")
+    counts = SafeTable(title=printable(report.spec), show_header=False, title_justify="left")
     counts.add_column("what", style="bold")
     counts.add_column("value")
     counts.add_row("images", f"{report.images:,}")
@@ -137,7 +153,7 @@ def render_report(report: InspectReport, console: Any, *, max_problems: int = 20
         for (kind, name), n in sorted(report.problem_counts().items()):
             summary.add_row(kind, name, f"{n:,}")
         console.print(summary)
-        lines = Table(title=f"First {min(max_problems, len(report.problems))} problems",
+        lines = SafeTable(title=f"First {min(max_problems, len(report.problems))} problems",
                       title_justify="left")
         for column in ("file", "line", "field", "message"):
             lines.add_column(column, overflow="fold")
@@ -149,8 +165,8 @@ def render_report(report: InspectReport, console: Any, *, max_problems: int = 20
         console.print("No problems found.", style="green")
 
     for number, s in enumerate(report.examples, start=1):
-        table = Table(title=f"Example {number}: {s.source_id}", show_header=False,
-                      title_justify="left")
+        table = SafeTable(title=f"Example {number}: {printable(s.source_id)}",
+                           show_header=False, title_justify="left")
         table.add_column("field", style="bold")
         table.add_column("value", overflow="fold")
         mean = s.gaze_mean

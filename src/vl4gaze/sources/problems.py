@@ -12,7 +12,26 @@ grouping would split): strict mode records them without failing too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+#: Control characters (C0, DEL, C1) and the bidirectional overrides: text read from an
+#: annotation file must not drive the terminal (escape codes, hyperlinks, reordering).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Longest message kept: a hostile field must not flood the terminal.
+MAX_MESSAGE = 600
+
+
+def printable(text: str | None, limit: int = MAX_MESSAGE) -> str | None:
+    """``text`` with every control character written as an escape (``\\x1b``) and cut to
+    ``limit`` characters, so a file's content cannot act on the terminal."""
+    if text is None:
+        return None
+    text = _UNSAFE.sub(lambda m: ascii(m.group())[1:-1], str(text))
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+    return text
+
 
 #: Problem kinds: a malformed or impossible value (the line is skipped), a row the source
 #: marks invalid (skipped), or something odd in a line that is still kept.
@@ -60,7 +79,8 @@ class ProblemLog:
         message: str,
         kind: str = ERROR,
     ) -> None:
-        problem = SourceProblem(str(file), line, field, message, kind)
+        problem = SourceProblem(printable(str(file)) or "", line, printable(field, 120),
+                                printable(message) or "", kind)
         if self.strict and kind == ERROR:
             raise SourceError(problem)
         if self.problems is not None:

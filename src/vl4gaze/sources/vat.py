@@ -8,13 +8,20 @@ the reference evaluation, a single negative coordinate is clamped to 0 (in frame
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from vl4gaze.schema import GazeSample, InOut
-from vl4gaze.sources._common import ImageSizeFn, image_size, to_float
+from vl4gaze.sources._common import (
+    ImageSizeFn,
+    check_file,
+    csv_rows,
+    image_size,
+    inside_root,
+    outside_message,
+    to_float,
+)
 from vl4gaze.sources._frames import FrameAnnotation, frame_samples
 from vl4gaze.sources.problems import ProblemLog, SourceProblem
 
@@ -30,8 +37,12 @@ def read_vat(
     problems: list[SourceProblem] | None = None,
     splits: tuple[str, ...] = ("train", "test"),
     image_size_fn: ImageSizeFn | None = None,
+    allow_outside_root: bool = False,
 ) -> Iterator[GazeSample]:
-    """Yield one GazeSample per person per annotated frame of a VideoAttentionTarget root."""
+    """Yield one GazeSample per person per annotated frame of a VideoAttentionTarget root.
+
+    A frame name that leads out of the clip's image folder is refused unless
+    ``allow_outside_root``."""
     log = ProblemLog(strict, problems)
     size_of = image_size_fn or image_size
     root = Path(os.path.abspath(path))
@@ -43,16 +54,24 @@ def read_vat(
         for clip_dir in sorted(p for p in annotations.glob(f"{split}/*/*") if p.is_dir()):
             show, clip = clip_dir.parent.name, clip_dir.name
             frames: dict[str, list[FrameAnnotation]] = {}
+            image_dir = str(root / "images" / show / clip)
             for person_file in sorted(clip_dir.glob("*.txt")):
+                if not check_file(person_file, log, what="person file"):
+                    continue  # a directory named s00.txt, a loop, no permission
                 for frame, ann in _read_person(person_file, log):
-                    frames.setdefault(frame, []).append(ann)
-            for frame in sorted(frames):
+                    image = inside_root(image_dir, frame, allow_outside=allow_outside_root)
+                    if image is None:
+                        log.add(ann.file, ann.line, "frame", outside_message(frame, image_dir))
+                        continue
+                    frames.setdefault(image, []).append(ann)
+            for image in sorted(frames):
+                frame = os.path.relpath(image, image_dir)
                 yield from frame_samples(
                     source="vat",
                     split=split,
-                    image=str(root / "images" / show / clip / frame),
+                    image=image,
                     frame_id=f"{split}/{show}/{clip}/{frame}",
-                    annotations=frames[frame],
+                    annotations=frames[image],
                     size_of=size_of,
                     log=log,
                 )
@@ -60,39 +79,38 @@ def read_vat(
 
 def _read_person(file: Path, log: ProblemLog) -> Iterator[tuple[str, FrameAnnotation]]:
     name = str(file)
-    with open(file, newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.reader(handle), start=1):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != len(FIELDS):
-                log.add(name, line, None,
-                        f"expected {len(FIELDS)} comma-separated fields "
-                        f"({','.join(FIELDS)}), found {len(row)}")
-                continue
-            frame = row[0].strip()
-            if not frame:
-                log.add(name, line, "frame", "empty frame name")
-                continue
-            values: list[float] = []
-            for field, text in zip(FIELDS[1:], row[1:], strict=True):
-                try:
-                    values.append(to_float(text))
-                except ValueError:
-                    log.add(name, line, field, f"{field}={text!r} is not a number")
-                    break
-            else:
-                gx, gy = values[4], values[5]
-                if gx == -1 and gy == -1:
-                    gaze, inout = None, InOut.OUT
-                else:  # the reference evaluation clamps a single negative value to 0
-                    gaze, inout = (max(gx, 0.0), max(gy, 0.0)), InOut.IN
-                yield frame, FrameAnnotation(
-                    file=name,
-                    line=line,
-                    person=file.stem,
-                    head=(values[0], values[1], values[2], values[3]),
-                    head_fields=HEAD_FIELDS,
-                    gaze=gaze,
-                    gaze_fields=GAZE_FIELDS,
-                    inout=inout,
-                )
+    for line, row in csv_rows(file, log):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(FIELDS):
+            log.add(name, line, None,
+                    f"expected {len(FIELDS)} comma-separated fields "
+                    f"({','.join(FIELDS)}), found {len(row)}")
+            continue
+        frame = row[0].strip()
+        if not frame:
+            log.add(name, line, "frame", "empty frame name")
+            continue
+        values: list[float] = []
+        for field, text in zip(FIELDS[1:], row[1:], strict=True):
+            try:
+                values.append(to_float(text))
+            except ValueError:
+                log.add(name, line, field, f"{field}={text!r} is not a number")
+                break
+        else:
+            gx, gy = values[4], values[5]
+            if gx == -1 and gy == -1:
+                gaze, inout = None, InOut.OUT
+            else:  # the reference evaluation clamps a single negative value to 0
+                gaze, inout = (max(gx, 0.0), max(gy, 0.0)), InOut.IN
+            yield frame, FrameAnnotation(
+                file=name,
+                line=line,
+                person=file.stem,
+                head=(values[0], values[1], values[2], values[3]),
+                head_fields=HEAD_FIELDS,
+                gaze=gaze,
+                gaze_fields=GAZE_FIELDS,
+                inout=inout,
+            )

@@ -97,7 +97,6 @@ def train(
     """
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     if loss_per not in LOSS_PER:
@@ -178,7 +177,7 @@ def train(
         console.print(f"training {len(trained['adapted'])} LoRA-adapted modules, whole: "
                       f"{', '.join(trained['whole']) or 'none'}" if lora else
                       f"full fine-tuning, frozen: {', '.join(trained['frozen']) or 'nothing'}")
-    last = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.exists() else None
+    last = last_complete_checkpoint(ckpt_dir) if resume else None
     if resume and last is None:
         console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
     result = trainer.train(resume_from_checkpoint=last)
@@ -196,7 +195,9 @@ def train(
             "train_loss": result.training_loss, "metrics": result.metrics,
             "log_history": trainer.state.log_history,
         }
-        (out / "vl4gaze_train.json").write_text(json.dumps(summary, indent=2, default=str))
+        tmp = out / f".vl4gaze_train.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(summary, indent=2, default=str))
+        os.replace(tmp, out / "vl4gaze_train.json")  # last, atomic: marks the model complete
     return out
 
 
@@ -216,6 +217,36 @@ def _root(name: str) -> str:
     return _group_of(name.rsplit(".", 1)[0])[1]
 
 
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` that was saved in full, else None.
+
+    The Trainer writes ``trainer_state.json`` after the weights, optimizer and RNG state, so
+    a checkpoint without a parseable one (or without weights) was cut off mid-save (kill -9,
+    full disk): it is skipped with a message instead of failing every later ``--resume``."""
+    found = []
+    for path in Path(ckpt_dir).glob("checkpoint-*") if Path(ckpt_dir).is_dir() else ():
+        step = path.name.removeprefix("checkpoint-")
+        if path.is_dir() and step.isdigit():
+            found.append((int(step), path))
+    for _, path in sorted(found, reverse=True):
+        why = _partial(path)
+        if why is None:
+            return str(path)
+        console.print(f"skipping partial checkpoint {path} ({why}; killed while saving?)",
+                      markup=False, style="yellow")
+    return None
+
+
+def _partial(path: Path) -> str | None:
+    try:
+        json.loads((path / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return "no readable trainer_state.json"
+    if not any(any(path.glob(p)) for p in ("*.safetensors", "*.bin", "*.pt", "global_step*")):
+        return "no weights"
+    return None
+
+
 _WEIGHT_FILES = ("adapter_config.json", "adapter_model.safetensors", "model.safetensors",
                  "model-*.safetensors", "model.safetensors.index.json")
 
@@ -228,6 +259,8 @@ def _save(trainer: Any, processor: Any, out: Path, *, lora: bool, merge: bool,
     DeepSpeed ZeRO-3 (whose shards no single rank holds)."""
     out.mkdir(parents=True, exist_ok=True)
     if _is_main():  # a resumed run may switch between adapter and merged output
+        # vl4gaze_train.json is written last: while it is absent the model is incomplete.
+        (out / "vl4gaze_train.json").unlink(missing_ok=True)
         for pattern in _WEIGHT_FILES:
             for stale in out.glob(pattern):
                 stale.unlink()
