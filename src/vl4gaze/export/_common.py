@@ -9,6 +9,7 @@ or shared, and the benchmark deleted, without breaking it.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -67,11 +68,17 @@ def place_images(bench: Path, out: Path, items: Iterable[QAItem]) -> int:
 
 
 def copy_manifest(bench: Path, out: Path) -> None:
-    """``OUT/manifest.json``: the point format and person marking prompts are made from."""
+    """``OUT/manifest.json``: the point format and person marking prompts are made from.
+
+    The build's list of its own data files (``files``) is left out: an export lays its
+    data out differently, and the list would make the folder look like a broken build."""
     src = Path(bench) / "manifest.json"
     if src.exists():
+        manifest = json.loads(src.read_text(encoding="utf-8"))
+        manifest.pop("files", None)
         Path(out).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, Path(out) / "manifest.json")
+        (Path(out) / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def eval_max_new_tokens() -> int:
