@@ -1,6 +1,7 @@
 """Behaviour guard (issue 19): a fixed GazeWorld benchmark and three baseline runs must
-give the same Parquet bytes and the same scores.json (minus ``provenance`` and the benchmark's temporary path) and items.parquet rows as the golden
-files in tests/data/golden, which were written by the code before the task registry.
+give the same Parquet bytes, the same scores.json (minus ``provenance`` and the
+benchmark's temporary path) and the same items.parquet rows as the golden files in
+tests/data/golden, which were written by the code before the task registry.
 
 Regenerate (only for an intended change of output, and say so in the commit):
 ``VL4GAZE_REGEN_GOLDEN=1 pytest tests/test_golden.py``.
