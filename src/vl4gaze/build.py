@@ -36,7 +36,7 @@ from PIL import Image
 import vl4gaze
 from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import AmbiguityReason, Box, GazeSample, QAItem, content_id
-from vl4gaze.tasks import ambiguity, direction, point
+from vl4gaze.tasks import ambiguity, direction, point, registry
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, no_ref, person_ref, rng_for
 
@@ -44,7 +44,6 @@ from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, no_ref, person_
 #: benchmark's test stays the source's official test, comparable with published numbers).
 SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "test"}
 IMAGE_MODES = ("write", "link", "none")
-TASKS = ("object", "direction", "point", "ambiguity")
 PLAN_FILE = "image_plan.parquet"
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BATCH = 20_000
@@ -412,8 +411,9 @@ def build_from_samples(
     if images not in IMAGE_MODES:
         raise ValueError(f"images={images!r}: expected one of {', '.join(IMAGE_MODES)}")
     for task, cap in (caps or {}).items():
-        if task not in TASKS or cap < 0:
-            raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(TASKS)} "
+        known = registry.task_names()
+        if task not in known or cap < 0:
+            raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(known)} "
                              "and the cap >= 0")
     builder = _Builder(options, absent_rate)
     with ProgressLog("building items", None, enabled=progress, unit="samples") as bar:

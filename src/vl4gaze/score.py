@@ -16,9 +16,11 @@ docs/scoring.md for every definition). Conventions that matter for comparing num
 - Heatmap predictions get ``auc`` under the definition of the item's source
   (``vl4gaze.metrics.point.AUC_BY_SOURCE``: GazeFollow's, VideoAttentionTarget's for VAT
   and ChildPlay, GOO's); the point block's ``auc_definition`` says which was used.
-- ``overall`` is the mean of each task's headline metric (point ``acc@0.1``, direction
-  ``accuracy``, object ``label_match``, ambiguity ``f1``) over the tasks present, with an
-  interval from the same per-task resamples.
+- ``overall`` is the mean of each task's headline metric (``TaskSpec.headline`` in
+  ``vl4gaze.tasks.registry``: point ``acc@0.1``, direction and ambiguity
+  ``balanced_accuracy``, object ``label_match``; each over ALL the task's items, an
+  unparsed answer a miss, and not winnable by a constant answer) over the tasks present,
+  with an interval from the same per-task resamples.
 """
 
 from __future__ import annotations
@@ -48,16 +50,8 @@ from vl4gaze.parse.conventions import (
 from vl4gaze.parse.direction import parse_direction_rule
 from vl4gaze.parse.points import parse_point
 from vl4gaze.schema import Prediction, QAItem, Task
+from vl4gaze.tasks import registry
 
-#: The one metric each task is summarised by, everywhere (scores.json ``overall``, the
-#: terminal table, the report's table and plots, the README). Each is computed over ALL
-#: the task's items (an unparsed answer is a miss) and a constant answer cannot win it:
-#: balanced accuracy (mean recall per true class) gives any constant answer exactly
-#: chance, 1/8 for direction and 1/2 for ambiguity, whatever the class shares; label
-#: match and acc@0.1 reward only answers that are right for the item.
-HEADLINE = {"object": "label_match", "direction": "balanced_accuracy", "point": "acc@0.1",
-            "ambiguity": "balanced_accuracy"}
-TASK_ORDER = ("object", "direction", "point", "ambiguity")
 _BOOT_CHUNK = 2_000_000  # resampled indices held in memory at once
 
 
@@ -365,7 +359,7 @@ def _aggregate_task(
         block["per_reason"] = amb_metrics.per_reason(
             [t.get("reason") for t in targets], list(y_pred),
             [s.parsed["reason"] if s.parsed else None for s in scores])
-    return block, samples.get(HEADLINE[task], np.zeros(0))
+    return block, samples.get(registry.get(task).headline, np.zeros(0))
 
 
 def _add_auc(block: dict[str, Any], scores: list[ItemScore], items: Mapping[str, QAItem],
@@ -434,14 +428,14 @@ def score_predictions(
     rng = np.random.default_rng(seed)
     tasks: dict[str, Any] = {}
     headline: dict[str, tuple[float | None, np.ndarray]] = {}
-    for task in TASK_ORDER:
+    for task in registry.task_names():
         group = [s for s in scores if s.task == task]
         if not group:
             continue
         boot = _Bootstrap(len(group), n_boot, rng)
         block, samples = _aggregate_task(task, group, by_id, boot, embedder)
         tasks[task] = block
-        headline[task] = (block["metrics"][HEADLINE[task]]["value"], samples)
+        headline[task] = (block["metrics"][registry.get(task).headline]["value"], samples)
     summary = {
         "n_items": len(scores),
         "n_missing": len(by_id) - len(scores),
@@ -464,7 +458,7 @@ def _overall(headline: dict[str, tuple[float | None, np.ndarray]]) -> dict[str, 
     sizes = {len(s) for t, (_, s) in headline.items() if t in vals}
     boots = (np.mean([headline[t][1] for t in vals], axis=0) if len(sizes) == 1
              else np.zeros(0))
-    return {"headline": {t: HEADLINE[t] for t in vals},
+    return {"headline": {t: registry.get(t).headline for t in vals},
             "metrics": {"mean_headline": _metric(value, boots, True, len(vals))}}
 
 

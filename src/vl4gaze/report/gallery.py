@@ -26,8 +26,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from PIL import Image
 
 from vl4gaze.geometry import direction_center_deg
-from vl4gaze.report.runs import TASK_ORDER, Run, parsed_direction, parsed_point
+from vl4gaze.report.runs import Run, parsed_direction, parsed_point
 from vl4gaze.schema import QAItem
+from vl4gaze.tasks import registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = ("gallery.css", "gallery.js")
@@ -216,7 +217,8 @@ class Thumbnails:
 
 
 def _task_order(task: str) -> int:
-    return TASK_ORDER.index(task) if task in TASK_ORDER else len(TASK_ORDER)
+    order = registry.task_names()
+    return order.index(task) if task in order else len(order)
 
 
 def failure_counts(runs: Sequence[Run]) -> dict[str, int]:
@@ -292,7 +294,7 @@ def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colo
     assets.mkdir(parents=True, exist_ok=True)
     for name in ASSETS:
         shutil.copyfile(TEMPLATES / name, assets / name)
-    tasks = [t for t in TASK_ORDER if any(c.task == t for c in cards)]  # filter order
+    tasks = [t for t in registry.task_names() if any(c.task == t for c in cards)]  # filter order
     tasks += sorted({c.task for c in cards} - set(tasks))
     models = [{"index": i, "label": run.label, "color": colors[i]} for i, run in enumerate(runs)]
     figures = [{"name": name, "png": paths[0].relative_to(out).as_posix(),

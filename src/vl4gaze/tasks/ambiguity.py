@@ -33,6 +33,7 @@ from vl4gaze.tasks.refs import (
     point_instruction,
     text_phrase,
 )
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 SUFFIX = "If the question cannot be answered from the image, say so and explain why."
 
@@ -170,3 +171,24 @@ def absent_ref(sample: GazeSample, box: Box, options: Options,
                    coords_phrase(box, options.point_format, sample.width, sample.height),
                    box, None)
     return Ref(PersonRef.BOX, box_phrase(), box, box)
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for an ambiguity question: decline, or answer as
+    the object, point or direction task would."""
+    decline = ("If the question cannot be answered from the image (it is unclear which "
+               "person is meant, the person looks outside the image, their eyes are closed "
+               "or hidden, or no such person is there), answer 'It cannot be answered: "
+               "<why>.'")
+    return (f"{decline} Otherwise answer the question: {object_task.instruction(point)} "
+            f"For a point: {point} For a direction: {direction.instruction(point)}")
+
+
+SPEC = TaskSpec(
+    name="ambiguity",
+    metrics=(Metric("accuracy"), Metric("precision"), Metric("recall"), Metric("f1"),
+             Metric("balanced_accuracy")),
+    headline="balanced_accuracy",
+    instruction=instruction,
+    vocabulary=(SUFFIX, _TEXTS, TEMPLATES, _FLAG_WHY, _ABSENT_WHY),
+)

@@ -23,6 +23,7 @@ from vl4gaze.tasks.refs import (
     r6,
     unanswerable,
 )
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 CHOICES = "Answer with one of: " + ", ".join(DIRECTIONS) + "."
 
@@ -65,3 +66,19 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
         return None
     template = choose(TEMPLATES, rng)
     return Draft("direction", fill(template, ref), target["direction"], target, ref, template.id)
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for a direction question."""
+    return (f"Answer with exactly one of: {', '.join(DIRECTIONS)} (as the viewer of the "
+            "image sees it).")
+
+
+SPEC = TaskSpec(
+    name="direction",
+    metrics=(Metric("accuracy"), Metric("adjacent_accuracy"),
+             Metric("angular_error", higher_is_better=False), Metric("balanced_accuracy")),
+    headline="balanced_accuracy",
+    instruction=instruction,
+    vocabulary=(DIRECTIONS, CHOICES, TEMPLATES),
+)

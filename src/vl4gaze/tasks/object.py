@@ -11,6 +11,7 @@ from typing import Any
 
 from vl4gaze.schema import GazeSample
 from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 TEMPLATES: tuple[Template, ...] = tuple(
     Template(f"object/{i:02d}", text) for i, text in enumerate((
@@ -55,3 +56,18 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
     template = choose(TEMPLATES, rng)
     return Draft("object", fill(template, ref), answer_of(sample) or "", target_of(sample), ref,
                  template.id)
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for an object question."""
+    return "Answer with a short noun phrase naming what the person looks at, e.g. a white mug."
+
+
+SPEC = TaskSpec(
+    name="object",
+    metrics=(Metric("label_match"), Metric("embedding_similarity"), Metric("rouge_l"),
+             Metric("cider")),
+    headline="label_match",
+    instruction=instruction,
+    vocabulary=(TEMPLATES,),
+)

@@ -24,6 +24,7 @@ from vl4gaze.tasks.refs import (
     point_instruction,
     unanswerable,
 )
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 TEMPLATES: tuple[Template, ...] = tuple(
     Template(f"point/{i:02d}", text + " {fmt}") for i, text in enumerate((
@@ -70,3 +71,19 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
     return Draft("point", fill(template, ref, fmt=fmt),
                  answer_of(sample, options.point_format),
                  target_of(sample, options.point_format) or {}, ref, template.id)
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for a point question (``point``: the format)."""
+    return f"Answer with the point the person is looking at. {point}"
+
+
+SPEC = TaskSpec(
+    name="point",
+    metrics=(Metric("avg_l2", higher_is_better=False), Metric("min_l2", higher_is_better=False),
+             Metric("acc@0.1"), Metric("acc@0.2"),
+             Metric("angular_error", higher_is_better=False)),
+    headline="acc@0.1",
+    instruction=instruction,
+    vocabulary=(TEMPLATES,),
+)
