@@ -11,7 +11,8 @@ from vl4gaze.tasks.registry import Metric, TaskSpec
 
 def _toy(name: str = "toy", headline: str = "hit") -> TaskSpec:
     return TaskSpec(name=name, metrics=(Metric("hit"), Metric("miss", False)),
-                    headline=headline, instruction=lambda point: "Answer yes or no.")
+                    headline=headline, instruction=lambda point: "Answer yes or no.",
+                    score_item=lambda *a: None, aggregate=lambda *a: None)
 
 
 def test_the_builtin_tasks_are_the_schema_tasks_in_report_order():
@@ -32,7 +33,7 @@ def test_a_spec_is_validated_and_frozen():
     with pytest.raises(ValueError, match="headline 'f1' is not one of its metrics"):
         _toy(headline="f1")
     with pytest.raises(ValueError, match="metric names repeat"):
-        TaskSpec("toy", (Metric("a"), Metric("a")), "a", lambda p: "")
+        TaskSpec("toy", (Metric("a"), Metric("a")), "a", lambda p: "", print, print)
     with pytest.raises(ValueError, match="identifier"):
         _toy(name="two words")
     spec = _toy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 #: The built-in task modules under ``vl4gaze.tasks``, in the order tasks are reported.
 BUILTIN = ("object", "direction", "point", "ambiguity")
@@ -35,12 +36,22 @@ class TaskSpec:
     answer-form sentence, given the point-format sentence; ``max_new_tokens``: the
     longest answer the task needs; ``vocabulary``: the module constants whose strings the
     tiny model's tokenizer must cover (templates, answer choices).
+
+    Scoring (``vl4gaze.score`` calls these; the types are in ``vl4gaze.metrics.scoring``):
+    ``score_item(item, raw, out: ItemScore, ctx: ScoreContext)`` parses one answer and
+    fills ``out`` (parsed, rule, correct, score, per-item ``values``);
+    ``aggregate(block: TaskBlock, scores, items, embedder)`` adds the task's metrics to
+    its scores.json block; ``single(score, item, embedder)`` gives one answer's values
+    alone (lmms-eval's ``process_results``; default: the per-item values as floats).
     """
 
     name: str
     metrics: tuple[Metric, ...]
     headline: str
     instruction: Callable[[str], str]
+    score_item: Callable[..., None]
+    aggregate: Callable[..., None]
+    single: Callable[..., dict[str, Any]] | None = None
     max_new_tokens: int = 64
     vocabulary: tuple[object, ...] = ()
 
