@@ -217,6 +217,12 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
     return {k: s.values[k] for k in ("declines", "ambiguous", "accuracy")}
 
 
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: why the question is ambiguous, if it is."""
+    t = item.target
+    return "ambiguous: " + (t.get("reason") or "no") if t.get("ambiguous") else "answerable"
+
+
 def instruction(point: str) -> str:
     """The system prompt's answer form for an ambiguity question: decline, or answer as
     the object, point or direction task would."""
@@ -234,6 +240,7 @@ SPEC = TaskSpec(
              Metric("balanced_accuracy")),
     headline="balanced_accuracy",
     instruction=instruction,
+    detail=detail,
     score_item=score_item,
     aggregate=aggregate,
     single=single,

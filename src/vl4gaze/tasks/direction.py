@@ -106,6 +106,13 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
                                 "matrix": conf.tolist()}
 
 
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: class and angle."""
+    t = item.target
+    return (f"{t.get('direction')} ({float(t['angle_deg']):.0f}°)"
+            if t.get("angle_deg") is not None else "")
+
+
 def instruction(point: str) -> str:
     """The system prompt's answer form for a direction question."""
     return (f"Answer with exactly one of: {', '.join(DIRECTIONS)} (as the viewer of the "
@@ -118,6 +125,8 @@ SPEC = TaskSpec(
              Metric("angular_error", higher_is_better=False), Metric("balanced_accuracy")),
     headline="balanced_accuracy",
     instruction=instruction,
+    detail=detail,
+    mark="direction",
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(DIRECTIONS, CHOICES, TEMPLATES),

@@ -121,6 +121,11 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
     return values
 
 
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: the label."""
+    return f"label: {item.target['label']}" if item.target.get("label") else ""
+
+
 def instruction(point: str) -> str:
     """The system prompt's answer form for an object question."""
     return "Answer with a short noun phrase naming what the person looks at, e.g. a white mug."
@@ -132,6 +137,7 @@ SPEC = TaskSpec(
              Metric("cider")),
     headline="label_match",
     instruction=instruction,
+    detail=detail,
     score_item=score_item,
     aggregate=aggregate,
     single=single,

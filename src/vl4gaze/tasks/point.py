@@ -154,6 +154,12 @@ def _add_auc(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAIt
                                    else None for s in scores], True)
 
 
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: how many annotators clicked."""
+    points = item.target.get("points")
+    return f"{len(points)} annotator point(s)" if points else ""
+
+
 def instruction(point: str) -> str:
     """The system prompt's answer form for a point question (``point``: the format)."""
     return f"Answer with the point the person is looking at. {point}"
@@ -166,6 +172,8 @@ SPEC = TaskSpec(
              Metric("angular_error", higher_is_better=False)),
     headline="acc@0.1",
     instruction=instruction,
+    detail=detail,
+    mark="point",
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(TEMPLATES,),

@@ -16,6 +16,8 @@ from typing import Any
 
 #: The built-in task modules under ``vl4gaze.tasks``, in the order tasks are reported.
 BUILTIN = ("object", "direction", "point", "ambiguity")
+#: How the gallery can draw a parsed answer (``TaskSpec.mark``).
+MARKS = (None, "point", "direction")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class TaskSpec:
     ``aggregate(block: TaskBlock, scores, items, embedder)`` adds the task's metrics to
     its scores.json block; ``single(score, item, embedder)`` gives one answer's values
     alone (lmms-eval's ``process_results``; default: the per-item values as floats).
+
+    Gallery: ``detail(item)`` is a short line of ground-truth facts the reference answer
+    may not state; ``mark`` how a parsed answer is drawn on the picture: ``"point"`` (a
+    dot at the parsed point), ``"direction"`` (an arrow from the eye), None (not drawn).
     """
 
     name: str
@@ -52,6 +58,8 @@ class TaskSpec:
     score_item: Callable[..., None]
     aggregate: Callable[..., None]
     single: Callable[..., dict[str, Any]] | None = None
+    detail: Callable[[Any], str] = lambda item: ""
+    mark: str | None = None
     max_new_tokens: int = 64
     vocabulary: tuple[object, ...] = ()
 
@@ -64,6 +72,8 @@ class TaskSpec:
         if self.headline not in names:
             raise ValueError(f"task {self.name}: headline {self.headline!r} is not one of "
                              f"its metrics ({', '.join(names)})")
+        if self.mark not in MARKS:
+            raise ValueError(f"task {self.name}: mark {self.mark!r} is not one of {MARKS}")
         if self.max_new_tokens < 1:
             raise ValueError(f"task {self.name}: max_new_tokens must be >= 1")
 
