@@ -95,7 +95,10 @@ def _answers(items) -> dict[str, str]:
 def test_lmms_eval_asks_and_scores_like_vl4gaze(bench, tmp_path):
     from vl4gaze.prompting import build_messages
     from vl4gaze.schema import Prediction
-    from vl4gaze.score import HEADLINE, score_predictions
+    from vl4gaze.score import score_predictions
+    from vl4gaze.tasks.registry import headlines
+
+    HEADLINE = headlines()
 
     folder = _moved(export_benchmark(bench, "lmms-eval", tmp_path / "lmms"), tmp_path)
     utils = _import(folder / "utils.py", "vl4gaze_lmms_utils")

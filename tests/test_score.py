@@ -318,7 +318,9 @@ def test_headlines_give_a_constant_answer_chance_only():
     to every direction item is right 3 times in 4 (accuracy 0.75) but scores 1/3 balanced
     accuracy over the three classes; "cannot be answered" to every ambiguity item has
     F1 0.67 but balanced accuracy 0.5; an unparsed point is a miss in acc@0.1."""
-    from vl4gaze.score import HEADLINE
+    from vl4gaze.tasks.registry import headlines
+
+    HEADLINE = headlines()
 
     items = [_item(i, "direction", d, {"direction": d, "angle_deg": a})
              for i, (d, a) in enumerate([("down", 270.0)] * 6 + [("up", 90.0), ("left", 180.0)])]
@@ -346,9 +348,9 @@ def test_headlines_give_a_constant_answer_chance_only():
 
 def test_report_uses_the_same_headline():
     from vl4gaze.report import tables
-    from vl4gaze.score import HEADLINE
+    from vl4gaze.tasks.registry import headlines
 
-    assert tables.HEADLINE is HEADLINE
+    assert tables.registry.headlines() == headlines()
 
 
 @pytest.fixture(scope="module")

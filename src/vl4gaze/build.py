@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 import vl4gaze
 from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import AmbiguityReason, Box, GazeSample, QAItem, content_id
-from vl4gaze.tasks import ambiguity, direction, point
+from vl4gaze.tasks import ambiguity, direction, point, registry
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, no_ref, person_ref, rng_for
 
@@ -46,7 +46,6 @@ from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, no_ref, person_
 #: benchmark's test stays the source's official test, comparable with published numbers).
 SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "test"}
 IMAGE_MODES = ("write", "link", "none")
-TASKS = ("object", "direction", "point", "ambiguity")
 PLAN_FILE = "image_plan.parquet"
 #: Present while a build writes the folder: one killed part way leaves it behind.
 BUILDING = ".vl4gaze-building"
@@ -420,8 +419,9 @@ def build_from_samples(
     if images not in IMAGE_MODES:
         raise ValueError(f"images={images!r}: expected one of {', '.join(IMAGE_MODES)}")
     for task, cap in (caps or {}).items():
-        if task not in TASKS or cap < 0:
-            raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(TASKS)} "
+        known = registry.task_names()
+        if task not in known or cap < 0:
+            raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(known)} "
                              "and the cap >= 0")
     builder = _Builder(options, absent_rate)
     with ProgressLog("building items", None, enabled=progress, unit="samples") as bar:

@@ -547,9 +547,9 @@ def list_(
 ) -> None:
     """List the tasks, source kinds, model kinds or point conventions."""
     if what == "tasks":
-        from vl4gaze.build import TASKS
+        from vl4gaze.tasks.registry import task_names
 
-        lines = list(TASKS)
+        lines = list(task_names())
     elif what == "sources":
         from vl4gaze.sources import READERS
 

@@ -354,11 +354,12 @@ def prepare_run(
     bench, run = Path(bench).resolve(), Path(run)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    from vl4gaze.build import TASKS
+    from vl4gaze.tasks.registry import task_names
 
-    unknown = sorted({str(t) for t in tasks or ()} - set(TASKS))
+    known = task_names()
+    unknown = sorted({str(t) for t in tasks or ()} - set(known))
     if unknown:
-        raise ValueError(f"unknown task {unknown[0]!r}; tasks are {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {unknown[0]!r}; tasks are {', '.join(known)}")
     if items is None and not (bench / "data").is_dir():
         raise FileNotFoundError(f"{bench}: not a benchmark directory (no data/ folder)")
     run.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from PIL import Image
 
 from vl4gaze.geometry import DIRECTIONS, POINT_FORMATS
 from vl4gaze.schema import PersonRef, QAItem, Task, content_id
+from vl4gaze.tasks import registry
 
 #: Bump whenever a prompt's wording changes: it is part of every run's prompt_config hash.
 PROMPT_VERSION = 1
@@ -76,23 +77,9 @@ def system_prompt(
     height: int | None = None,
 ) -> str:
     """The system prompt of a task: who answers, how the person is marked, the answer form."""
-    task = Task(task)
     marker = _MARKER[PersonRef(person_ref)]
     point = point_format_text(point_format, width, height)
-    direction = (f"Answer with exactly one of: {_DIRECTION_LIST} (as the viewer of the "
-                 "image sees it).")
-    obj = "Answer with a short noun phrase naming what the person looks at, e.g. a white mug."
-    decline = ("If the question cannot be answered from the image (it is unclear which "
-               "person is meant, the person looks outside the image, their eyes are closed "
-               "or hidden, or no such person is there), answer 'It cannot be answered: "
-               "<why>.'")
-    body = {
-        Task.POINT: f"Answer with the point the person is looking at. {point}",
-        Task.DIRECTION: direction,
-        Task.OBJECT: obj,
-        Task.AMBIGUITY: f"{decline} Otherwise answer the question: {obj} For a point: "
-        f"{point} For a direction: {direction}",
-    }[task]
+    body = registry.get(task).instruction(point)
     return " ".join(part for part in (_PREAMBLE, marker, body) if part)
 
 

@@ -16,9 +16,11 @@ docs/scoring.md for every definition). Conventions that matter for comparing num
 - Heatmap predictions get ``auc`` under the definition of the item's source
   (``vl4gaze.metrics.point.AUC_BY_SOURCE``: GazeFollow's, VideoAttentionTarget's for VAT
   and ChildPlay, GOO's); the point block's ``auc_definition`` says which was used.
-- ``overall`` is the mean of each task's headline metric (point ``acc@0.1``, direction
-  ``accuracy``, object ``label_match``, ambiguity ``f1``) over the tasks present, with an
-  interval from the same per-task resamples.
+- ``overall`` is the mean of each task's headline metric (``TaskSpec.headline`` in
+  ``vl4gaze.tasks.registry``: point ``acc@0.1``, direction and ambiguity
+  ``balanced_accuracy``, object ``label_match``; each over ALL the task's items, an
+  unparsed answer a miss, and not winnable by a constant answer) over the tasks present,
+  with an interval from the same per-task resamples.
 """
 
 from __future__ import annotations
@@ -26,62 +28,32 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vl4gaze.metrics import ambiguity as amb_metrics
 from vl4gaze.metrics import description as desc_metrics
-from vl4gaze.metrics import direction as dir_metrics
-from vl4gaze.metrics import point as point_metrics
-from vl4gaze.parse.ambiguity import parse_ambiguity
+from vl4gaze.metrics.scoring import (
+    Bootstrap,
+    ItemScore,
+    ScoreContext,
+    TaskBlock,
+    balanced_accuracy,
+    metric_entry,
+)
 from vl4gaze.parse.conventions import (
     check_convention,
     convention_for_model,
     llava_view_of,
-    qwen25vl_input_size,
     qwen_resize_of,
 )
-from vl4gaze.parse.direction import parse_direction_rule
-from vl4gaze.parse.points import parse_point
-from vl4gaze.schema import Prediction, QAItem, Task
+from vl4gaze.schema import Prediction, QAItem
+from vl4gaze.tasks import registry
 
-#: The one metric each task is summarised by, everywhere (scores.json ``overall``, the
-#: terminal table, the report's table and plots, the README). Each is computed over ALL
-#: the task's items (an unparsed answer is a miss) and a constant answer cannot win it:
-#: balanced accuracy (mean recall per true class) gives any constant answer exactly
-#: chance, 1/8 for direction and 1/2 for ambiguity, whatever the class shares; label
-#: match and acc@0.1 reward only answers that are right for the item.
-HEADLINE = {"object": "label_match", "direction": "balanced_accuracy", "point": "acc@0.1",
-            "ambiguity": "balanced_accuracy"}
-TASK_ORDER = ("object", "direction", "point", "ambiguity")
-_BOOT_CHUNK = 2_000_000  # resampled indices held in memory at once
-
-
-@dataclass
-class ItemScore:
-    """One scored answer: what was read, by which rule, and the per-item metric values."""
-
-    item_id: str
-    task: str
-    raw: str
-    parsed: Any
-    rule: str | None
-    correct: bool | None
-    score: float | None
-    error: str | None
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def row(self) -> dict[str, Any]:
-        """The items.parquet row (``metrics``, the per-item values, goes to the samples
-        log only)."""
-        return {"item_id": self.item_id, "task": self.task, "raw": self.raw,
-                "parsed": json.dumps(self.parsed), "rule": self.rule,
-                "correct": self.correct, "score": self.score, "error": self.error,
-                "metrics": self.values}
+__all__ = ["ItemScore", "balanced_accuracy", "point_convention", "qwen_resize", "samples_log",
+           "score_one", "score_predictions", "score_run"]
 
 
 def point_convention(model: str | None, configured: str | None) -> str:
@@ -108,96 +80,27 @@ def qwen_resize(model: str | None, convention: str) -> dict[str, int] | None:
     return qwen_resize_of(Path(path)) if path and Path(path).is_dir() else None
 
 
-def _image_size(item: QAItem, convention: str) -> tuple[int, int]:
-    """The size the question states; the parser derives a family's own input size
-    (Qwen2.5-VL's resize) from it, so plain pixel answers use the stated size."""
-    return (item.width, item.height)
-
-
 def _score_item(
     item: QAItem, raw: str, *, error: str | None = None,
     heatmap: list[list[float]] | None = None, convention: str = "auto",
     resize: dict[str, int] | None = None,
 ) -> ItemScore:
-    """Parse one answer and compute the item's own metric values (no embeddings, no CIDEr).
+    """Parse one answer and compute the item's own metric values (no embeddings, no CIDEr)
+    with its task's ``score_item``.
 
     ``resize``: the model's own Qwen2.5-VL resize settings (see :func:`qwen_resize`)."""
     task = str(item.task)
-    t = item.target
-    raw = raw or ""
-    usable = error is None
-    out = ItemScore(item.id, task, raw, None, None, None, None, error)
-    if task == Task.POINT:
-        gts = [tuple(p) for p in t.get("points") or []] or [tuple(t["mean"])]
-        parsed = None
-        if usable and heatmap is not None:
-            hm = np.asarray(heatmap, dtype=float)
-            parsed, out.rule = point_metrics.heatmap_to_point(hm), "heatmap"
-            # The item's own dataset decides how AUC is computed (VAT, GOO, GazeFollow).
-            out.values["auc"] = point_metrics.auc(
-                hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
-        elif usable:
-            size = _image_size(item, convention)
-            p = parse_point(raw, convention, size, hint=t.get("format"),
-                            input_size=qwen25vl_input_size(*size, **resize)
-                            if resize else None)
-            if p is not None:
-                parsed, out.rule = p.as_tuple(), p.rule
-        if parsed is None:
-            out.correct = False
-            out.values.update({"acc@0.1": False, "acc@0.2": False})
-            return out
-        l2 = point_metrics.avg_l2(parsed, gts)
-        eye = t.get("eye")
-        out.parsed = [round(parsed[0], 6), round(parsed[1], 6)]
-        out.correct, out.score = l2 <= 0.1, l2
-        out.values.update({
-            "avg_l2": l2, "min_l2": point_metrics.min_l2(parsed, gts),
-            "acc@0.1": l2 <= 0.1, "acc@0.2": l2 <= 0.2,
-            "angular_error": point_metrics.angular_error(parsed, gts, tuple(eye))
-            if eye else None,
-        })
-    elif task == Task.DIRECTION:
-        d = parse_direction_rule(raw) if usable else None
-        gt = t["direction"]
-        pred = d.direction if d else None
-        out.parsed, out.rule = pred, d.rule if d else None
-        out.correct = pred == gt
-        out.score = float(out.correct)
-        angle = t.get("angle_deg")
-        out.values.update({
-            "accuracy": out.correct,
-            "adjacent_accuracy": dir_metrics.adjacent_correct(pred, gt),
-            "angular_error": dir_metrics.angular_error(pred, angle) if angle is not None
-            else None,
-        })
-    elif task == Task.OBJECT:
-        text = raw.strip() if usable else ""
-        label = t.get("label") or t.get("description") or ""
-        out.parsed = text or None
-        out.rule = "text" if text else None
-        out.correct = bool(text) and desc_metrics.label_match(text, label, t.get("synonyms") or ())
-        reference = t.get("description") or label
-        out.values.update({
-            "label_match": out.correct,
-            "rouge_l": desc_metrics.rouge_l(text, reference) if text else 0.0,
-        })
-    elif task == Task.AMBIGUITY:
-        a = parse_ambiguity(raw) if usable else None
-        declines = bool(a and a.declines)
-        out.parsed = {"declines": declines, "reason": a.reason if a else None}
-        out.rule = a.rule if a else None
-        out.correct = declines == bool(t.get("ambiguous"))
-        out.score = float(out.correct)
-        out.values.update({"declines": declines, "ambiguous": bool(t.get("ambiguous")),
-                           "accuracy": out.correct})
-    else:
-        raise ValueError(f"item {item.id}: unknown task {task!r}")
+    try:
+        spec = registry.get(task)
+    except ValueError:
+        raise ValueError(f"item {item.id}: unknown task {task!r}") from None
+    out = ItemScore(item.id, task, raw or "", None, None, None, None, error)
+    spec.score_item(item, out.raw, out, ScoreContext(convention, heatmap, resize))
     return out
 
 
 def _is_parsed(s: ItemScore) -> bool:
-    return s.error is None and s.parsed is not None
+    return s.is_parsed
 
 
 def score_one(
@@ -211,191 +114,24 @@ def score_one(
     """
     s = _score_item(item, raw, convention=check_convention(convention))
     values: dict[str, float | bool | None] = {"parsed": _is_parsed(s)}
-    if s.task == Task.OBJECT:
-        reference = item.target.get("description") or item.target.get("label") or ""
-        values["embedding_similarity"] = (
-            float(desc_metrics.embedding_similarity([s.raw.strip()], [reference],
-                                                    embedder)[0])
-            if s.parsed else 0.0
-        )
-        values["cider"] = None
-    if s.task == Task.AMBIGUITY:
-        values["declines"] = s.values["declines"]
-        values["ambiguous"] = s.values["ambiguous"]
-        values["accuracy"] = s.values["accuracy"]
+    single = registry.get(s.task).single
+    if single is not None:
+        values.update(single(s, item, embedder))
         return values
     for k, v in s.values.items():
         values[k] = float(v) if isinstance(v, bool | int | float) else v
     return values
 
 
-def _percentiles(samples: np.ndarray) -> tuple[float | None, float | None]:
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return None, None
-    lo, hi = np.percentile(samples, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-class _Bootstrap:
-    """Shared resamples of one task's items, drawn in chunks to bound memory."""
-
-    def __init__(self, n: int, n_boot: int, rng: np.random.Generator) -> None:
-        self.n, self.n_boot = n, n_boot
-        per_chunk = max(1, _BOOT_CHUNK // max(n, 1))
-        self.chunks = [rng.integers(0, n, size=(min(per_chunk, n_boot - s), n), dtype=np.int64)
-                       for s in range(0, n_boot, per_chunk)] if n else []
-
-    def mean(self, values: np.ndarray) -> np.ndarray:
-        """Bootstrap distribution of the mean of ``values`` ignoring NaN (excluded items)."""
-        valid = np.isfinite(values)
-        v = np.where(valid, values, 0.0)
-        out = []
-        for idx in self.chunks:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out.append(v[idx].sum(1) / valid[idx].sum(1))
-        return np.concatenate(out) if out else np.zeros(0)
-
-    def balanced(self, classes: np.ndarray, correct: np.ndarray) -> np.ndarray:
-        """Bootstrap distribution of the balanced accuracy: the mean, over the true
-        classes present in a resample, of the share of that class's items answered right."""
-        out = []
-        for idx in self.chunks:
-            cls, hit = classes[idx], correct[idx]
-            recalls = []
-            for c in np.unique(classes):
-                mask = cls == c
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    recalls.append((mask & hit).sum(1) / mask.sum(1))
-            with np.errstate(invalid="ignore"):
-                out.append(np.nanmean(np.stack(recalls), axis=0))
-        return np.concatenate(out) if out else np.zeros(0)
-
-    def binary(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
-        parts = [amb_metrics.binary_scores(y_true[idx], y_pred[idx]) for idx in self.chunks]
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
-
-
-def balanced_accuracy(classes: Sequence[Any], correct: Sequence[bool]) -> float | None:
-    """Mean over the true classes of the share of each class's items answered right.
-
-    ``sklearn.metrics.balanced_accuracy_score`` on the items; a constant answer scores
-    exactly 1 / (number of classes present). Higher is better.
-
-    >>> balanced_accuracy(["down", "down", "down", "up"], [True, True, True, False])
-    0.5
-    """
-    by: dict[Any, list[bool]] = {}
-    for c, ok in zip(classes, correct, strict=True):
-        by.setdefault(c, []).append(bool(ok))
-    return float(np.mean([np.mean(v) for v in by.values()])) if by else None
-
-
-def _metric(value: float | None, boots: np.ndarray, higher: bool, n: int) -> dict[str, Any]:
-    lo, hi = _percentiles(boots) if value is not None else (None, None)
-    return {"value": value, "ci_low": lo, "ci_high": hi, "higher_is_better": higher, "n": n}
-
-
-def _mean_metric(values: Sequence[Any], boot: _Bootstrap, higher: bool
-                 ) -> tuple[dict[str, Any], np.ndarray]:
-    arr = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    valid = np.isfinite(arr)
-    value = float(arr[valid].mean()) if valid.any() else None
-    boots = boot.mean(arr)
-    return _metric(value, boots, higher, int(valid.sum())), boots
-
-
 def _aggregate_task(
-    task: str, scores: list[ItemScore], items: Mapping[str, QAItem], boot: _Bootstrap,
+    task: str, scores: list[ItemScore], items: Mapping[str, QAItem], boot: Bootstrap,
     embedder: Any,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """One task's block of scores.json, and the bootstrap samples of its headline metric."""
-    n = len(scores)
-    parsed = [_is_parsed(s) for s in scores]
-    block: dict[str, Any] = {"n": n, "parse_rate": float(np.mean(parsed)) if n else None,
-                             "n_errors": sum(s.error is not None for s in scores),
-                             "metrics": {}}
-    samples: dict[str, np.ndarray] = {}
-    m = block["metrics"]
-
-    def add(name: str, values: Sequence[Any], higher: bool) -> None:
-        m[name], samples[name] = _mean_metric(values, boot, higher)
-
-    if task == Task.POINT:
-        for name in ("avg_l2", "min_l2", "acc@0.1", "acc@0.2", "angular_error"):
-            add(name, [s.values.get(name) for s in scores],
-                point_metrics.HIGHER_IS_BETTER[name])
-        _add_auc(block, scores, items, add)
-    elif task == Task.DIRECTION:
-        for name in ("accuracy", "adjacent_accuracy", "angular_error"):
-            add(name, [s.values.get(name) for s in scores], dir_metrics.HIGHER_IS_BETTER[name])
-        truth = [items[s.item_id].target["direction"] for s in scores]
-        _add_balanced(m, samples, boot, truth, [bool(s.correct) for s in scores])
-        conf = dir_metrics.confusion_matrix(
-            [s.parsed for s in scores], [items[s.item_id].target["direction"] for s in scores])
-        block["confusion"] = {"rows": "true", "columns": "predicted (last: unparsed)",
-                              "matrix": conf.tolist()}
-    elif task == Task.OBJECT:
-        refs = [items[s.item_id].target.get("description")
-                or items[s.item_id].target.get("label") or "" for s in scores]
-        answers = [s.parsed or "" for s in scores]
-        todo = [i for i, s in enumerate(scores) if s.parsed]
-        sims = np.zeros(n)
-        if todo:
-            sims[todo] = desc_metrics.embedding_similarity(
-                [answers[i] for i in todo], [refs[i] for i in todo], embedder)
-        cider = desc_metrics.cider(answers, [[r] for r in refs]) if n else np.zeros(0)
-        cider[[i for i, s in enumerate(scores) if not s.parsed]] = 0.0
-        for i, s in enumerate(scores):
-            s.values["embedding_similarity"] = float(sims[i])
-            s.values["cider"] = float(cider[i])
-            s.score = float(sims[i])
-        for name in ("label_match", "embedding_similarity", "rouge_l", "cider"):
-            add(name, [s.values.get(name) for s in scores], True)
-    elif task == Task.AMBIGUITY:
-        y_true = np.array([s.values["ambiguous"] for s in scores], dtype=bool)
-        y_pred = np.array([s.values["declines"] for s in scores], dtype=bool)
-        values = amb_metrics.binary_scores(y_true, y_pred)
-        boots = boot.binary(y_true, y_pred)
-        for name, value in values.items():
-            samples[name] = boots.get(name, np.zeros(0))
-            m[name] = _metric(float(value), samples[name], True, n)
-        _add_balanced(m, samples, boot, list(y_true), list(y_true == y_pred))
-        targets = [items[s.item_id].target for s in scores]
-        block["per_reason"] = amb_metrics.per_reason(
-            [t.get("reason") for t in targets], list(y_pred),
-            [s.parsed["reason"] if s.parsed else None for s in scores])
-    return block, samples.get(HEADLINE[task], np.zeros(0))
-
-
-def _add_auc(block: dict[str, Any], scores: list[ItemScore], items: Mapping[str, QAItem],
-             add: Callable[[str, Sequence[Any], bool], None]) -> None:
-    """The point block's ``auc`` (each item under its source's definition) and
-    ``auc_definition``: which definition each source used and what it computes. With
-    more than one definition present, ``auc:<definition>`` gives each one's mean too."""
-    scored = [s for s in scores if "auc" in s.values]
-    if not scored:
-        return
-    add("auc", [s.values.get("auc") for s in scores], True)
-    by_source = {src: point_metrics.auc_definition(src)
-                 for src in sorted({items[s.item_id].source for s in scored})}
-    used = sorted(set(by_source.values()))
-    block["auc_definition"] = {"by_source": by_source,
-                               "definitions": {d: point_metrics.AUC_DEFINITIONS[d]
-                                               for d in used}}
-    if len(used) > 1:
-        for d in used:
-            add(f"auc:{d}", [s.values.get("auc") if by_source.get(items[s.item_id].source) == d
-                             else None for s in scores], True)
-
-
-def _add_balanced(m: dict[str, Any], samples: dict[str, np.ndarray], boot: _Bootstrap,
-                  classes: list[Any], correct: list[bool]) -> None:
-    codes = {c: i for i, c in enumerate(sorted(set(map(str, classes))))}
-    coded = np.array([codes[str(c)] for c in classes], dtype=np.int64)
-    samples["balanced_accuracy"] = boot.balanced(coded, np.array(correct, dtype=bool))
-    m["balanced_accuracy"] = _metric(balanced_accuracy(classes, correct),
-                                     samples["balanced_accuracy"], True, len(classes))
+    spec = registry.get(task)
+    block = TaskBlock(scores, boot)
+    spec.aggregate(block, scores, items, embedder)
+    return block.block, block.samples.get(spec.headline, np.zeros(0))
 
 
 def score_predictions(
@@ -434,14 +170,14 @@ def score_predictions(
     rng = np.random.default_rng(seed)
     tasks: dict[str, Any] = {}
     headline: dict[str, tuple[float | None, np.ndarray]] = {}
-    for task in TASK_ORDER:
+    for task in registry.task_names():
         group = [s for s in scores if s.task == task]
         if not group:
             continue
-        boot = _Bootstrap(len(group), n_boot, rng)
+        boot = Bootstrap(len(group), n_boot, rng)
         block, samples = _aggregate_task(task, group, by_id, boot, embedder)
         tasks[task] = block
-        headline[task] = (block["metrics"][HEADLINE[task]]["value"], samples)
+        headline[task] = (block["metrics"][registry.get(task).headline]["value"], samples)
     summary = {
         "n_items": len(scores),
         "n_missing": len(by_id) - len(scores),
@@ -464,8 +200,8 @@ def _overall(headline: dict[str, tuple[float | None, np.ndarray]]) -> dict[str, 
     sizes = {len(s) for t, (_, s) in headline.items() if t in vals}
     boots = (np.mean([headline[t][1] for t in vals], axis=0) if len(sizes) == 1
              else np.zeros(0))
-    return {"headline": {t: HEADLINE[t] for t in vals},
-            "metrics": {"mean_headline": _metric(value, boots, True, len(vals))}}
+    return {"headline": {t: registry.get(t).headline for t in vals},
+            "metrics": {"mean_headline": metric_entry(value, boots, True, len(vals))}}
 
 
 def score_run(

@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import vl4gaze
-from vl4gaze.build import TASKS
 from vl4gaze.export._common import ensure_images
+from vl4gaze.tasks import registry
 
 #: Per source: the card's license id, a name, and the paper to cite.
 SOURCES: dict[str, dict[str, str]] = {
@@ -115,7 +115,7 @@ def export(bench: Path, out: Path) -> Path:
     for path in sorted((bench / "data").glob("*.parquet")):
         split, table = path.stem, pq.read_table(path)
         sources |= set(table.column("source").to_pylist())
-        for task in TASKS:
+        for task in registry.task_names():
             part = table.filter(pc.equal(table["task"], task))
             if part.num_rows == 0:
                 continue

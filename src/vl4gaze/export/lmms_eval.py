@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import vl4gaze
-from vl4gaze.build import TASKS, load_benchmark
+from vl4gaze.build import load_benchmark
 from vl4gaze.export._common import (
     copy_manifest,
     ensure_images,
@@ -44,22 +44,20 @@ from vl4gaze.export._common import (
 )
 from vl4gaze.prompting import ShotSampler, build_messages, load_image
 from vl4gaze.schema import Prediction, QAItem
-from vl4gaze.score import HEADLINE, score_predictions
+from vl4gaze.score import score_predictions
+from vl4gaze.tasks import registry
 
-#: Metrics per task (as scores.json names them) and whether higher is better; ``headline``
-#: is the task's headline metric again, under one name, for the group aggregate.
-METRICS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "point": (("avg_l2", False), ("min_l2", False), ("acc@0.1", True), ("acc@0.2", True),
-              ("angular_error", False), ("parse_rate", True), ("headline", True)),
-    "direction": (("accuracy", True), ("adjacent_accuracy", True), ("angular_error", False),
-                  ("balanced_accuracy", True), ("parse_rate", True), ("headline", True)),
-    "object": (("label_match", True), ("embedding_similarity", True), ("rouge_l", True),
-               ("cider", True), ("parse_rate", True), ("headline", True)),
-    "ambiguity": (("accuracy", True), ("precision", True), ("recall", True), ("f1", True),
-                  ("balanced_accuracy", True), ("parse_rate", True), ("headline", True)),
-}
 GROUP = "vl4gaze"
 SHOTS_SPLIT = "shots"
+
+
+def metric_list(task: str) -> tuple[tuple[str, bool], ...]:
+    """A task's lmms-eval metrics and whether higher is better: its declared metrics (as
+    scores.json names them), ``parse_rate``, and ``headline`` (the task's headline metric
+    again, under one name, for the group aggregate)."""
+    spec = registry.get(task)
+    return (*((m.name, m.higher_is_better) for m in spec.metrics), ("parse_rate", True),
+            ("headline", True))
 
 
 def aggregation_name(metric: str) -> str:
@@ -89,13 +87,13 @@ def task_yaml(task: str, *, max_new_tokens: int, shots: int, seed: int) -> str:
         "process_results: !function utils.process_results",
         "metric_list:",
     ]
-    for name, higher in METRICS[task]:
+    for name, higher in metric_list(task):
         lines += [f"  - metric: {json.dumps(name)}",
                   f"    aggregation: !function utils.{aggregation_name(name)}",
                   f"    higher_is_better: {'true' if higher else 'false'}"]
     lines += ["lmms_eval_specific_kwargs:", "  default:", '    pre_prompt: ""',
               '    post_prompt: ""', "metadata:", f"  version: {json.dumps(vl4gaze.__version__)}",
-              f"  headline: {json.dumps(HEADLINE[task])}", f"  shots: {shots}",
+              f"  headline: {json.dumps(registry.get(task).headline)}", f"  shots: {shots}",
               f"  seed: {seed}"]
     return "\n".join(lines) + "\n"
 
@@ -135,7 +133,7 @@ def export(bench: Path, out: Path, *, shots: int = 0, seed: int = 0,
         pool_table = pq.read_table(bench / "data" / "train.parquet")
         sampler = ShotSampler(load_benchmark(bench, "train"), shots, seed)
     names, used, shot_items = [], list(items), {}
-    for task in TASKS:
+    for task in registry.task_names():
         part = [i for i in items if str(i.task) == task]
         if not part:
             continue
@@ -160,7 +158,7 @@ def export(bench: Path, out: Path, *, shots: int = 0, seed: int = 0,
     template = resources.files("vl4gaze.export").joinpath("templates/lmms_eval_utils.py.txt")
     aggregations = "\n".join(
         f"{aggregation_name(m)} = _aggregation({m!r})"
-        for m in sorted({m for spec in METRICS.values() for m, _ in spec}))
+        for m in sorted({m for t in registry.task_names() for m, _ in metric_list(t)}))
     (folder / "utils.py").write_text(
         template.read_text().replace("# __AGGREGATIONS__", aggregations))
     return folder
@@ -229,7 +227,7 @@ def lmms_results(doc: dict[str, Any], results: list[Any]) -> dict[str, dict[str,
     raw = results[0] if results else ""
     raw = str(getattr(raw, "text", raw) or "")
     record = {"id": doc["id"], "task": doc["task"], "raw": raw}
-    return {name: record for name, _ in METRICS[doc["task"]]}
+    return {name: record for name, _ in metric_list(doc["task"])}
 
 
 @lru_cache(maxsize=8)
@@ -250,7 +248,7 @@ def metric_value(block: dict[str, Any], task: str, metric: str) -> float | None:
     """A metric of a scores.json task block (``headline``: the task's headline metric)."""
     if metric == "parse_rate":
         return block["parse_rate"]
-    name = HEADLINE[task] if metric == "headline" else metric
+    name = registry.get(task).headline if metric == "headline" else metric
     entry = block["metrics"].get(name)
     return None if entry is None else entry["value"]
 

@@ -119,28 +119,28 @@ def _project_phrases() -> list[str]:
 
     Best effort: the stages are imported only if present (the tokenizer still covers every
     byte without them)."""
-    import importlib
-
     lines: list[str] = []
     try:
         from vl4gaze.prompting import POINT_FORMATS, system_prompt
-        from vl4gaze.schema import PersonRef, Task
+        from vl4gaze.schema import PersonRef
+        from vl4gaze.tasks import registry
 
-        for task in Task:
+        for task in registry.task_names():
             for ref in PersonRef:
                 for fmt in POINT_FORMATS:
                     lines.append(system_prompt(task, point_format=fmt, person_ref=ref,
                                                width=448, height=448))
     except (ImportError, ValueError, KeyError):
         pass
-    for name in ("refs", "object", "direction", "point", "ambiguity"):
-        try:
-            module = importlib.import_module(f"vl4gaze.tasks.{name}")
-        except ImportError:
-            continue
-        for attr, value in sorted(vars(module).items()):
-            if attr.isupper() or (attr.startswith("_") and attr[1:].isupper()):
-                lines += _strings(value)
+    try:
+        from vl4gaze.tasks import refs, registry
+
+        lines += _strings((refs.MARKER_RGB, refs.MARKER_NAME, refs.UNREADABLE_FLAGS,
+                           refs.POINT_FORMATS))
+        for spec in registry.specs():
+            lines += _strings(spec.vocabulary)
+    except ImportError:
+        pass
     return sorted(set(lines))
 
 

@@ -26,8 +26,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from PIL import Image
 
 from vl4gaze.geometry import direction_center_deg
-from vl4gaze.report.runs import TASK_ORDER, Run, parsed_direction, parsed_point
+from vl4gaze.report.runs import Run, parsed_direction, parsed_point
 from vl4gaze.schema import QAItem
+from vl4gaze.tasks import registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = ("gallery.css", "gallery.js")
@@ -155,9 +156,10 @@ def truth_shapes(item: QAItem, w: int, h: int) -> list[dict[str, Any]]:
 
 def prediction_shape(item: QAItem, row: dict[str, Any], model: int, color: str,
                      w: int, h: int) -> dict[str, Any] | None:
-    """A model's predicted point (point task) or direction arrow (direction task)."""
+    """A model's predicted point or direction arrow, as the task's ``mark`` says."""
     side = max(w, h)
-    if item.task == "point":
+    mark = registry.get(item.task).mark
+    if mark == "point":
         point = parsed_point(row.get("parsed"))
         if point is None:
             return None
@@ -165,7 +167,7 @@ def prediction_shape(item: QAItem, row: dict[str, Any], model: int, color: str,
         y = min(max(point[1], 0.0), 1.0) * h
         return {"kind": "pred_dot", "model": model, "color": color, "cx": round(x, 1),
                 "cy": round(y, 1), "r": round(side * 0.016, 1)}
-    if item.task == "direction":
+    if mark == "direction":
         direction = parsed_direction(row.get("parsed"))
         origin = _origin(item)
         if direction is None or origin is None:
@@ -182,16 +184,7 @@ def prediction_shape(item: QAItem, row: dict[str, Any], model: int, color: str,
 
 def _detail(item: QAItem) -> str:
     """A short line of ground-truth facts that the reference answer may not state."""
-    t = item.target
-    if item.task == "direction" and t.get("angle_deg") is not None:
-        return f"{t.get('direction')} ({float(t['angle_deg']):.0f}°)"
-    if item.task == "object" and t.get("label"):
-        return f"label: {t['label']}"
-    if item.task == "ambiguity":
-        return "ambiguous: " + (t.get("reason") or "no") if t.get("ambiguous") else "answerable"
-    if item.task == "point" and t.get("points"):
-        return f"{len(t['points'])} annotator point(s)"
-    return ""
+    return registry.get(item.task).detail(item)
 
 
 class Thumbnails:
@@ -216,7 +209,8 @@ class Thumbnails:
 
 
 def _task_order(task: str) -> int:
-    return TASK_ORDER.index(task) if task in TASK_ORDER else len(TASK_ORDER)
+    order = registry.task_names()
+    return order.index(task) if task in order else len(order)
 
 
 def failure_counts(runs: Sequence[Run]) -> dict[str, int]:
@@ -292,7 +286,7 @@ def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colo
     assets.mkdir(parents=True, exist_ok=True)
     for name in ASSETS:
         shutil.copyfile(TEMPLATES / name, assets / name)
-    tasks = [t for t in TASK_ORDER if any(c.task == t for c in cards)]  # filter order
+    tasks = [t for t in registry.task_names() if any(c.task == t for c in cards)]  # filter order
     tasks += sorted({c.task for c in cards} - set(tasks))
     models = [{"index": i, "label": run.label, "color": colors[i]} for i, run in enumerate(runs)]
     figures = [{"name": name, "png": paths[0].relative_to(out).as_posix(),

@@ -18,10 +18,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from vl4gaze.geometry import DIRECTIONS
-from vl4gaze.schema import QAItem, Task
-
-#: Task order used in every table, plot and filter (the paper's order).
-TASK_ORDER: tuple[str, ...] = tuple(t.value for t in Task)
+from vl4gaze.schema import QAItem
+from vl4gaze.tasks import registry
 
 ITEM_COLUMNS = ("item_id", "task", "raw", "parsed", "rule", "correct", "score", "error")
 
@@ -158,7 +156,8 @@ def load_bench_items(bench: Path) -> dict[str, QAItem]:
 def tasks_present(runs: Sequence[Run]) -> list[str]:
     """Tasks any run scored, in the paper's order (unknown tasks go last, sorted)."""
     seen = {task for run in runs for task in run.scores.get("tasks", {})}
-    return [t for t in TASK_ORDER if t in seen] + sorted(seen - set(TASK_ORDER))
+    order = registry.task_names()
+    return [t for t in order if t in seen] + sorted(seen - set(order))
 
 
 def _as_xy(value: Any) -> tuple[float, float] | None:
@@ -217,7 +216,7 @@ def coverage_warnings(runs: Sequence[Run]) -> list[str]:
     of that task's comparison: the table shows it as n/a.
     """
     per_run = [item_ids(run) for run in runs]
-    tasks = [t for t in TASK_ORDER if any(t in ids for ids in per_run)]
+    tasks = [t for t in registry.task_names() if any(t in ids for ids in per_run)]
     tasks += sorted({t for ids in per_run for t in ids} - set(tasks))
     lines = []
     for task in tasks:

@@ -1,7 +1,8 @@
 """The model x task table of the paper (Markdown, LaTeX, CSV), with CIs, n and parse rates.
 
-One headline metric per task (``vl4gaze.score.HEADLINE``) makes the main table readable;
-every metric of every task goes to ``metrics.csv`` and to per-task tables in ``table.md``.
+One headline metric per task (``TaskSpec.headline``, ``vl4gaze.tasks.registry``) makes
+the main table readable; every metric of every task goes to ``metrics.csv`` and to
+per-task tables in ``table.md``.
 Each cell carries the number of items it was computed over, because runs may cover
 different items (``coverage_warnings``), and a run without a value reads ``n/a``, never a
 number. The best model per column is in bold (the oracle excluded: it answers with the
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vl4gaze.report.runs import Run, coverage_warnings, tasks_present
-from vl4gaze.score import HEADLINE  # one headline per task, defined once
+from vl4gaze.tasks import registry  # one headline per task, declared by the task
 
 METRIC_TITLES: dict[str, str] = {
     "avg_l2": "avg L2",
@@ -62,7 +63,7 @@ def headline_metric(runs: Sequence[Run], task: str) -> str | None:
         for name in (run.task_scores(task) or {}).get("metrics", {}):
             if name not in names:
                 names.append(name)
-    preferred = HEADLINE.get(task)
+    preferred = registry.headlines().get(task)
     if preferred in names:
         return preferred
     return names[0] if names else None

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from typing import Any
 
-from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef
+import numpy as np
+
+from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
+from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef, QAItem
 from vl4gaze.tasks import direction, point
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.refs import (
@@ -33,6 +37,7 @@ from vl4gaze.tasks.refs import (
     point_instruction,
     text_phrase,
 )
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 SUFFIX = "If the question cannot be answered from the image, say so and explain why."
 
@@ -170,3 +175,74 @@ def absent_ref(sample: GazeSample, box: Box, options: Options,
                    coords_phrase(box, options.point_format, sample.width, sample.height),
                    box, None)
     return Ref(PersonRef.BOX, box_phrase(), box, box)
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """Did the answer decline, and should it have?"""
+    from vl4gaze.parse.ambiguity import parse_ambiguity
+
+    t = item.target
+    a = parse_ambiguity(raw) if out.error is None else None
+    declines = bool(a and a.declines)
+    out.parsed = {"declines": declines, "reason": a.reason if a else None}
+    out.rule = a.rule if a else None
+    out.correct = declines == bool(t.get("ambiguous"))
+    out.score = float(out.correct)
+    out.values.update({"declines": declines, "ambiguous": bool(t.get("ambiguous")),
+                       "accuracy": out.correct})
+
+
+def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAItem],
+              embedder: Any) -> None:
+    """Declining as a binary decision (positive: ambiguous), balanced accuracy, and the
+    decline rate per ambiguity reason."""
+    from vl4gaze.metrics import ambiguity as amb_metrics
+
+    n = len(scores)
+    y_true = np.array([s.values["ambiguous"] for s in scores], dtype=bool)
+    y_pred = np.array([s.values["declines"] for s in scores], dtype=bool)
+    values = amb_metrics.binary_scores(y_true, y_pred)
+    boots = block.boot.binary(y_true, y_pred)
+    for name, value in values.items():
+        block.set(name, float(value), boots.get(name, np.zeros(0)), True, n)
+    block.add_balanced(list(y_true), list(y_true == y_pred))
+    targets = [items[s.item_id].target for s in scores]
+    block.block["per_reason"] = amb_metrics.per_reason(
+        [t.get("reason") for t in targets], list(y_pred),
+        [s.parsed["reason"] if s.parsed else None for s in scores])
+
+
+def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
+    """One answer alone (lmms-eval): the decision, the truth and whether they agree."""
+    return {k: s.values[k] for k in ("declines", "ambiguous", "accuracy")}
+
+
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: why the question is ambiguous, if it is."""
+    t = item.target
+    return "ambiguous: " + (t.get("reason") or "no") if t.get("ambiguous") else "answerable"
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for an ambiguity question: decline, or answer as
+    the object, point or direction task would."""
+    decline = ("If the question cannot be answered from the image (it is unclear which "
+               "person is meant, the person looks outside the image, their eyes are closed "
+               "or hidden, or no such person is there), answer 'It cannot be answered: "
+               "<why>.'")
+    return (f"{decline} Otherwise answer the question: {object_task.instruction(point)} "
+            f"For a point: {point} For a direction: {direction.instruction(point)}")
+
+
+SPEC = TaskSpec(
+    name="ambiguity",
+    metrics=(Metric("accuracy"), Metric("precision"), Metric("recall"), Metric("f1"),
+             Metric("balanced_accuracy")),
+    headline="balanced_accuracy",
+    instruction=instruction,
+    detail=detail,
+    score_item=score_item,
+    aggregate=aggregate,
+    single=single,
+    vocabulary=(SUFFIX, _TEXTS, TEMPLATES, _FLAG_WHY, _ABSENT_WHY),
+)

@@ -8,10 +8,12 @@ mean gaze point, measured in the picture as a viewer sees it (pixel aspect), see
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle
-from vl4gaze.schema import GazeSample, Point
+from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
+from vl4gaze.schema import GazeSample, Point, QAItem
 from vl4gaze.tasks.refs import (
     Draft,
     Options,
@@ -23,6 +25,7 @@ from vl4gaze.tasks.refs import (
     r6,
     unanswerable,
 )
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 CHOICES = "Answer with one of: " + ", ".join(DIRECTIONS) + "."
 
@@ -65,3 +68,66 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
         return None
     template = choose(TEMPLATES, rng)
     return Draft("direction", fill(template, ref), target["direction"], target, ref, template.id)
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """Read one of the eight classes; exact, adjacent and angular error."""
+    from vl4gaze.metrics import direction as dir_metrics
+    from vl4gaze.parse.direction import parse_direction_rule
+
+    t = item.target
+    d = parse_direction_rule(raw) if out.error is None else None
+    gt = t["direction"]
+    pred = d.direction if d else None
+    out.parsed, out.rule = pred, d.rule if d else None
+    out.correct = pred == gt
+    out.score = float(out.correct)
+    angle = t.get("angle_deg")
+    out.values.update({
+        "accuracy": out.correct,
+        "adjacent_accuracy": dir_metrics.adjacent_correct(pred, gt),
+        "angular_error": dir_metrics.angular_error(pred, angle) if angle is not None
+        else None,
+    })
+
+
+def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAItem],
+              embedder: Any) -> None:
+    """Item means, balanced accuracy over the true classes, and the confusion matrix."""
+    from vl4gaze.metrics import direction as dir_metrics
+
+    for m in SPEC.metrics:
+        if m.name != "balanced_accuracy":
+            block.add(m.name, [s.values.get(m.name) for s in scores], m.higher_is_better)
+    truth = [items[s.item_id].target["direction"] for s in scores]
+    block.add_balanced(truth, [bool(s.correct) for s in scores])
+    conf = dir_metrics.confusion_matrix([s.parsed for s in scores], truth)
+    block.block["confusion"] = {"rows": "true", "columns": "predicted (last: unparsed)",
+                                "matrix": conf.tolist()}
+
+
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: class and angle."""
+    t = item.target
+    return (f"{t.get('direction')} ({float(t['angle_deg']):.0f}°)"
+            if t.get("angle_deg") is not None else "")
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for a direction question."""
+    return (f"Answer with exactly one of: {', '.join(DIRECTIONS)} (as the viewer of the "
+            "image sees it).")
+
+
+SPEC = TaskSpec(
+    name="direction",
+    metrics=(Metric("accuracy"), Metric("adjacent_accuracy"),
+             Metric("angular_error", higher_is_better=False), Metric("balanced_accuracy")),
+    headline="balanced_accuracy",
+    instruction=instruction,
+    detail=detail,
+    mark="direction",
+    score_item=score_item,
+    aggregate=aggregate,
+    vocabulary=(DIRECTIONS, CHOICES, TEMPLATES),
+)

@@ -7,10 +7,15 @@ annotation stage) yield an item; the canonical answer is the description, else t
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
-from vl4gaze.schema import GazeSample
+import numpy as np
+
+from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
+from vl4gaze.schema import GazeSample, QAItem
 from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 TEMPLATES: tuple[Template, ...] = tuple(
     Template(f"object/{i:02d}", text) for i, text in enumerate((
@@ -55,3 +60,86 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
     template = choose(TEMPLATES, rng)
     return Draft("object", fill(template, ref), answer_of(sample) or "", target_of(sample), ref,
                  template.id)
+
+
+def reference_of(item: QAItem) -> str:
+    """The text an answer is compared with: the description, else the label."""
+    return item.target.get("description") or item.target.get("label") or ""
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """The answer is its own text; label match (with synonyms) and ROUGE-L."""
+    from vl4gaze.metrics import description as desc_metrics
+
+    t = item.target
+    text = raw.strip() if out.error is None else ""
+    label = t.get("label") or t.get("description") or ""
+    out.parsed = text or None
+    out.rule = "text" if text else None
+    out.correct = bool(text) and desc_metrics.label_match(text, label, t.get("synonyms") or ())
+    reference = t.get("description") or label
+    out.values.update({
+        "label_match": out.correct,
+        "rouge_l": desc_metrics.rouge_l(text, reference) if text else 0.0,
+    })
+
+
+def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAItem],
+              embedder: Any) -> None:
+    """Embedding similarity and CIDEr need every answer at once (one encoder pass, the
+    corpus' document frequencies); an unparsed answer scores 0 in both."""
+    from vl4gaze.metrics import description as desc_metrics
+
+    n = len(scores)
+    refs = [reference_of(items[s.item_id]) for s in scores]
+    answers = [s.parsed or "" for s in scores]
+    todo = [i for i, s in enumerate(scores) if s.parsed]
+    sims = np.zeros(n)
+    if todo:
+        sims[todo] = desc_metrics.embedding_similarity(
+            [answers[i] for i in todo], [refs[i] for i in todo], embedder)
+    cider = desc_metrics.cider(answers, [[r] for r in refs]) if n else np.zeros(0)
+    cider[[i for i, s in enumerate(scores) if not s.parsed]] = 0.0
+    for i, s in enumerate(scores):
+        s.values["embedding_similarity"] = float(sims[i])
+        s.values["cider"] = float(cider[i])
+        s.score = float(sims[i])
+    for m in SPEC.metrics:
+        block.add(m.name, [s.values.get(m.name) for s in scores], m.higher_is_better)
+
+
+def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
+    """One answer alone (lmms-eval): embedding similarity, no CIDEr (needs a corpus)."""
+    from vl4gaze.metrics import description as desc_metrics
+
+    values: dict[str, Any] = {
+        "embedding_similarity": float(desc_metrics.embedding_similarity(
+            [s.raw.strip()], [reference_of(item)], embedder)[0]) if s.parsed else 0.0,
+        "cider": None}
+    for k, v in s.values.items():
+        values[k] = float(v) if isinstance(v, bool | int | float) else v
+    return values
+
+
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: the label."""
+    return f"label: {item.target['label']}" if item.target.get("label") else ""
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for an object question."""
+    return "Answer with a short noun phrase naming what the person looks at, e.g. a white mug."
+
+
+SPEC = TaskSpec(
+    name="object",
+    metrics=(Metric("label_match"), Metric("embedding_similarity"), Metric("rouge_l"),
+             Metric("cider")),
+    headline="label_match",
+    instruction=instruction,
+    detail=detail,
+    score_item=score_item,
+    aggregate=aggregate,
+    single=single,
+    vocabulary=(TEMPLATES,),
+)

@@ -9,10 +9,14 @@ only the answer text is rounded), and names the answer's ``format``.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from vl4gaze.geometry import format_point
-from vl4gaze.schema import GazeSample
+from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
+from vl4gaze.schema import GazeSample, QAItem
 from vl4gaze.tasks.refs import (
     Draft,
     Options,
@@ -24,6 +28,7 @@ from vl4gaze.tasks.refs import (
     point_instruction,
     unanswerable,
 )
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 TEMPLATES: tuple[Template, ...] = tuple(
     Template(f"point/{i:02d}", text + " {fmt}") for i, text in enumerate((
@@ -70,3 +75,106 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
     return Draft("point", fill(template, ref, fmt=fmt),
                  answer_of(sample, options.point_format),
                  target_of(sample, options.point_format) or {}, ref, template.id)
+
+
+def _image_size(item: QAItem) -> tuple[int, int]:
+    """The size the question states; the parser derives a family's own input size
+    (Qwen2.5-VL's resize) from it, so plain pixel answers use the stated size."""
+    return (item.width, item.height)
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """Read the point (or the heatmap's peak) and fill the item's distances and hits;
+    AUC for a heatmap, under the item's own dataset's definition."""
+    from vl4gaze.metrics import point as point_metrics
+    from vl4gaze.parse.conventions import qwen25vl_input_size
+    from vl4gaze.parse.points import parse_point
+
+    t = item.target
+    gts = [tuple(p) for p in t.get("points") or []] or [tuple(t["mean"])]
+    parsed = None
+    usable = out.error is None
+    if usable and ctx.heatmap is not None:
+        hm = np.asarray(ctx.heatmap, dtype=float)
+        parsed, out.rule = point_metrics.heatmap_to_point(hm), "heatmap"
+        # The item's own dataset decides how AUC is computed (VAT, GOO, GazeFollow).
+        out.values["auc"] = point_metrics.auc(
+            hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
+    elif usable:
+        size = _image_size(item)
+        p = parse_point(raw, ctx.convention, size, hint=t.get("format"),
+                        input_size=qwen25vl_input_size(*size, **ctx.resize)
+                        if ctx.resize else None)
+        if p is not None:
+            parsed, out.rule = p.as_tuple(), p.rule
+    if parsed is None:
+        out.correct = False
+        out.values.update({"acc@0.1": False, "acc@0.2": False})
+        return
+    l2 = point_metrics.avg_l2(parsed, gts)
+    eye = t.get("eye")
+    out.parsed = [round(parsed[0], 6), round(parsed[1], 6)]
+    out.correct, out.score = l2 <= 0.1, l2
+    out.values.update({
+        "avg_l2": l2, "min_l2": point_metrics.min_l2(parsed, gts),
+        "acc@0.1": l2 <= 0.1, "acc@0.2": l2 <= 0.2,
+        "angular_error": point_metrics.angular_error(parsed, gts, tuple(eye))
+        if eye else None,
+    })
+
+
+def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAItem],
+              embedder: Any) -> None:
+    """The declared metrics as item means, then ``auc`` when heatmaps were scored."""
+    for m in SPEC.metrics:
+        block.add(m.name, [s.values.get(m.name) for s in scores], m.higher_is_better)
+    _add_auc(block, scores, items)
+
+
+def _add_auc(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAItem]) -> None:
+    """The point block's ``auc`` (each item under its source's definition) and
+    ``auc_definition``: which definition each source used and what it computes. With
+    more than one definition present, ``auc:<definition>`` gives each one's mean too."""
+    from vl4gaze.metrics import point as point_metrics
+
+    scored = [s for s in scores if "auc" in s.values]
+    if not scored:
+        return
+    block.add("auc", [s.values.get("auc") for s in scores], True)
+    by_source = {src: point_metrics.auc_definition(src)
+                 for src in sorted({items[s.item_id].source for s in scored})}
+    used = sorted(set(by_source.values()))
+    block.block["auc_definition"] = {"by_source": by_source,
+                                     "definitions": {d: point_metrics.AUC_DEFINITIONS[d]
+                                                     for d in used}}
+    if len(used) > 1:
+        for d in used:
+            block.add(f"auc:{d}", [s.values.get("auc")
+                                   if by_source.get(items[s.item_id].source) == d
+                                   else None for s in scores], True)
+
+
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: how many annotators clicked."""
+    points = item.target.get("points")
+    return f"{len(points)} annotator point(s)" if points else ""
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for a point question (``point``: the format)."""
+    return f"Answer with the point the person is looking at. {point}"
+
+
+SPEC = TaskSpec(
+    name="point",
+    metrics=(Metric("avg_l2", higher_is_better=False), Metric("min_l2", higher_is_better=False),
+             Metric("acc@0.1"), Metric("acc@0.2"),
+             Metric("angular_error", higher_is_better=False)),
+    headline="acc@0.1",
+    instruction=instruction,
+    detail=detail,
+    mark="point",
+    score_item=score_item,
+    aggregate=aggregate,
+    vocabulary=(TEMPLATES,),
+)

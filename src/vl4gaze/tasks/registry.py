@@ -1,0 +1,148 @@
+"""The task registry: one frozen ``TaskSpec`` per task, declared in the task's own module.
+
+Every consumer (build's task list, prompting's system instruction, the scorer's metric
+list and headline, the lmms-eval export, the report, the tiny model's tokenizer corpus)
+reads the task from here instead of writing the list out again. The four built-in tasks
+are imported on first use, in benchmark order (object, direction, point, ambiguity);
+``register`` adds another (a test's toy task, a plug-in) after them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: The built-in task modules under ``vl4gaze.tasks``, in the order tasks are reported.
+BUILTIN = ("object", "direction", "point", "ambiguity")
+#: How the gallery can draw a parsed answer (``TaskSpec.mark``).
+MARKS = (None, "point", "direction")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of a task's scores.json block: its name and which way is better."""
+
+    name: str
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything the stages after the builder need to know about one task.
+
+    ``metrics``: the task's scores.json metrics in the order they are listed (the
+    lmms-eval metric list adds ``parse_rate`` and ``headline``); ``headline``: the one
+    metric the task is summarised by everywhere; ``instruction``: the system prompt's
+    answer-form sentence, given the point-format sentence; ``max_new_tokens``: the
+    longest answer the task needs; ``vocabulary``: the module constants whose strings the
+    tiny model's tokenizer must cover (templates, answer choices).
+
+    Scoring (``vl4gaze.score`` calls these; the types are in ``vl4gaze.metrics.scoring``):
+    ``score_item(item, raw, out: ItemScore, ctx: ScoreContext)`` parses one answer and
+    fills ``out`` (parsed, rule, correct, score, per-item ``values``);
+    ``aggregate(block: TaskBlock, scores, items, embedder)`` adds the task's metrics to
+    its scores.json block; ``single(score, item, embedder)`` gives one answer's values
+    alone (lmms-eval's ``process_results``; default: the per-item values as floats).
+
+    Gallery: ``detail(item)`` is a short line of ground-truth facts the reference answer
+    may not state; ``mark`` how a parsed answer is drawn on the picture: ``"point"`` (a
+    dot at the parsed point), ``"direction"`` (an arrow from the eye), None (not drawn).
+    """
+
+    name: str
+    metrics: tuple[Metric, ...]
+    headline: str
+    instruction: Callable[[str], str]
+    score_item: Callable[..., None]
+    aggregate: Callable[..., None]
+    single: Callable[..., dict[str, Any]] | None = None
+    detail: Callable[[Any], str] = lambda item: ""
+    mark: str | None = None
+    max_new_tokens: int = 64
+    vocabulary: tuple[object, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.isidentifier():
+            raise ValueError(f"task name {self.name!r}: must be a Python identifier")
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"task {self.name}: metric names repeat: {names}")
+        if self.headline not in names:
+            raise ValueError(f"task {self.name}: headline {self.headline!r} is not one of "
+                             f"its metrics ({', '.join(names)})")
+        if self.mark not in MARKS:
+            raise ValueError(f"task {self.name}: mark {self.mark!r} is not one of {MARKS}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"task {self.name}: max_new_tokens must be >= 1")
+
+    def higher_is_better(self, metric: str) -> bool:
+        """Whether a larger ``metric`` is better (KeyError for a metric not declared)."""
+        for m in self.metrics:
+            if m.name == metric:
+                return m.higher_is_better
+        raise KeyError(f"task {self.name}: no metric {metric!r}")
+
+
+_SPECS: dict[str, TaskSpec] = {}
+_loaded = False
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name in BUILTIN:
+        spec = importlib.import_module(f"vl4gaze.tasks.{name}").SPEC
+        _SPECS.setdefault(spec.name, spec)
+    # Built-ins first, in their order, then anything registered before the first use.
+    order = list(BUILTIN) + [n for n in _SPECS if n not in BUILTIN]
+    _SPECS.update({n: _SPECS.pop(n) for n in order})
+
+
+def register(spec: TaskSpec) -> TaskSpec:
+    """Add a task after the built-in ones (ValueError if its name is taken)."""
+    _load()
+    if spec.name in _SPECS:
+        raise ValueError(f"task {spec.name!r} is already registered")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove a task added by :func:`register` (the built-in ones stay)."""
+    if name in BUILTIN:
+        raise ValueError(f"task {name!r} is built in")
+    _SPECS.pop(name, None)
+
+
+def specs() -> tuple[TaskSpec, ...]:
+    """Every task, in report order."""
+    _load()
+    return tuple(_SPECS.values())
+
+
+def task_names() -> tuple[str, ...]:
+    """Every task's name, in report order.
+
+    >>> task_names()[:4]
+    ('object', 'direction', 'point', 'ambiguity')
+    """
+    return tuple(s.name for s in specs())
+
+
+def get(name: object) -> TaskSpec:
+    """The spec of task ``name`` (a ``schema.Task`` or its value); one clear line if unknown."""
+    _load()
+    key = str(getattr(name, "value", name))
+    try:
+        return _SPECS[key]
+    except KeyError:
+        raise ValueError(f"unknown task {key!r}; tasks are {', '.join(_SPECS)}") from None
+
+
+def headlines() -> dict[str, str]:
+    """Each task's headline metric, by task name."""
+    return {s.name: s.headline for s in specs()}
