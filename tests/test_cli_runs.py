@@ -266,3 +266,12 @@ def test_exporting_an_empty_benchmark_is_one_line(tmp_path):
         result = runner.invoke(app, ["export", str(empty), "--to", to, "-o",
                                      str(tmp_path / to)])
         assert result.exit_code == 1 and "holds no items" in _flat(result.output)
+
+
+def test_train_a_missing_local_model_is_one_line(scenes, tmp_path):
+    bench = tmp_path / "bench"
+    _build(scenes, bench)
+    result = runner.invoke(app, ["train", str(bench), "--model", "hf:./missing-dir", "-o",
+                                 str(tmp_path / "ckpt")])
+    assert result.exit_code == 1
+    assert "no such model directory './missing-dir'" in _flat(result.output)

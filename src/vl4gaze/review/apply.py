@@ -19,7 +19,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vl4gaze.build import PLAN_FILE, SCHEMA, counts_of, dataset_card, write_parquet
+from vl4gaze.build import (
+    PLAN_FILE,
+    SCHEMA,
+    atomic_write_text,
+    counts_of,
+    dataset_card,
+    write_parquet,
+)
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, format_point, gaze_angle
 from vl4gaze.review.store import STATUSES, UNREVIEWED, Decision, ReviewStore
 from vl4gaze.schema import AmbiguityReason, Point, QAItem
@@ -189,7 +196,7 @@ def export_reviewed(bench: Path, out: Path, *, reviewed_only: bool = False) -> d
     if (bench / PLAN_FILE).exists():
         shutil.copyfile(bench / PLAN_FILE, out / PLAN_FILE)
     manifest = _manifest(bench, out, tables, tally, reviewed_only)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     review = manifest["review"]
     (out / "README.md").write_text(
         dataset_card(manifest) + "\n## Review\n\n"

@@ -52,6 +52,9 @@ def resolve_model(spec: str) -> str:
     if tiny is not None:
         return str(tiny)
     if spec.startswith("hf:"):
+        from vl4gaze.models import check_local_path
+
+        check_local_path(spec, spec[3:])
         return spec[3:]
     raise ValueError(f"cannot train model spec {spec!r}: use hf:NAME_OR_PATH or tiny")
 
