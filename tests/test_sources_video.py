@@ -146,3 +146,19 @@ def test_childplay_frame_image_follows_the_release(clip, frame, image):
 def test_childplay_clip_names():
     assert parse_clip("Ab_cd-E_12-40-downsampled") == ("Ab_cd-E", 12, 40)
     assert parse_clip("Abc_12_40") is None and parse_clip("Abc-12-40") is None
+
+
+@pytest.mark.parametrize("target", ["missing", "loop"])
+def test_vat_broken_clip_links_are_reported(tmp_path, target):
+    """A clip folder that is a broken link or a link loop was skipped without a word."""
+    root = tmp_path / "vat"
+    shutil.copytree(DATA / "vat", root)
+    link = root / "annotations" / "train" / "Show1" / "bad_clip"
+    link.symlink_to(link if target == "loop" else root / "nowhere")
+    problems: list = []
+    samples = list(read_vat(str(root), problems=problems))
+    assert len(samples) == 5  # the fixture's samples are all still read
+    (problem,) = problems
+    assert problem.file == str(link) and "broken link or a link loop" in problem.message
+    with pytest.raises(SourceError, match="bad_clip"):
+        list(read_vat(str(root), strict=True))

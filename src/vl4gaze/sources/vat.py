@@ -51,7 +51,7 @@ def read_vat(
         log.add(str(root), None, None, "no annotations/ folder (expected annotations/{train,test})")
         return
     for split in splits:
-        for clip_dir in sorted(p for p in annotations.glob(f"{split}/*/*") if p.is_dir()):
+        for clip_dir in _clip_dirs(annotations, split, log):
             show, clip = clip_dir.parent.name, clip_dir.name
             frames: dict[str, list[FrameAnnotation]] = {}
             image_dir = str(root / "images" / show / clip)
@@ -114,3 +114,19 @@ def _read_person(file: Path, log: ProblemLog) -> Iterator[tuple[str, FrameAnnota
                 gaze_fields=GAZE_FIELDS,
                 inout=inout,
             )
+
+
+def _clip_dirs(annotations: Path, split: str, log: ProblemLog) -> list[Path]:
+    """The ``annotations/{split}/{show}/{clip}`` folders; an entry there that is a broken
+    link or a link loop, or a folder that cannot be listed, is a reported problem (it
+    would otherwise drop a clip without a word)."""
+    out = []
+    for path in sorted(annotations.glob(f"{split}/*/*")):
+        if path.is_dir():
+            if os.access(path, os.R_OK | os.X_OK):
+                out.append(path)
+            else:
+                log.add(str(path), None, None, "clip folder cannot be read (permission)")
+        elif path.is_symlink() and not path.exists():
+            log.add(str(path), None, None, "clip folder is a broken link or a link loop")
+    return out
