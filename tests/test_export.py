@@ -384,3 +384,31 @@ def test_export_cli_and_errors(bench, tmp_path):
     result = runner.invoke(app, ["export", str(tmp_path), "--to", "trl", "-o",
                                  str(tmp_path / "x")])
     assert result.exit_code == 1 and "not a benchmark" in result.output
+
+
+def test_vlmevalkit_reads_text_as_text(bench, tmp_path, monkeypatch):
+    """An all-digit id and a "None" / "NA" answer survive VLMEvalKit's TSV / CSV / xlsx
+    files (pandas' guessing made them an int and NaN, so evaluate scored "" instead)."""
+    import pandas as pd
+
+    out = export_benchmark(bench, "vlmevalkit", tmp_path / "vlm").parent
+    monkeypatch.delenv("LMUData", raising=False)
+    module = _import(out / "vl4gaze_vlmeval.py", "vl4gaze_vlmeval_text")
+    tsv = out / "VL4Gaze.tsv"
+    data = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    data.loc[0, "id"] = "0012345678901234"
+    data.to_csv(tsv, sep="\t", index=False)
+    loaded = module.VL4Gaze.load_data(None, "VL4Gaze")
+    assert loaded.loc[0, "id"] == "0012345678901234"
+    pred = loaded.drop(columns=["image"]).assign(prediction=["None", "NA"] * (len(loaded) // 2)
+                                                 + ["None"] * (len(loaded) % 2))
+    writers = {"tsv": lambda p: pred.to_csv(p, sep="\t", index=False, quoting=csv.QUOTE_ALL),
+               "csv": lambda p: pred.to_csv(p, index=False, quoting=csv.QUOTE_ALL)}
+    if importlib.util.find_spec("openpyxl") is not None:
+        writers["xlsx"] = lambda p: pred.to_excel(p, index=False)
+    for ext, write in writers.items():
+        path = tmp_path / f"m_VL4Gaze.{ext}"
+        write(path)
+        back = module.read_predictions(path)
+        assert list(back["prediction"][:2]) == ["None", "NA"], ext
+        assert back.loc[0, "id"] == "0012345678901234", ext
