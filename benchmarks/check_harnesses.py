@@ -247,8 +247,9 @@ def check_vlmevalkit(out: Path) -> dict | None:
               "max_score_difference": max(diffs.values()), "per_file": diffs,
               "oracle_mean_headline": oracle_scores["overall"]["metrics"]["mean_headline"]
               ["value"]}
-    report["ok"] = (probe["class"] == "VL4Gaze" and probe["rows"] == probe["items"]
-                    == probe["prompts_equal"] and report["max_score_difference"] < 1e-6)
+    report["ok"] = (probe["class"] == probe.get("config_class") == "VL4Gaze"
+                    and probe["rows"] == probe["items"] == probe["prompts_equal"]
+                    and report["max_score_difference"] < 1e-6)
     return report
 
 

@@ -41,6 +41,12 @@ def main() -> None:
     if dataset is None:
         print(json.dumps(report))
         return
+    # run.py's --config route: {"data": {"VL4Gaze": {"class": "VL4Gaze", ...}}}.
+    from vlmeval.run import build_dataset_from_config
+
+    configured = build_dataset_from_config(
+        {"VL4Gaze": {"class": "VL4Gaze", "dataset": "VL4Gaze"}}, "VL4Gaze")
+    report["config_class"] = type(configured).__name__
     items = {i.id: i for i in load_benchmark(bench, "test")}
     data = dataset.data
     report["rows"], report["items"] = len(data), len(items)
