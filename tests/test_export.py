@@ -412,3 +412,22 @@ def test_vlmevalkit_reads_text_as_text(bench, tmp_path, monkeypatch):
         back = module.read_predictions(path)
         assert list(back["prediction"][:2]) == ["None", "NA"], ext
         assert back.loc[0, "id"] == "0012345678901234", ext
+
+
+def test_vlmevalkit_xlsx_control_characters(bench, tmp_path):
+    """A model's control characters come back from VLMEvalKit's xlsx (xlsxwriter writes
+    them as ``_xHHHH_``); before, 23 of the tiny LLaVA's 105 answers changed."""
+    out = export_benchmark(bench, "vlmevalkit", tmp_path / "vlm").parent
+    module = _import(out / "vl4gaze_vlmeval.py", "vl4gaze_vlmeval_xlsx")
+    assert module.unescape_xlsx("a_x0019_b_x005F_x0019_c") == "a\x19b_x0019_c"
+    assert module.unescape_xlsx("plain _x text") == "plain _x text"
+    pytest.importorskip("xlsxwriter")
+    pytest.importorskip("openpyxl")
+    import pandas as pd
+
+    raw = ["7\x19co", "lit _x0019_ eral", "(0.5, 0.5)"]
+    path = tmp_path / "m_VL4Gaze.xlsx"
+    with pd.ExcelWriter(path, engine="xlsxwriter",
+                        engine_kwargs={"options": {"strings_to_formulas": False}}) as writer:
+        pd.DataFrame({"prediction": raw}).to_excel(writer, index=False)
+    assert list(module.read_predictions(path)["prediction"]) == raw
