@@ -34,11 +34,14 @@ browser:
 test: install lint browser
 	$(BIN)/python -m pytest
 
-# Real lmms-eval 0.7.3 (own virtualenv under ~/.cache/vl4gaze-harness, installed on first
-# use; skipped when it cannot be) against `vl4gaze eval` on the tiny LLaVA: answers and
-# scores compared item by item. Minutes, so not part of `make test`; CI runs it too.
+# The real consumers, each in its own virtualenv under ~/.cache/vl4gaze-harness (installed
+# on first use; skipped with a message when it cannot be): lmms-eval 0.7.3 against
+# `vl4gaze eval` on the tiny LLaVA (answers and scores item by item), VLMEvalKit 0.0.20
+# (dataset, prompts, evaluate on every prediction format), LLaMA-Factory 0.9.5 and TRL
+# (a few SFT steps on the exports). Minutes, so not part of `make test`; CI runs it too.
+# One tool: `make check-harnesses ONLY=vlmevalkit`.
 check-harnesses: install
-	$(BIN)/python benchmarks/check_harnesses.py
+	$(BIN)/python benchmarks/check_harnesses.py $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) demo-out

@@ -387,3 +387,50 @@ def test_export_cli_and_errors(bench, tmp_path):
     result = runner.invoke(app, ["export", str(tmp_path), "--to", "trl", "-o",
                                  str(tmp_path / "x")])
     assert result.exit_code == 1 and "not a benchmark" in result.output
+
+
+def test_vlmevalkit_reads_text_as_text(bench, tmp_path, monkeypatch):
+    """An all-digit id and a "None" / "NA" answer survive VLMEvalKit's TSV / CSV / xlsx
+    files (pandas' guessing made them an int and NaN, so evaluate scored "" instead)."""
+    import pandas as pd
+
+    out = export_benchmark(bench, "vlmevalkit", tmp_path / "vlm").parent
+    monkeypatch.delenv("LMUData", raising=False)
+    module = _import(out / "vl4gaze_vlmeval.py", "vl4gaze_vlmeval_text")
+    tsv = out / "VL4Gaze.tsv"
+    data = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    data.loc[0, "id"] = "0012345678901234"
+    data.to_csv(tsv, sep="\t", index=False)
+    loaded = module.VL4Gaze.load_data(None, "VL4Gaze")
+    assert loaded.loc[0, "id"] == "0012345678901234"
+    pred = loaded.drop(columns=["image"]).assign(prediction=["None", "NA"] * (len(loaded) // 2)
+                                                 + ["None"] * (len(loaded) % 2))
+    writers = {"tsv": lambda p: pred.to_csv(p, sep="\t", index=False, quoting=csv.QUOTE_ALL),
+               "csv": lambda p: pred.to_csv(p, index=False, quoting=csv.QUOTE_ALL)}
+    if importlib.util.find_spec("openpyxl") is not None:
+        writers["xlsx"] = lambda p: pred.to_excel(p, index=False)
+    for ext, write in writers.items():
+        path = tmp_path / f"m_VL4Gaze.{ext}"
+        write(path)
+        back = module.read_predictions(path)
+        assert list(back["prediction"][:2]) == ["None", "NA"], ext
+        assert back.loc[0, "id"] == "0012345678901234", ext
+
+
+def test_vlmevalkit_xlsx_control_characters(bench, tmp_path):
+    """A model's control characters come back from VLMEvalKit's xlsx (xlsxwriter writes
+    them as ``_xHHHH_``); before, 23 of the tiny LLaVA's 105 answers changed."""
+    out = export_benchmark(bench, "vlmevalkit", tmp_path / "vlm").parent
+    module = _import(out / "vl4gaze_vlmeval.py", "vl4gaze_vlmeval_xlsx")
+    assert module.unescape_xlsx("a_x0019_b_x005F_x0019_c") == "a\x19b_x0019_c"
+    assert module.unescape_xlsx("plain _x text") == "plain _x text"
+    pytest.importorskip("xlsxwriter")
+    pytest.importorskip("openpyxl")
+    import pandas as pd
+
+    raw = ["7\x19co", "lit _x0019_ eral", "(0.5, 0.5)"]
+    path = tmp_path / "m_VL4Gaze.xlsx"
+    with pd.ExcelWriter(path, engine="xlsxwriter",
+                        engine_kwargs={"options": {"strings_to_formulas": False}}) as writer:
+        pd.DataFrame({"prediction": raw}).to_excel(writer, index=False)
+    assert list(module.read_predictions(path)["prediction"]) == raw
