@@ -62,6 +62,9 @@ def _main(
     """Gaze-following data as a vision-language benchmark: build, ask any VLM, score,
     fine-tune, report."""
     _state["debug"] = debug
+    from vl4gaze.progress import quiet_library_bars
+
+    quiet_library_bars()
 
 
 def main() -> None:

@@ -123,13 +123,20 @@ class ProgressLog:
 
 def quiet_library_bars() -> None:
     """Without a terminal, turn off the redrawn tqdm bars of transformers, the Hub and
-    datasets (saving shards, casting a dataset): in a log file they are one endless line."""
+    datasets (loading weights, saving shards, casting a dataset): in a log file they are
+    one endless line. Libraries not imported yet read the environment variables; those
+    already imported are told directly."""
     if sys.stderr.isatty():
         return
-    with suppress(ImportError):
-        from transformers.utils import logging as hf_logging
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:
+        with suppress(ImportError):
+            from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
-    for module in ("huggingface_hub.utils", "datasets"):
-        with suppress(ImportError, AttributeError):
-            import_module(module).disable_progress_bars()
+            hf_logging.disable_progress_bar()
+    for module in ("huggingface_hub", "datasets"):
+        if module in sys.modules:
+            with suppress(ImportError, AttributeError):
+                import_module("huggingface_hub.utils" if module == "huggingface_hub"
+                              else module).disable_progress_bars()
