@@ -511,12 +511,12 @@ def _files_of(out: Path) -> dict[str, dict[str, Any]]:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: a
     killed or failed write leaves the old file or none, never half of one."""
-    with _atomic(Path(path)) as tmp:
+    with atomic_path(Path(path)) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
-class _atomic:  # a context manager, named like one
-    """``with _atomic(path) as tmp``: write ``tmp``; on success it replaces ``path``."""
+class atomic_path:  # a context manager, named like one
+    """``with atomic_path(path) as tmp``: write ``tmp``; on success it replaces ``path``."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -548,7 +548,7 @@ def _remove_stale_images(out: Path, used: set[str]) -> None:
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Deterministic Parquet: one fixed schema, fixed row groups, no timestamps; written
     to a temporary file and renamed (atomic)."""
-    with _atomic(Path(path)) as tmp:
+    with atomic_path(Path(path)) as tmp:
         pq.write_table(table.combine_chunks(), tmp, compression="zstd",
                        row_group_size=100_000, write_statistics=True)
 
@@ -605,7 +605,7 @@ def render_plan(bench: Path, plan: list[dict[str, Any]], *, link: bool = False,
                 marked = None if entry["box"] is None else draw_marker(image, Box(**entry["box"]))
             if os.path.lexists(dest):
                 dest.unlink()
-            with _atomic(dest) as tmp:
+            with atomic_path(dest) as tmp:
                 if marked is None:
                     _place(entry["src"], tmp, link)
                 else:

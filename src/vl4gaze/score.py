@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -213,7 +212,7 @@ def score_run(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vl4gaze.build import load_benchmark
+    from vl4gaze.build import atomic_path, atomic_write_text, load_benchmark
     from vl4gaze.infer import bench_hash, read_predictions, run_items
     from vl4gaze.provenance import provenance
 
@@ -248,11 +247,10 @@ def score_run(
                         ("parsed", pa.string()), ("rule", pa.string()),
                         ("correct", pa.bool_()), ("score", pa.float64()),
                         ("error", pa.string())])
-    tmp = run / f"items.parquet.{os.getpid()}.tmp"
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
-    os.replace(tmp, run / "items.parquet")
-    _write_atomic(run / "samples.jsonl", samples_log(items, predictions, rows))
-    _write_atomic(run / "scores.json", json.dumps(_jsonable(scores), indent=2) + "\n")
+    with atomic_path(run / "items.parquet") as tmp:
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
+    atomic_write_text(run / "samples.jsonl", samples_log(items, predictions, rows))
+    atomic_write_text(run / "scores.json", json.dumps(_jsonable(scores), indent=2) + "\n")
     return scores
 
 
@@ -274,17 +272,6 @@ def samples_log(items: Iterable[QAItem], predictions: Mapping[str, Prediction],
             "parsed": json.loads(row["parsed"]), "rule": row["rule"],
             "correct": row["correct"], "metrics": metrics}), sort_keys=True))
     return "".join(line + "\n" for line in lines)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``, so
-    a killed process leaves the old file or the new one, never half of one."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _jsonable(obj: Any) -> Any:
