@@ -38,7 +38,7 @@ from vl4gaze.models.base import (
     Request,
 )
 from vl4gaze.progress import ProgressLog
-from vl4gaze.prompting import ShotSampler, build_messages, prompt_config
+from vl4gaze.prompting import ShotSampler, build_messages, prompt_config, read_manifest
 from vl4gaze.schema import Prediction, QAItem
 
 PREDICTIONS = "predictions.jsonl"
@@ -225,13 +225,7 @@ def write_config(run: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 def bench_hash(bench: Path) -> str | None:
     """The benchmark's content hash from its manifest (None for a folder without one)."""
-    path = Path(bench) / "manifest.json"
-    try:
-        return json.loads(path.read_text()).get("content_hash")
-    except FileNotFoundError:
-        return None
-    except ValueError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    return read_manifest(Path(bench)).get("content_hash")
 
 
 def _generate(model: Model, requests: list[Request], max_new_tokens: int
