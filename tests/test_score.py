@@ -346,13 +346,6 @@ def test_headlines_give_a_constant_answer_chance_only():
                                                                        "ambiguity")}
 
 
-def test_report_uses_the_same_headline():
-    from vl4gaze.report import tables
-    from vl4gaze.tasks.registry import headlines
-
-    assert tables.registry.headlines() == headlines()
-
-
 @pytest.fixture(scope="module")
 def gazeworld_benches(tmp_path_factory):
     """Tiny GazeWorld benchmarks, one per point format (the builder's canonical answers)."""
