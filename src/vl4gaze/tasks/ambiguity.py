@@ -217,6 +217,47 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
     return {k: s.values[k] for k in ("declines", "ambiguous", "accuracy")}
 
 
+#: The baselines' decline and answer without train items.
+FALLBACK_DECLINE = "It cannot be answered: the question is ambiguous."
+FALLBACK_ANSWER = "The person is looking at something in the image."
+
+
+def _split(prior: Any, task: object) -> tuple[list[str], list[str]]:
+    """The train answers that decline, and those that answer (item-id order)."""
+    def compute() -> tuple[list[str], list[str]]:
+        items = prior.items(task)
+        return ([it.answer for it in items if it.target.get("ambiguous")],
+                [it.answer for it in items if not it.target.get("ambiguous")])
+    return prior.memo(("ambiguity-split", str(task)), compute)
+
+
+def _random_baseline(ask: Any) -> str:
+    """A coin flip between a random train decline and a random train answer."""
+    declines, answers = _split(ask.prior, ask.item.task)
+    if ask.rng.random() < 0.5:
+        return ask.rng.choice(declines) if declines else FALLBACK_DECLINE
+    return ask.rng.choice(answers) if answers else FALLBACK_ANSWER
+
+
+def _decline(ask: Any) -> str:
+    from vl4gaze.models.baselines import mode
+
+    return mode(_split(ask.prior, ask.item.task)[0], FALLBACK_DECLINE)
+
+
+def _center_baseline(ask: Any) -> str:
+    """The majority decision: the most common decline, or the most common answer."""
+    from vl4gaze.models.baselines import mode
+
+    declines, answers = _split(ask.prior, ask.item.task)
+    return _decline(ask) if len(declines) > len(answers) else mode(answers, FALLBACK_ANSWER)
+
+
+def _head_baseline(ask: Any) -> str | None:
+    """Decline a question with no head box; otherwise as ``center``."""
+    return _decline(ask) if ask.item.person_head is None else None
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: why the question is ambiguous, if it is."""
     t = item.target
@@ -245,4 +286,6 @@ SPEC = TaskSpec(
     aggregate=aggregate,
     single=single,
     vocabulary=(SUFFIX, _TEXTS, TEMPLATES, _FLAG_WHY, _ABSENT_WHY),
+    baselines={"random": _random_baseline, "center": _center_baseline,
+               "head": _head_baseline},
 )

@@ -11,7 +11,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle
+from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle, gaze_direction
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, Point, QAItem
 from vl4gaze.tasks.refs import (
@@ -106,6 +106,40 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
                                 "matrix": conf.tolist()}
 
 
+def gaze_point(item: QAItem) -> tuple[float, float] | None:
+    """Where the person looks: the gaze end the class was measured to."""
+    gaze = item.target.get("gaze")
+    return tuple(gaze) if gaze else None
+
+
+#: The centre baseline's class without train items.
+DEFAULT_DIRECTION = "down"
+
+
+def _random_baseline(ask: Any) -> str:
+    return ask.rng.choice(DIRECTIONS)
+
+
+def _center_baseline(ask: Any) -> str:
+    """The most common train class."""
+    return ask.prior.mode(ask.item.task, DEFAULT_DIRECTION)
+
+
+def _head_baseline(ask: Any) -> str | None:
+    """The class from the head to the gaze point the head -> gaze map predicts."""
+    from vl4gaze.models.baselines import head_origin
+
+    item = ask.item
+    origin = head_origin(item)
+    if origin is None:
+        return None
+    gx, gy = ask.prior.gaze_from_head(origin)
+    try:
+        return gaze_direction(origin, Point(gx, gy), item.width, item.height)
+    except ValueError:  # predicted point on the head: no direction, use the prior
+        return _center_baseline(ask)
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: class and angle."""
     t = item.target
@@ -130,4 +164,7 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(DIRECTIONS, CHOICES, TEMPLATES),
+    baselines={"random": _random_baseline, "center": _center_baseline,
+               "head": _head_baseline},
+    gaze_point=gaze_point,
 )

@@ -121,6 +121,15 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
     return values
 
 
+#: The centre baseline's answer without train items.
+FALLBACK_OBJECT = "a person"
+
+
+def _center_baseline(ask: Any) -> str:
+    """The most common train description (``random``: a random one, the generic way)."""
+    return ask.prior.mode(ask.item.task, FALLBACK_OBJECT)
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: the label."""
     return f"label: {item.target['label']}" if item.target.get("label") else ""
@@ -142,4 +151,5 @@ SPEC = TaskSpec(
     aggregate=aggregate,
     single=single,
     vocabulary=(TEMPLATES,),
+    baselines={"center": _center_baseline},
 )

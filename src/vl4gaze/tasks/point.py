@@ -154,6 +154,40 @@ def _add_auc(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAIt
                                    else None for s in scores], True)
 
 
+def gaze_point(item: QAItem) -> tuple[float, float] | None:
+    """Where the person looks: the annotators' mean point."""
+    mean = item.target.get("mean")
+    return tuple(mean) if mean else None
+
+
+def _random_baseline(ask: Any) -> str:
+    """A uniformly random point."""
+    return ask.point(ask.rng.random(), ask.rng.random())
+
+
+def _center_baseline(ask: Any) -> str:
+    """The image centre."""
+    return ask.point(0.5, 0.5)
+
+
+def _head_baseline(ask: Any) -> str | None:
+    """The train split's head -> gaze map applied to this head (None: no head)."""
+    from vl4gaze.models.baselines import head_origin
+
+    origin = head_origin(ask.item)
+    return None if origin is None else ask.point(*ask.prior.gaze_from_head(origin))
+
+
+def _text_only_baseline(ask: Any) -> str | None:
+    """The mean point of the first group of similar train items that has points."""
+    for group in ask.similar:
+        means = [it.target["mean"] for it in group if it.target.get("mean")]
+        if means:
+            x, y = np.array(means).mean(axis=0)
+            return ask.point(float(x), float(y))
+    return None
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: how many annotators clicked."""
     points = item.target.get("points")
@@ -177,4 +211,7 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(TEMPLATES,),
+    baselines={"random": _random_baseline, "center": _center_baseline,
+               "head": _head_baseline, "text-only": _text_only_baseline},
+    gaze_point=gaze_point,
 )
