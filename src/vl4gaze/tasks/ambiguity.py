@@ -258,6 +258,15 @@ def _head_baseline(ask: Any) -> str | None:
     return _decline(ask) if ask.item.person_head is None else None
 
 
+def check_target(key: str, value: Any) -> None:
+    """``ambiguous`` is true/false; ``reason`` one of the ambiguity reasons or null."""
+    if key == "ambiguous" and not isinstance(value, bool):
+        raise ValueError(f"fixed_target.ambiguous: {value!r} is not true/false")
+    if key == "reason" and value is not None and value not in set(AmbiguityReason):
+        raise ValueError(f"fixed_target.reason: {value!r} is not one of "
+                         f"{', '.join(AmbiguityReason)} or null")
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: why the question is ambiguous, if it is."""
     t = item.target
@@ -288,4 +297,5 @@ SPEC = TaskSpec(
     vocabulary=(SUFFIX, _TEXTS, TEMPLATES, _FLAG_WHY, _ABSENT_WHY),
     baselines={"random": _random_baseline, "center": _center_baseline,
                "head": _head_baseline},
+    check_target=check_target,
 )

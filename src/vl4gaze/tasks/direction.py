@@ -14,6 +14,7 @@ from typing import Any
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle, gaze_direction
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, Point, QAItem
+from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
     Options,
@@ -140,6 +141,37 @@ def _head_baseline(ask: Any) -> str | None:
         return _center_baseline(ask)
 
 
+def fix_point(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
+    """A clicked gaze point becomes the gaze end; angle and class are measured from the
+    eye again, as the build does."""
+    eye = item.target.get("eye")
+    if eye is None:
+        raise ValueError(f"item {item.id}: a direction item without an eye point has no "
+                         "gaze point to set")
+    origin = Point(*eye)
+    angle = gaze_angle(origin, Point(x, y), item.width, item.height)
+    cls = direction_of_angle(angle)
+    return cls, {"gaze": [x, y], "angle_deg": round(angle, 3), "direction": cls}
+
+
+def fix_answer(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
+    """A typed fix must be one of the eight classes: the scorer reads the target's class."""
+    cls = answer.strip().lower()
+    if cls not in DIRECTIONS:
+        raise ValueError(f"a direction fix must be one of {', '.join(DIRECTIONS)}; "
+                         f"got {answer!r}")
+    return cls, {"direction": cls}
+
+
+def check_target(key: str, value: Any) -> None:
+    """The eye and gaze points are normalized; the class is one of the eight."""
+    if key in ("eye", "gaze"):
+        fixes.pair(key, value)
+    elif key == "direction" and value not in DIRECTIONS:
+        raise ValueError(f"fixed_target.direction: {value!r} is not one of "
+                         f"{', '.join(DIRECTIONS)}")
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: class and angle."""
     t = item.target
@@ -167,4 +199,7 @@ SPEC = TaskSpec(
     baselines={"random": _random_baseline, "center": _center_baseline,
                "head": _head_baseline},
     gaze_point=gaze_point,
+    fix_point=fix_point,
+    fix_answer=fix_answer,
+    check_target=check_target,
 )

@@ -17,6 +17,7 @@ import numpy as np
 from vl4gaze.geometry import format_point
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, QAItem
+from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
     Options,
@@ -188,6 +189,34 @@ def _text_only_baseline(ask: Any) -> str | None:
     return None
 
 
+def fix_point(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
+    """A clicked gaze point becomes the only annotation (in the item's answer format)."""
+    fmt = item.target.get("format") or "norm"
+    return (format_point(x, y, fmt, item.width, item.height),
+            {"points": [[x, y]], "mean": [x, y]})
+
+
+def fix_answer(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
+    """A typed point fix must be a point inside the image in the question's format: the
+    scorer reads the target's points, not the answer text."""
+    from vl4gaze.parse.points import parse_point
+
+    fmt = item.target.get("format") or "norm"
+    parsed = parse_point(answer, fmt, (item.width, item.height))
+    if parsed is None:
+        raise ValueError(f"a point fix must be a point inside the image in the "
+                         f"question's format ({fmt}); got {answer!r}")
+    return fix_point(item, *fixes.pair("point", [parsed.x, parsed.y]))
+
+
+def check_target(key: str, value: Any) -> None:
+    """The annotators' points, their mean and the eye: normalized coordinates."""
+    if key in ("mean", "eye"):
+        fixes.pair(key, value)
+    elif key == "points":
+        fixes.pairs(key, value)
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: how many annotators clicked."""
     points = item.target.get("points")
@@ -214,4 +243,7 @@ SPEC = TaskSpec(
     baselines={"random": _random_baseline, "center": _center_baseline,
                "head": _head_baseline, "text-only": _text_only_baseline},
     gaze_point=gaze_point,
+    fix_point=fix_point,
+    fix_answer=fix_answer,
+    check_target=check_target,
 )
