@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef, QAItem
+from vl4gaze.schema import AmbiguityReason, Box, Flag, GazeSample, InOut, PersonRef, QAItem
 from vl4gaze.tasks import direction, point
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.refs import (
@@ -59,10 +59,10 @@ TEMPLATES: tuple[Template, ...] = tuple(
 )
 
 _FLAG_WHY = {
-    "eyes_closed": "the person's eyes are closed",
-    "eyes_hidden": "the person's eyes cannot be seen",
-    "occluded": "what the person is looking at is hidden from view",
-    "uncertain": "the person's gaze cannot be made out",
+    Flag.EYES_CLOSED: "the person's eyes are closed",
+    Flag.EYES_HIDDEN: "the person's eyes cannot be seen",
+    Flag.OCCLUDED: "what the person is looking at is hidden from view",
+    Flag.UNCERTAIN: "the person's gaze cannot be made out",
 }
 _ABSENT_WHY = {
     PersonRef.BOX: "there is no person in the red box",
@@ -92,7 +92,7 @@ def own_reason(sample: GazeSample) -> AmbiguityReason | None:
     """The reason this person's own questions are unanswerable (None: answerable)."""
     if any(flag in UNREADABLE_FLAGS for flag in sample.flags):
         return AmbiguityReason.EYES_NOT_VISIBLE
-    if sample.inout.value == "out":
+    if sample.inout is InOut.OUT:
         return AmbiguityReason.GAZE_OUT_OF_FRAME
     return None
 
@@ -168,9 +168,9 @@ def _blocked(x1: float, x2: float, y2: float, head: tuple[float, float, float, f
 def absent_ref(sample: GazeSample, box: Box, options: Options,
                description: str | None) -> Ref:
     """The reference to a person who is not there, in the build's reference style."""
-    if options.person_ref == "text" and description:
+    if options.person_ref == PersonRef.TEXT and description:
         return Ref(PersonRef.TEXT, text_phrase(description), None, None)
-    if options.person_ref == "coords":
+    if options.person_ref == PersonRef.COORDS:
         return Ref(PersonRef.COORDS,
                    coords_phrase(box, options.point_format, sample.width, sample.height),
                    box, None)
