@@ -84,3 +84,22 @@ def test_baseline_scores_are_unchanged(bench, tmp_path, baseline):
     rows = pq.read_table(run / "items.parquet").to_pylist()
     _check(f"items/{baseline}.json", (json.dumps(rows, indent=1, sort_keys=True)
                                       + "\n").encode())
+
+
+@pytest.mark.parametrize("with_train", [True, False], ids=["train", "no-train"])
+@pytest.mark.parametrize("baseline", ["center", "head", "oracle", "random", "text-only"])
+def test_every_baseline_gives_the_same_answers(bench, baseline, with_train):
+    """Each baseline's answer to every test item (with the train prior and without one),
+    so a change in how the baselines are wired (issue 19's per-task hooks) shows here
+    even for the baselines the score check above does not run."""
+    from vl4gaze.build import load_benchmark
+    from vl4gaze.models import Request
+    from vl4gaze.models.baselines import make_baseline
+
+    asked = load_benchmark(bench, None)  # both splits: more items of every task
+    train = load_benchmark(bench, "train") if with_train else []
+    model = make_baseline(baseline, bench=bench, seed=2, train=train)
+    answers = model.generate([Request([], it) for it in asked])
+    rows = [[it.id, a] for it, a in zip(asked, answers, strict=True)]
+    suffix = "" if with_train else "-no-train"
+    _check(f"answers/{baseline}{suffix}.json", (json.dumps(rows, indent=0) + "\n").encode())

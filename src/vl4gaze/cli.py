@@ -305,7 +305,9 @@ def eval_(
                         "included; then it is recorded as an error.")] = 600.0,
     batch_size: Annotated[int, typer.Option(help="Items per model call and per log flush.")
                           ] = 8,
-    max_new_tokens: Annotated[int, typer.Option(help="Longest answer in tokens.")] = 64,
+    max_new_tokens: Annotated[int | None, typer.Option(
+        min=1, help="Longest answer in tokens, for every task (default: each task's own "
+                    "limit, 64 for the built-in tasks).")] = None,
     shard: Annotated[str, typer.Option(help="This process's part i/N of the items "
                                             "(data-parallel runs).")] = "0/1",
     point_convention: Annotated[Convention, typer.Option(

@@ -270,12 +270,17 @@ def predict_batch(
     *,
     prompt_hash: str,
     sampler: ShotSampler | None = None,
-    max_new_tokens: int = 64,
+    max_new_tokens: int | None = None,
     attempts: dict[str, int] | None = None,
 ) -> list[Prediction]:
     """Predictions for one batch: prompt failures and generation failures become errors.
 
+    ``max_new_tokens``: every item's answer budget; None gives each item its task's own
+    (``TaskSpec.max_new_tokens``), the batch then goes to the model in one call per
+    budget, so an answer never depends on which other tasks share its batch.
     ``attempts`` numbers the tries of items asked again (``--retry-errors``)."""
+    from vl4gaze.tasks.registry import token_limit
+
     requests: list[Request] = []
     slots: list[int] = []
     results: list[Prediction | None] = [None] * len(batch)
@@ -289,12 +294,17 @@ def predict_batch(
             results[i] = Prediction(item.id, model_spec, prompt_hash, "",
                                     error=f"prompt: {type(err).__name__}: {err}",
                                     attempt=attempts.get(item.id, 1))
-    if requests:
+    groups: dict[int, list[int]] = {}  # budget -> positions in requests, in batch order
+    for n, slot in enumerate(slots):
+        groups.setdefault(token_limit(batch[slot].task, max_new_tokens), []).append(n)
+    for limit, members in groups.items():
+        part = [requests[n] for n in members]
         start = time.perf_counter()
-        answers = _generate(model, requests, max_new_tokens)
-        heatmaps = _heatmaps(model, requests)
-        latency = (time.perf_counter() - start) / len(requests)
-        for slot, (raw, error), heatmap in zip(slots, answers, heatmaps, strict=True):
+        answers = _generate(model, part, limit)
+        heatmaps = _heatmaps(model, part)
+        latency = (time.perf_counter() - start) / len(part)
+        for slot, (raw, error), heatmap in zip([slots[n] for n in members], answers, heatmaps,
+                                               strict=True):
             results[slot] = Prediction(batch[slot].id, model_spec, prompt_hash, raw,
                                        latency_s=round(latency, 6), error=error,
                                        heatmap=heatmap,
@@ -333,7 +343,7 @@ def prepare_run(
     limit: int | None = None,
     seed: int = 0,
     batch_size: int = 8,
-    max_new_tokens: int = 64,
+    max_new_tokens: int | None = None,
     shard: tuple[int, int] = (0, 1),
     point_convention: str = "auto",
     items: Sequence[QAItem] | None = None,
@@ -348,7 +358,7 @@ def prepare_run(
     bench, run = Path(bench).resolve(), Path(run)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    from vl4gaze.tasks.registry import task_names
+    from vl4gaze.tasks.registry import task_names, token_limits
 
     known = task_names()
     unknown = sorted({str(t) for t in tasks or ()} - set(known))
@@ -367,7 +377,7 @@ def prepare_run(
         "shots": shots,
         "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
         "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
-        "max_new_tokens": max_new_tokens, "batch_size": batch_size,
+        "max_new_tokens": token_limits(max_new_tokens), "batch_size": batch_size,
         "model_options": {k: (str(v) if isinstance(v, Path) else v)
                           for k, v in options.items()},
     }
@@ -395,7 +405,7 @@ def run_inference(
     limit: int | None = None,
     seed: int = 0,
     batch_size: int = 8,
-    max_new_tokens: int = 64,
+    max_new_tokens: int | None = None,
     shard: tuple[int, int] = (0, 1),
     point_convention: str = "auto",
     items: Sequence[QAItem] | None = None,
@@ -409,6 +419,7 @@ def run_inference(
     ``model_options`` go to :func:`vl4gaze.models.load_model` and are recorded in
     config.json: pass secrets only by environment-variable NAME (``api_key_env``).
     ``items`` / ``train_items`` replace reading the benchmark (tests, notebooks).
+    ``max_new_tokens`` None: each task's own answer budget (64 for the built-in tasks).
     """
     plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
                        tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,

@@ -225,5 +225,5 @@ def prompt_config(bench: Path, *, shots: int, seed: int) -> str:
     return content_id(
         "prompt", PROMPT_VERSION, shots, seed,
         manifest.get("point_format"), manifest.get("person_ref"),
-        [system_prompt(t) for t in Task],
+        [system_prompt(t) for t in registry.task_names()],
     )

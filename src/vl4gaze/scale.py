@@ -113,7 +113,7 @@ class _Predictor:
 
     def __init__(self, bench: str, model_spec: str, options: dict[str, Any], seed: int,
                  shots: int, train_items: list[str] | None, prompt_hash: str,
-                 max_new_tokens: int) -> None:
+                 max_new_tokens: int | None) -> None:
         from vl4gaze.models import load_model
         from vl4gaze.prompting import ShotSampler
 
@@ -157,7 +157,7 @@ def run_inference_ray(
     limit: int | None = None,
     seed: int = 0,
     batch_size: int = 8,
-    max_new_tokens: int = 64,
+    max_new_tokens: int | None = None,
     shard: tuple[int, int] = (0, 1),
     point_convention: str = "auto",
     replicas: int = 1,
@@ -248,7 +248,7 @@ def _ray_llm_available() -> bool:
 
 def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, Any], *,
                     seed: int, shots: int, train_items: Sequence[QAItem] | None,
-                    prompt_hash: str, max_new_tokens: int, batch_size: int,
+                    prompt_hash: str, max_new_tokens: int | None, batch_size: int,
                     replicas: int) -> Any:
     """Ray Data LLM: a vLLM engine per replica (tensor parallel inside it), prompts built
     by CPU workers, results as Prediction JSON. Needs GPUs and vLLM (not run in CI)."""
@@ -256,6 +256,7 @@ def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, An
 
     from vl4gaze.models.vllm import to_vllm_messages
     from vl4gaze.prompting import ShotSampler, build_messages
+    from vl4gaze.tasks.registry import token_limit
 
     sampler = None
     if shots:
@@ -291,7 +292,8 @@ def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, An
             messages = [{"role": "user", "content": "."}]
             prompt_error = f"prompt: {type(err).__name__}: {err}"
         return {"item_id": item.id, "prompt_error": prompt_error, "messages": messages,
-                "sampling_params": {"temperature": 0.0, "max_tokens": max_new_tokens}}
+                "sampling_params": {"temperature": 0.0,
+                                    "max_tokens": token_limit(item.task, max_new_tokens)}}
 
     def postprocess(row: dict[str, Any]) -> dict[str, Any]:
         error = row.get("prompt_error") or row.get("__inference_error__") or None

@@ -23,7 +23,7 @@ COORD_TOLERANCE = 0.02
 
 
 class Task(StrEnum):
-    """The four VL4Gaze tasks."""
+    """The four built-in VL4Gaze tasks (``vl4gaze.tasks.registry`` may hold more)."""
 
     OBJECT = "object"
     DIRECTION = "direction"
@@ -243,10 +243,13 @@ class QAItem(_Record):
     ``points`` and their ``mean``; for ``direction`` the class name, ``angle_deg`` and
     the ``eye`` and ``gaze`` points; for ``object`` the ``label``, ``description`` and
     ``box``; for ``ambiguity`` the ``ambiguous`` flag and its ``reason``.
+
+    ``task`` is a registered task's name (``vl4gaze.tasks.registry``): a ``Task`` for the
+    built-in ones, the plain name for one added by ``registry.register``.
     """
 
     id: str
-    task: Task
+    task: Task | str
     image: str
     width: int
     height: int
@@ -266,6 +269,16 @@ class QAItem(_Record):
         if not value:
             raise ValueError(f"{info.field_name} is empty")
         return value
+
+    @field_validator("task")
+    @classmethod
+    def _registered(cls, value: Task | str) -> Task | str:
+        from vl4gaze.tasks import registry
+
+        name = str(value)
+        if name in Task._value2member_map_:
+            return Task(name)
+        return registry.get(name).name  # ValueError naming the registered tasks
 
 
 @dataclass(frozen=True)

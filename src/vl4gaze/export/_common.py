@@ -8,7 +8,6 @@ or shared, and the benchmark deleted, without breaking it.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -79,11 +78,3 @@ def copy_manifest(bench: Path, out: Path) -> None:
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def eval_max_new_tokens() -> int:
-    """The answer length ``vl4gaze eval`` allows by default (taken from its signature, so
-    the exports follow it)."""
-    from vl4gaze.infer import run_inference
-
-    return int(inspect.signature(run_inference).parameters["max_new_tokens"].default)

@@ -11,7 +11,8 @@ and ``utils.py`` finds images and items next to itself, so the folder can be mov
 - Prompt: ``doc_to_messages`` returns :func:`vl4gaze.prompting.build_messages` (system
   prompt, k-shot exchanges, question with the image) in lmms-eval's message form; chat
   models (``llava_hf`` without ``--force_simple``) send those messages.
-- Generation: ``max_new_tokens`` of ``vl4gaze eval`` (64 unless given), greedy.
+- Generation: greedy, ``max_new_tokens`` as ``vl4gaze eval`` gives it: the one given,
+  else each task's own limit (``TaskSpec.max_new_tokens``, 64 for the built-in tasks).
 - Scores: each metric's aggregation scores the whole task once with
   :func:`vl4gaze.score.score_predictions`, so every number equals ``vl4gaze score``'s.
 - k-shot: lmms-eval's ``num_fewshot`` builds text contexts, not image exchanges, so the
@@ -38,7 +39,6 @@ from vl4gaze.build import load_benchmark
 from vl4gaze.export._common import (
     copy_manifest,
     ensure_images,
-    eval_max_new_tokens,
     eval_split,
     place_images,
 )
@@ -120,9 +120,8 @@ def _write_items(table: pa.Table, ids: list[str], path: Path,
 def export(bench: Path, out: Path, *, shots: int = 0, seed: int = 0,
            max_new_tokens: int | None = None) -> Path:
     """Write ``OUT/vl4gaze``; ``shots`` / ``seed`` / ``max_new_tokens`` as for
-    ``vl4gaze eval`` (defaults: its own)."""
+    ``vl4gaze eval`` (defaults: its own; no ``max_new_tokens``: each task's limit)."""
     ensure_images(bench)
-    max_new_tokens = max_new_tokens or eval_max_new_tokens()
     folder = out / GROUP
     (folder / "data").mkdir(parents=True, exist_ok=True)
     split = eval_split(bench)
@@ -144,7 +143,8 @@ def export(bench: Path, out: Path, *, shots: int = 0, seed: int = 0,
             extra = {"shot_ids": [json.dumps([s.id for s in group]) for group in chosen]}
         _write_items(table, [i.id for i in part], folder / "data" / f"{task}.parquet", extra)
         (folder / f"{GROUP}_{task}.yaml").write_text(
-            task_yaml(task, max_new_tokens=max_new_tokens, shots=shots, seed=seed))
+            task_yaml(task, max_new_tokens=registry.token_limit(task, max_new_tokens),
+                      shots=shots, seed=seed))
         names.append(f"{GROUP}_{task}")
     stale = folder / "data" / f"{SHOTS_SPLIT}.parquet"
     if shot_items:

@@ -17,6 +17,11 @@
 
 All answers use the benchmark's own forms (point format, direction names), so the
 baselines measure the data, not the parser.
+
+Each task says in its own module how each baseline answers it (``TaskSpec.baselines``:
+kind -> ``fn(Ask) -> str | None``); this module holds only what every task shares: the
+train prior, the seeded rng, the similar-question groups and the generic answers a task
+that declares nothing gets (:func:`answer`).
 """
 
 from __future__ import annotations
@@ -24,18 +29,21 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from vl4gaze.geometry import DIRECTIONS, format_point, gaze_direction
+from vl4gaze.geometry import format_point
 from vl4gaze.models.base import BackendError, Request
 from vl4gaze.prompting import item_point_format
-from vl4gaze.schema import Point, QAItem, Task, content_id
+from vl4gaze.schema import Point, QAItem, content_id
+from vl4gaze.tasks import registry
 
-FALLBACK_DECLINE = "It cannot be answered: the question is ambiguous."
-FALLBACK_ANSWER = "The person is looking at something in the image."
-FALLBACK_OBJECT = "a person"
+#: A baseline's answer when neither the task nor the train split offers one.
+NO_ANSWER = "I do not know."
 _HEAD_DEFAULT_STEP = 0.6
 
 
@@ -50,52 +58,55 @@ def _load_train(bench: Path | None) -> list[QAItem]:
         return []
 
 
-def _mode(counter: Counter, default: str) -> str:
+def mode(values: Sequence[str] | Counter, default: str) -> str:
+    """The most common value (ties: the first seen), ``default`` when there is none."""
+    counter = values if isinstance(values, Counter) else Counter(values)
     return counter.most_common(1)[0][0] if counter else default
 
 
-def _head_origin(item: QAItem) -> Point | None:
+def head_origin(item: QAItem) -> Point | None:
+    """Where gaze starts for the head baseline: the head box centre, else the eye."""
     if item.person_head is not None:
         return item.person_head.center
     eye = item.target.get("eye") if isinstance(item.target, dict) else None
     return Point(*eye) if eye else None
 
 
-def _gaze_of(item: QAItem) -> tuple[float, float] | None:
-    if item.task == Task.POINT:
-        mean = item.target.get("mean")
-        return tuple(mean) if mean else None
-    if item.task == Task.DIRECTION:
-        gaze = item.target.get("gaze")
-        return tuple(gaze) if gaze else None
-    return None
-
-
 class TrainPrior:
-    """What the train split says without images: majority answers and head->gaze fit."""
+    """What the train split says without images: each task's items and answers, their
+    most common answer, and the head -> gaze affine map."""
 
     def __init__(self, train: Sequence[QAItem]) -> None:
         train = sorted(train, key=lambda it: it.id)
-        by_task: dict[Task, list[QAItem]] = defaultdict(list)
+        self._items: dict[str, list[QAItem]] = defaultdict(list)
         for item in train:
-            by_task[Task(item.task)].append(item)
-        self.directions = [it.answer for it in by_task[Task.DIRECTION]]
-        self.objects = [it.answer for it in by_task[Task.OBJECT]]
-        amb = by_task[Task.AMBIGUITY]
-        self.declines = [it.answer for it in amb if it.target.get("ambiguous")]
-        self.answers = [it.answer for it in amb if not it.target.get("ambiguous")]
-        self.direction = _mode(Counter(self.directions), "down")
-        self.object = _mode(Counter(self.objects), FALLBACK_OBJECT)
-        self.decline = _mode(Counter(self.declines), FALLBACK_DECLINE)
-        self.answer = _mode(Counter(self.answers), FALLBACK_ANSWER)
-        self.ambiguous_majority = len(self.declines) > len(self.answers)
+            self._items[str(item.task)].append(item)
+        self._memo: dict[tuple, Any] = {}
         self.head_map = self._fit_head_map(train)
+
+    def items(self, task: object) -> list[QAItem]:
+        """The task's train items, by id."""
+        return self._items.get(str(task), [])
+
+    def answers(self, task: object) -> list[str]:
+        """The task's train answers, in item-id order."""
+        return self.memo(("answers", str(task)), lambda: [it.answer for it in self.items(task)])
+
+    def mode(self, task: object, default: str = NO_ANSWER) -> str:
+        """The task's most common train answer (``default`` without train items)."""
+        return mode(self.answers(task), default)
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per prior (a task's derived facts, e.g. its declines)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     @staticmethod
     def _fit_head_map(train: Sequence[QAItem]) -> np.ndarray | None:
         rows, targets = [], []
         for item in train:
-            origin, gaze = _head_origin(item), _gaze_of(item)
+            origin, gaze = head_origin(item), registry.get(item.task).gaze_point(item)
             if origin is not None and gaze is not None:
                 rows.append((1.0, origin.x, origin.y))
                 targets.append(gaze)
@@ -113,8 +124,68 @@ class TrainPrior:
         return (min(1.0, max(0.0, float(x))), min(1.0, max(0.0, float(y))))
 
 
+@dataclass
+class Ask:
+    """One question as a task's baseline function sees it.
+
+    ``point(x, y)`` writes a normalized point in the item's answer format; ``rng`` is the
+    item's own seeded generator (made on first use, so only ``random`` pays for it);
+    ``similar`` (``text-only``) holds the train items with the same question, the same
+    template and the same task, in that order.
+    """
+
+    item: QAItem
+    prior: TrainPrior
+    point: Callable[[float, float], str]
+    seed: int = 0
+    similar: tuple[list[QAItem], ...] = field(default=())
+
+    @cached_property
+    def rng(self) -> random.Random:
+        return random.Random(content_id("random", self.seed, self.item.id))
+
+
+def _random(ask: Ask) -> str | None:
+    answers = ask.prior.answers(ask.item.task)
+    return ask.rng.choice(answers) if answers else None
+
+
+def _center(ask: Ask) -> str | None:
+    return ask.prior.mode(ask.item.task)
+
+
+def _text_only(ask: Ask) -> str | None:
+    for group in ask.similar:
+        if group:
+            return mode([it.answer for it in group], "")
+    return None
+
+
+#: The generic answer of each kind for a task that declares none (None: next in chain).
+GENERIC: dict[str, Callable[[Ask], str | None]] = {
+    "random": _random, "center": _center, "text-only": _text_only}
+#: Where a kind turns when it has no answer: ``head`` and ``text-only`` answer as
+#: ``center`` does, ``random`` without train answers too.
+CHAIN: dict[str, tuple[str, ...]] = {
+    "random": ("random", "center"), "center": ("center",), "head": ("head", "center"),
+    "text-only": ("text-only", "center")}
+
+
+def answer(kind: str, ask: Ask) -> str:
+    """Baseline ``kind``'s answer: the task's own function for each kind of its chain,
+    else the generic one; :data:`NO_ANSWER` when nothing answers."""
+    declared = registry.get(ask.item.task).baselines
+    for step in CHAIN[kind]:
+        fn = declared.get(step) or GENERIC.get(step)
+        out = fn(ask) if fn is not None else None
+        if out is not None:
+            return out
+    return NO_ANSWER
+
+
 class Baseline:
-    """Answers each request from its item (no pixels); subclasses define :meth:`answer`."""
+    """Answers each request from its item (no pixels); the kind's answer comes from the
+    item's task (:func:`answer`)."""
 
     kind = "baseline"
 
@@ -133,8 +204,11 @@ class Baseline:
             out.append(self.answer(request.item))
         return out
 
+    def ask(self, item: QAItem) -> Ask:
+        return Ask(item, self.prior, lambda x, y: self.point(item, x, y), self.seed)
+
     def answer(self, item: QAItem) -> str:
-        raise NotImplementedError
+        return answer(self.kind, self.ask(item))
 
     def point(self, item: QAItem, x: float, y: float) -> str:
         return format_point(x, y, item_point_format(item, self.bench), item.width, item.height)
@@ -150,51 +224,13 @@ class OracleBaseline(Baseline):
 class RandomBaseline(Baseline):
     kind = "random"
 
-    def answer(self, item: QAItem) -> str:
-        rng = random.Random(content_id("random", self.seed, item.id))
-        task = Task(item.task)
-        if task == Task.POINT:
-            return self.point(item, rng.random(), rng.random())
-        if task == Task.DIRECTION:
-            return rng.choice(DIRECTIONS)
-        if task == Task.OBJECT:
-            return rng.choice(self.prior.objects) if self.prior.objects else FALLBACK_OBJECT
-        if rng.random() < 0.5:
-            return rng.choice(self.prior.declines) if self.prior.declines else FALLBACK_DECLINE
-        return rng.choice(self.prior.answers) if self.prior.answers else FALLBACK_ANSWER
-
 
 class CenterBaseline(Baseline):
     kind = "center"
 
-    def answer(self, item: QAItem) -> str:
-        task = Task(item.task)
-        if task == Task.POINT:
-            return self.point(item, 0.5, 0.5)
-        if task == Task.DIRECTION:
-            return self.prior.direction
-        if task == Task.OBJECT:
-            return self.prior.object
-        return self.prior.decline if self.prior.ambiguous_majority else self.prior.answer
 
-
-class HeadBaseline(CenterBaseline):
+class HeadBaseline(Baseline):
     kind = "head"
-
-    def answer(self, item: QAItem) -> str:
-        task = Task(item.task)
-        origin = _head_origin(item)
-        if task == Task.AMBIGUITY and item.person_head is None:
-            return self.prior.decline
-        if origin is None or task not in (Task.POINT, Task.DIRECTION):
-            return super().answer(item)
-        gx, gy = self.prior.gaze_from_head(origin)
-        if task == Task.POINT:
-            return self.point(item, gx, gy)
-        try:
-            return gaze_direction(origin, Point(gx, gy), item.width, item.height)
-        except ValueError:  # predicted point on the head: no direction, use the prior
-            return self.prior.direction
 
 
 class TextOnlyBaseline(Baseline):
@@ -203,14 +239,10 @@ class TextOnlyBaseline(Baseline):
     def __init__(self, train: Sequence[QAItem] = (), *, seed: int = 0,
                  bench: Path | None = None) -> None:
         super().__init__(train, seed=seed, bench=bench)
-        self._answers: dict[tuple, Counter] = defaultdict(Counter)
-        self._points: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+        self._similar: dict[tuple, list[QAItem]] = defaultdict(list)
         for item in sorted(train, key=lambda it: it.id):
             for key in self._keys(item):
-                if item.task == Task.POINT and item.target.get("mean"):
-                    self._points[key].append(tuple(item.target["mean"]))
-                else:
-                    self._answers[key][item.answer] += 1
+                self._similar[key].append(item)
 
     @staticmethod
     def _keys(item: QAItem) -> list[tuple]:
@@ -218,15 +250,10 @@ class TextOnlyBaseline(Baseline):
         return [(task, "q", " ".join(item.question.lower().split())),
                 (task, "t", item.template_id), (task,)]
 
-    def answer(self, item: QAItem) -> str:
-        for key in self._keys(item):
-            if item.task == Task.POINT and self._points.get(key):
-                pts = np.array(self._points[key])
-                x, y = pts.mean(axis=0)
-                return self.point(item, float(x), float(y))
-            if item.task != Task.POINT and self._answers.get(key):
-                return _mode(self._answers[key], "")
-        return CenterBaseline.answer(self, item)
+    def ask(self, item: QAItem) -> Ask:
+        ask = super().ask(item)
+        ask.similar = tuple(self._similar.get(key, []) for key in self._keys(item))
+        return ask
 
 
 BASELINES: dict[str, type[Baseline]] = {

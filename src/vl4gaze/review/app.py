@@ -36,14 +36,18 @@ from pydantic import BaseModel, Field
 
 from vl4gaze.build import load_benchmark
 from vl4gaze.report.gallery import HEAD_COLOR, TRUE_COLOR, truth_shapes
-from vl4gaze.review.apply import answer_fix, apply_decision, check_fixed_target, point_fix
+from vl4gaze.review.apply import (
+    answer_fix,
+    apply_decision,
+    check_fixed_target,
+    clickable,
+    point_fix,
+)
 from vl4gaze.review.store import STATUSES, STORE_FILE, UNREVIEWED, Decision, ReviewStore, StoreError
 from vl4gaze.schema import QAItem
 
 HERE = Path(__file__).parent
 PER_PAGE = 20
-#: Tasks whose gaze point a reviewer can set by clicking the image.
-CLICKABLE = ("point", "direction")
 FIX_COLOR = "#ff4081"
 
 Unit = Annotated[float, Field(ge=0, le=1)]
@@ -165,7 +169,7 @@ def _card(review: Review, item: QAItem, decision: Decision | None) -> dict[str, 
     data = review.as_json(item, decision)
     data["shapes"] = truth_shapes(item, item.width, item.height)
     data["target_text"] = json.dumps(item.target, indent=1, sort_keys=True)
-    data["clickable"] = item.task in CLICKABLE
+    data["clickable"] = clickable(item.task)
     fixed = (decision.fixed_target or {}) if decision else {}
     point = fixed.get("mean") or fixed.get("gaze")
     data["fix_norm"] = point

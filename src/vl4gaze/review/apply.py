@@ -27,98 +27,47 @@ from vl4gaze.build import (
     dataset_card,
     write_parquet,
 )
-from vl4gaze.geometry import DIRECTIONS, direction_of_angle, format_point, gaze_angle
 from vl4gaze.review.store import STATUSES, UNREVIEWED, Decision, ReviewStore
-from vl4gaze.schema import AmbiguityReason, Point, QAItem
-
-_PAIRS = ("mean", "eye", "gaze")
-
-
-def _unit(field: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"fixed_target.{field}: {value!r} is not a number in [0, 1]")
-    return float(value)
-
-
-def _pair(field: str, value: Any) -> list[float]:
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f"fixed_target.{field}: expected [x, y], got {value!r}")
-    return [_unit(f"{field}[{i}]", v) for i, v in enumerate(value)]
+from vl4gaze.schema import QAItem
+from vl4gaze.tasks import fixes, registry
 
 
 def check_fixed_target(target: dict[str, Any]) -> dict[str, Any]:
-    """Validate the fields a fix may change (normalized coordinates, known labels)."""
+    """Validate the fields a fix may change (normalized coordinates, known labels): every
+    task checks the fields it knows (``TaskSpec.check_target``), so a field means the
+    same whichever item it is posted for."""
+    checks = [s.check_target for s in registry.specs() if s.check_target is not None]
     for key, value in target.items():
-        if key in _PAIRS:
-            _pair(key, value)
-        elif key == "points":
-            if not isinstance(value, list) or not value:
-                raise ValueError(f"fixed_target.points: expected [[x, y], ...], got {value!r}")
-            for i, p in enumerate(value):
-                _pair(f"points[{i}]", p)
-        elif key == "box" and value is not None:
-            if not isinstance(value, list) or len(value) != 4:
-                raise ValueError(f"fixed_target.box: expected [x1, y1, x2, y2], got {value!r}")
-            x1, y1, x2, y2 = (_unit(f"box[{i}]", v) for i, v in enumerate(value))
-            if x2 < x1 or y2 < y1:
-                raise ValueError(f"fixed_target.box: corners out of order in {value!r}")
-        elif key == "direction" and value not in DIRECTIONS:
-            raise ValueError(f"fixed_target.direction: {value!r} is not one of "
-                             f"{', '.join(DIRECTIONS)}")
-        elif key == "ambiguous" and not isinstance(value, bool):
-            raise ValueError(f"fixed_target.ambiguous: {value!r} is not true/false")
-        elif key == "reason" and value is not None and value not in set(AmbiguityReason):
-            raise ValueError(f"fixed_target.reason: {value!r} is not one of "
-                             f"{', '.join(AmbiguityReason)} or null")
+        for check in checks:
+            check(key, value)
     return target
 
 
-def point_fix(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
-    """The answer and target changes when a reviewer clicks the true gaze point.
+def clickable(task: object) -> bool:
+    """Whether a reviewer can click the true gaze point of ``task``'s items."""
+    return registry.get(task).fix_point is not None
 
-    Point items get the clicked point as their only annotation (in the item's answer
-    format); direction items get it as the gaze end, with angle and class recomputed
-    from the eye as the build does. Other tasks have no point to fix.
-    """
-    x, y = _pair("point", [x, y])
-    t = item.target
-    if item.task == "point":
-        fmt = t.get("format") or "norm"
-        return (format_point(x, y, fmt, item.width, item.height),
-                {"points": [[x, y]], "mean": [x, y]})
-    if item.task == "direction" and t.get("eye") is not None:
-        eye = Point(*t["eye"])
-        angle = gaze_angle(eye, Point(x, y), item.width, item.height)
-        direction = direction_of_angle(angle)
-        return direction, {"gaze": [x, y], "angle_deg": round(angle, 3), "direction": direction}
-    raise ValueError(f"item {item.id}: a {item.task} item has no gaze point to set")
+
+def point_fix(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
+    """The answer and target changes when a reviewer clicks the true gaze point: the
+    item's task says how (``TaskSpec.fix_point``; point items get the point as their only
+    annotation, direction items as the gaze end). Other tasks have no point to fix."""
+    x, y = fixes.pair("point", [x, y])
+    fix = registry.get(item.task).fix_point
+    if fix is None:
+        raise ValueError(f"item {item.id}: a {item.task} item has no gaze point to set")
+    return fix(item, x, y)
 
 
 def answer_fix(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
     """A typed answer fix as the scorer will read it: (canonical answer, target changes).
 
-    The scorer reads a direction item's class and a point item's points from the target,
-    not from the answer text, so such fixes must say something the target can hold: one
-    of the eight direction names, or a point inside the image in the item's format.
-    Other tasks keep the text as written.
+    The item's task decides (``TaskSpec.fix_answer``): a direction fix must be one of the
+    eight names, a point fix a point in the image in the item's format (the scorer reads
+    those from the target, not the answer text). Other tasks keep the text as written.
     """
-    if item.task == "direction":
-        direction = answer.strip().lower()
-        if direction not in DIRECTIONS:
-            raise ValueError(f"a direction fix must be one of {', '.join(DIRECTIONS)}; "
-                             f"got {answer!r}")
-        return direction, {"direction": direction}
-    if item.task == "point":
-        from vl4gaze.parse.points import parse_point
-
-        fmt = item.target.get("format") or "norm"
-        parsed = parse_point(answer, fmt if fmt != "norm1000" else "norm1000",
-                             (item.width, item.height))
-        if parsed is None:
-            raise ValueError(f"a point fix must be a point inside the image in the "
-                             f"question's format ({fmt}); got {answer!r}")
-        return point_fix(item, parsed.x, parsed.y)
-    return answer, {}
+    fix = registry.get(item.task).fix_answer
+    return fix(item, answer) if fix is not None else (answer, {})
 
 
 def apply_decision(row: dict[str, Any], decision: Decision | None) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef, QAItem
+from vl4gaze.schema import AmbiguityReason, Box, Flag, GazeSample, InOut, PersonRef, QAItem
 from vl4gaze.tasks import direction, point
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.refs import (
@@ -59,10 +59,10 @@ TEMPLATES: tuple[Template, ...] = tuple(
 )
 
 _FLAG_WHY = {
-    "eyes_closed": "the person's eyes are closed",
-    "eyes_hidden": "the person's eyes cannot be seen",
-    "occluded": "what the person is looking at is hidden from view",
-    "uncertain": "the person's gaze cannot be made out",
+    Flag.EYES_CLOSED: "the person's eyes are closed",
+    Flag.EYES_HIDDEN: "the person's eyes cannot be seen",
+    Flag.OCCLUDED: "what the person is looking at is hidden from view",
+    Flag.UNCERTAIN: "the person's gaze cannot be made out",
 }
 _ABSENT_WHY = {
     PersonRef.BOX: "there is no person in the red box",
@@ -92,7 +92,7 @@ def own_reason(sample: GazeSample) -> AmbiguityReason | None:
     """The reason this person's own questions are unanswerable (None: answerable)."""
     if any(flag in UNREADABLE_FLAGS for flag in sample.flags):
         return AmbiguityReason.EYES_NOT_VISIBLE
-    if sample.inout.value == "out":
+    if sample.inout is InOut.OUT:
         return AmbiguityReason.GAZE_OUT_OF_FRAME
     return None
 
@@ -168,9 +168,9 @@ def _blocked(x1: float, x2: float, y2: float, head: tuple[float, float, float, f
 def absent_ref(sample: GazeSample, box: Box, options: Options,
                description: str | None) -> Ref:
     """The reference to a person who is not there, in the build's reference style."""
-    if options.person_ref == "text" and description:
+    if options.person_ref == PersonRef.TEXT and description:
         return Ref(PersonRef.TEXT, text_phrase(description), None, None)
-    if options.person_ref == "coords":
+    if options.person_ref == PersonRef.COORDS:
         return Ref(PersonRef.COORDS,
                    coords_phrase(box, options.point_format, sample.width, sample.height),
                    box, None)
@@ -217,6 +217,56 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
     return {k: s.values[k] for k in ("declines", "ambiguous", "accuracy")}
 
 
+#: The baselines' decline and answer without train items.
+FALLBACK_DECLINE = "It cannot be answered: the question is ambiguous."
+FALLBACK_ANSWER = "The person is looking at something in the image."
+
+
+def _split(prior: Any, task: object) -> tuple[list[str], list[str]]:
+    """The train answers that decline, and those that answer (item-id order)."""
+    def compute() -> tuple[list[str], list[str]]:
+        items = prior.items(task)
+        return ([it.answer for it in items if it.target.get("ambiguous")],
+                [it.answer for it in items if not it.target.get("ambiguous")])
+    return prior.memo(("ambiguity-split", str(task)), compute)
+
+
+def _random_baseline(ask: Any) -> str:
+    """A coin flip between a random train decline and a random train answer."""
+    declines, answers = _split(ask.prior, ask.item.task)
+    if ask.rng.random() < 0.5:
+        return ask.rng.choice(declines) if declines else FALLBACK_DECLINE
+    return ask.rng.choice(answers) if answers else FALLBACK_ANSWER
+
+
+def _decline(ask: Any) -> str:
+    from vl4gaze.models.baselines import mode
+
+    return mode(_split(ask.prior, ask.item.task)[0], FALLBACK_DECLINE)
+
+
+def _center_baseline(ask: Any) -> str:
+    """The majority decision: the most common decline, or the most common answer."""
+    from vl4gaze.models.baselines import mode
+
+    declines, answers = _split(ask.prior, ask.item.task)
+    return _decline(ask) if len(declines) > len(answers) else mode(answers, FALLBACK_ANSWER)
+
+
+def _head_baseline(ask: Any) -> str | None:
+    """Decline a question with no head box; otherwise as ``center``."""
+    return _decline(ask) if ask.item.person_head is None else None
+
+
+def check_target(key: str, value: Any) -> None:
+    """``ambiguous`` is true/false; ``reason`` one of the ambiguity reasons or null."""
+    if key == "ambiguous" and not isinstance(value, bool):
+        raise ValueError(f"fixed_target.ambiguous: {value!r} is not true/false")
+    if key == "reason" and value is not None and value not in set(AmbiguityReason):
+        raise ValueError(f"fixed_target.reason: {value!r} is not one of "
+                         f"{', '.join(AmbiguityReason)} or null")
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: why the question is ambiguous, if it is."""
     t = item.target
@@ -245,4 +295,7 @@ SPEC = TaskSpec(
     aggregate=aggregate,
     single=single,
     vocabulary=(SUFFIX, _TEXTS, TEMPLATES, _FLAG_WHY, _ABSENT_WHY),
+    baselines={"random": _random_baseline, "center": _center_baseline,
+               "head": _head_baseline},
+    check_target=check_target,
 )

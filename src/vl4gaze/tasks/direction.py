@@ -11,9 +11,10 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle
+from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle, gaze_direction
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, Point, QAItem
+from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
     Options,
@@ -106,6 +107,71 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
                                 "matrix": conf.tolist()}
 
 
+def gaze_point(item: QAItem) -> tuple[float, float] | None:
+    """Where the person looks: the gaze end the class was measured to."""
+    gaze = item.target.get("gaze")
+    return tuple(gaze) if gaze else None
+
+
+#: The centre baseline's class without train items.
+DEFAULT_DIRECTION = "down"
+
+
+def _random_baseline(ask: Any) -> str:
+    return ask.rng.choice(DIRECTIONS)
+
+
+def _center_baseline(ask: Any) -> str:
+    """The most common train class."""
+    return ask.prior.mode(ask.item.task, DEFAULT_DIRECTION)
+
+
+def _head_baseline(ask: Any) -> str | None:
+    """The class from the head to the gaze point the head -> gaze map predicts."""
+    from vl4gaze.models.baselines import head_origin
+
+    item = ask.item
+    origin = head_origin(item)
+    if origin is None:
+        return None
+    gx, gy = ask.prior.gaze_from_head(origin)
+    try:
+        return gaze_direction(origin, Point(gx, gy), item.width, item.height)
+    except ValueError:  # predicted point on the head: no direction, use the prior
+        return _center_baseline(ask)
+
+
+def fix_point(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
+    """A clicked gaze point becomes the gaze end; angle and class are measured from the
+    eye again, as the build does."""
+    eye = item.target.get("eye")
+    if eye is None:
+        raise ValueError(f"item {item.id}: a direction item without an eye point has no "
+                         "gaze point to set")
+    origin = Point(*eye)
+    angle = gaze_angle(origin, Point(x, y), item.width, item.height)
+    cls = direction_of_angle(angle)
+    return cls, {"gaze": [x, y], "angle_deg": round(angle, 3), "direction": cls}
+
+
+def fix_answer(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
+    """A typed fix must be one of the eight classes: the scorer reads the target's class."""
+    cls = answer.strip().lower()
+    if cls not in DIRECTIONS:
+        raise ValueError(f"a direction fix must be one of {', '.join(DIRECTIONS)}; "
+                         f"got {answer!r}")
+    return cls, {"direction": cls}
+
+
+def check_target(key: str, value: Any) -> None:
+    """The eye and gaze points are normalized; the class is one of the eight."""
+    if key in ("eye", "gaze"):
+        fixes.pair(key, value)
+    elif key == "direction" and value not in DIRECTIONS:
+        raise ValueError(f"fixed_target.direction: {value!r} is not one of "
+                         f"{', '.join(DIRECTIONS)}")
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: class and angle."""
     t = item.target
@@ -130,4 +196,10 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(DIRECTIONS, CHOICES, TEMPLATES),
+    baselines={"random": _random_baseline, "center": _center_baseline,
+               "head": _head_baseline},
+    gaze_point=gaze_point,
+    fix_point=fix_point,
+    fix_answer=fix_answer,
+    check_target=check_target,
 )

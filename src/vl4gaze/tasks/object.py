@@ -14,6 +14,7 @@ import numpy as np
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, QAItem
+from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
 from vl4gaze.tasks.registry import Metric, TaskSpec
 
@@ -121,6 +122,21 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
     return values
 
 
+#: The centre baseline's answer without train items.
+FALLBACK_OBJECT = "a person"
+
+
+def _center_baseline(ask: Any) -> str:
+    """The most common train description (``random``: a random one, the generic way)."""
+    return ask.prior.mode(ask.item.task, FALLBACK_OBJECT)
+
+
+def check_target(key: str, value: Any) -> None:
+    """The target's box is a normalized box (or null)."""
+    if key == "box":
+        fixes.box(key, value)
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: the label."""
     return f"label: {item.target['label']}" if item.target.get("label") else ""
@@ -142,4 +158,6 @@ SPEC = TaskSpec(
     aggregate=aggregate,
     single=single,
     vocabulary=(TEMPLATES,),
+    baselines={"center": _center_baseline},
+    check_target=check_target,
 )

@@ -17,6 +17,7 @@ import numpy as np
 from vl4gaze.geometry import format_point
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, QAItem
+from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
     Options,
@@ -154,6 +155,68 @@ def _add_auc(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAIt
                                    else None for s in scores], True)
 
 
+def gaze_point(item: QAItem) -> tuple[float, float] | None:
+    """Where the person looks: the annotators' mean point."""
+    mean = item.target.get("mean")
+    return tuple(mean) if mean else None
+
+
+def _random_baseline(ask: Any) -> str:
+    """A uniformly random point."""
+    return ask.point(ask.rng.random(), ask.rng.random())
+
+
+def _center_baseline(ask: Any) -> str:
+    """The image centre."""
+    return ask.point(0.5, 0.5)
+
+
+def _head_baseline(ask: Any) -> str | None:
+    """The train split's head -> gaze map applied to this head (None: no head)."""
+    from vl4gaze.models.baselines import head_origin
+
+    origin = head_origin(ask.item)
+    return None if origin is None else ask.point(*ask.prior.gaze_from_head(origin))
+
+
+def _text_only_baseline(ask: Any) -> str | None:
+    """The mean point of the first group of similar train items that has points."""
+    for group in ask.similar:
+        means = [it.target["mean"] for it in group if it.target.get("mean")]
+        if means:
+            x, y = np.array(means).mean(axis=0)
+            return ask.point(float(x), float(y))
+    return None
+
+
+def fix_point(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
+    """A clicked gaze point becomes the only annotation (in the item's answer format)."""
+    fmt = item.target.get("format") or "norm"
+    return (format_point(x, y, fmt, item.width, item.height),
+            {"points": [[x, y]], "mean": [x, y]})
+
+
+def fix_answer(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
+    """A typed point fix must be a point inside the image in the question's format: the
+    scorer reads the target's points, not the answer text."""
+    from vl4gaze.parse.points import parse_point
+
+    fmt = item.target.get("format") or "norm"
+    parsed = parse_point(answer, fmt, (item.width, item.height))
+    if parsed is None:
+        raise ValueError(f"a point fix must be a point inside the image in the "
+                         f"question's format ({fmt}); got {answer!r}")
+    return fix_point(item, *fixes.pair("point", [parsed.x, parsed.y]))
+
+
+def check_target(key: str, value: Any) -> None:
+    """The annotators' points, their mean and the eye: normalized coordinates."""
+    if key in ("mean", "eye"):
+        fixes.pair(key, value)
+    elif key == "points":
+        fixes.pairs(key, value)
+
+
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: how many annotators clicked."""
     points = item.target.get("points")
@@ -177,4 +240,10 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(TEMPLATES,),
+    baselines={"random": _random_baseline, "center": _center_baseline,
+               "head": _head_baseline, "text-only": _text_only_baseline},
+    gaze_point=gaze_point,
+    fix_point=fix_point,
+    fix_answer=fix_answer,
+    check_target=check_target,
 )

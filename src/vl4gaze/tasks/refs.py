@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from vl4gaze.geometry import POINT_FORMATS, format_point
-from vl4gaze.schema import Box, GazeSample, Person, PersonRef
+from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, PersonRef
 
 #: The point formats of point answers (and of ``coords`` person references).
 #: Colour and name of the drawn person marker.
@@ -41,7 +41,7 @@ class Options:
     point_format: str = "norm"
 
     def __post_init__(self) -> None:
-        if self.person_ref not in ("box", "coords", "text"):
+        if self.person_ref not in (PersonRef.BOX, PersonRef.COORDS, PersonRef.TEXT):
             raise ValueError(f"person_ref={self.person_ref!r}: expected box, coords or text")
         if self.point_format not in POINT_FORMATS:
             raise ValueError(f"point_format={self.point_format!r}: expected one of "
@@ -134,9 +134,9 @@ def person_ref(sample: GazeSample, person: Person, options: Options) -> Ref:
     ``text`` falls back to ``box`` when the person has no description.
     """
     kind = options.person_ref
-    if kind == "text" and person.description:
+    if kind == PersonRef.TEXT and person.description:
         return Ref(PersonRef.TEXT, text_phrase(person.description), person.head, None)
-    if kind == "coords":
+    if kind == PersonRef.COORDS:
         phrase = coords_phrase(person.head, options.point_format, sample.width, sample.height)
         return Ref(PersonRef.COORDS, phrase, person.head, None)
     return Ref(PersonRef.BOX, box_phrase(), person.head, person.head)
@@ -172,7 +172,8 @@ def draw_marker(image: Image.Image, box: Box) -> Image.Image:
 
 
 #: Flags that make a sample's gaze unreadable (eyes closed / hidden, target hidden, unsure).
-UNREADABLE_FLAGS: tuple[str, ...] = ("eyes_closed", "eyes_hidden", "occluded", "uncertain")
+UNREADABLE_FLAGS: tuple[Flag, ...] = (Flag.EYES_CLOSED, Flag.EYES_HIDDEN, Flag.OCCLUDED,
+                                      Flag.UNCERTAIN)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ class Draft:
 
 def unanswerable(sample: GazeSample) -> str | None:
     """Why a sample yields no object / direction / point item (None: it does)."""
-    if sample.inout.value == "out":
+    if sample.inout is InOut.OUT:
         return "gaze_out_of_frame"
     if any(flag in UNREADABLE_FLAGS for flag in sample.flags):
         return "eyes_not_visible"

@@ -10,14 +10,17 @@ are imported on first use, in benchmark order (object, direction, point, ambigui
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 #: The built-in task modules under ``vl4gaze.tasks``, in the order tasks are reported.
 BUILTIN = ("object", "direction", "point", "ambiguity")
 #: How the gallery can draw a parsed answer (``TaskSpec.mark``).
 MARKS = (None, "point", "direction")
+#: The baselines a task may answer for itself (``TaskSpec.baselines``; ``oracle`` always
+#: gives the canonical answer).
+BASELINE_KINDS = ("random", "center", "head", "text-only")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,24 @@ class TaskSpec:
     Gallery: ``detail(item)`` is a short line of ground-truth facts the reference answer
     may not state; ``mark`` how a parsed answer is drawn on the picture: ``"point"`` (a
     dot at the parsed point), ``"direction"`` (an arrow from the eye), None (not drawn).
+
+    Baselines (``vl4gaze.models.baselines``): ``baselines`` maps a baseline kind
+    (``random``, ``center``, ``head``, ``text-only``) to ``fn(ask) -> str | None``, the
+    answer that baseline gives (``ask``: a ``baselines.Ask`` with the item, the train
+    prior, the seeded rng, the point writer and the similar train items); None, or a
+    kind left out, falls back to the kind's generic answer (see ``baselines.answer``).
+    ``gaze_point(item)``: where the item's person looks (normalized x, y) when its target
+    says so (None otherwise); the ``head`` baseline fits its head->gaze map on these.
+
+    Review (``vl4gaze.review``): ``fix_point(item, x, y)`` gives (answer, target
+    changes) when a reviewer clicks the true gaze point (None: the task has no point to
+    click, the image is not clickable); ``fix_answer(item, text)`` gives (canonical
+    answer, target changes) for a typed answer (default: the text as written, no target
+    change); ``check_target(key, value)`` refuses (ValueError) a fixed target field the
+    task's scorer could not read (default: every field accepted).
+
+    Evaluation: ``max_new_tokens`` is the answer budget ``vl4gaze eval`` and the
+    lmms-eval export give the task's items when the user names none.
     """
 
     name: str
@@ -62,6 +83,13 @@ class TaskSpec:
     mark: str | None = None
     max_new_tokens: int = 64
     vocabulary: tuple[object, ...] = ()
+    # hash=False: a dict does not hash; the spec stays usable as a set member / cache key.
+    baselines: Mapping[str, Callable[[Any], str | None]] = field(
+        default_factory=dict, hash=False)
+    gaze_point: Callable[[Any], tuple[float, float] | None] = lambda item: None
+    fix_point: Callable[[Any, float, float], tuple[str, dict[str, Any]]] | None = None
+    fix_answer: Callable[[Any, str], tuple[str, dict[str, Any]]] | None = None
+    check_target: Callable[[str, Any], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier():
@@ -76,6 +104,10 @@ class TaskSpec:
             raise ValueError(f"task {self.name}: mark {self.mark!r} is not one of {MARKS}")
         if self.max_new_tokens < 1:
             raise ValueError(f"task {self.name}: max_new_tokens must be >= 1")
+        unknown = sorted(set(self.baselines) - set(BASELINE_KINDS))
+        if unknown:
+            raise ValueError(f"task {self.name}: baselines {unknown} are not among "
+                             f"{', '.join(BASELINE_KINDS)}")
 
     def higher_is_better(self, metric: str) -> bool:
         """Whether a larger ``metric`` is better (KeyError for a metric not declared)."""
@@ -141,6 +173,21 @@ def get(name: object) -> TaskSpec:
         return _SPECS[key]
     except KeyError:
         raise ValueError(f"unknown task {key!r}; tasks are {', '.join(_SPECS)}") from None
+
+
+def token_limit(task: object, given: int | None = None) -> int:
+    """The answer budget of one ``task``'s items: ``given`` (the user's) when set, else
+    the task's own ``max_new_tokens``."""
+    return given if given is not None else get(task).max_new_tokens
+
+
+def token_limits(given: int | None = None) -> int | dict[str, int]:
+    """The budget a run records (config.json): ``given`` when set, else one number when
+    every task has the same limit (64 for the built-in ones), else each task's limit."""
+    if given is not None:
+        return given
+    limits = {s.name: s.max_new_tokens for s in specs()}
+    return next(iter(limits.values())) if len(set(limits.values())) == 1 else limits
 
 
 def headlines() -> dict[str, str]:

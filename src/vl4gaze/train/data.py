@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vl4gaze.schema import QAItem, Task
+from vl4gaze.schema import QAItem
+from vl4gaze.tasks import registry
 
 
 def parse_task_mix(text: str | None) -> dict[str, float] | None:
@@ -29,9 +30,9 @@ def parse_task_mix(text: str | None) -> dict[str, float] | None:
     for chunk in text.split(","):
         name, sep, value = chunk.partition("=")
         name = name.strip()
-        if not sep or name not in {t.value for t in Task}:
+        if not sep or name not in registry.task_names():
             raise ValueError(f"--task-mix: bad entry {chunk!r}; expected TASK=WEIGHT with TASK "
-                             f"one of {', '.join(t.value for t in Task)}")
+                             f"one of {', '.join(registry.task_names())}")
         try:
             weight = float(value)
         except ValueError as err:
