@@ -119,6 +119,11 @@ def instruction(point: str) -> str:
             "image sees it).")
 
 
+def counts(target: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The dataset card counts direction items by class."""
+    return (("direction", target["direction"]),)
+
+
 SPEC = TaskSpec(
     name="direction",
     metrics=(Metric("accuracy"), Metric("adjacent_accuracy"),
@@ -130,4 +135,7 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(DIRECTIONS, CHOICES, TEMPLATES),
+    make=make,
+    skip_reason=skip_reason,
+    counts=counts,
 )

@@ -142,4 +142,6 @@ SPEC = TaskSpec(
     aggregate=aggregate,
     single=single,
     vocabulary=(TEMPLATES,),
+    make=make,
+    skip_reason=skip_reason,
 )

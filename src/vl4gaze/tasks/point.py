@@ -177,4 +177,6 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     vocabulary=(TEMPLATES,),
+    make=make,
+    skip_reason=skip_reason,
 )
