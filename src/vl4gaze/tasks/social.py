@@ -148,7 +148,7 @@ def pair_target(a: GazeSample, b: GazeSample, label: str, rule: str,
 
     return {"label": label, "rule": rule,
             "heads": [[r6(v) for v in s.person.head.as_tuple()] for s in (a, b)],
-            "gaze": [pt(a), pt(b)], **extra}
+            "gazes": [pt(a), pt(b)], **extra}
 
 
 def counts(task: str):
