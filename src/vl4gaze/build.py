@@ -850,6 +850,9 @@ def load_benchmark(bench: Path, split: str | None = None) -> list[QAItem]:
 _CARD_TITLES = {"split": "Split", "task": "Task", "source": "Source",
                 "direction": "Direction class (direction task)",
                 "reason": "Ambiguity reason (ambiguity task; answerable = look-alike)"}
+#: Sections of the other counts a task declares (``TaskSpec.counts``): a social task's
+#: labels (``mutual``) and label:rule pairs (``mutual_rule``).
+_EXTRA_TITLE = "Counts: "
 
 
 def dataset_card(manifest: dict[str, Any]) -> str:
@@ -860,8 +863,9 @@ def dataset_card(manifest: dict[str, Any]) -> str:
         lines += [f"  - split: {split}", f"    path: data/{split}.parquet"]
     lines += ["task_categories:", "- visual-question-answering", "tags:", "- gaze-following",
               "- vl4gaze", "---", "", "# VL4Gaze benchmark", "",
-              "Gaze-following annotations turned into question-answer items for four tasks "
-              "(object, direction, point, ambiguity), built by `vl4gaze build`.", "",
+              "Gaze-following annotations turned into question-answer items for the tasks "
+              f"{', '.join(manifest.get('tasks') or registry.groups()['paper'])}, built by "
+              "`vl4gaze build`.", "",
               f"- vl4gaze version: {manifest['version']}",
               f"- sources: {', '.join(manifest['sources']) or '(in-memory samples)'}",
               f"- seed: {manifest['seed']}; person reference: {manifest['person_ref']}; "
@@ -873,9 +877,12 @@ def dataset_card(manifest: dict[str, Any]) -> str:
               "Load with `datasets.load_dataset(\"parquet\", data_dir=\"BENCH/data\")` or "
               "`vl4gaze.build.load_benchmark(BENCH)`. Image paths are relative to this "
               "folder; `target` is the task structure as JSON text.", ""]
-    for key, title in _CARD_TITLES.items():
+    extra = [k for k in counts if k not in _CARD_TITLES and k not in ("split_task", "total")]
+    titles = {**_CARD_TITLES, **{k: f"{_EXTRA_TITLE}{k}" for k in extra}}
+    for key, title in titles.items():
         lines += [f"## {title}", "", "| value | items |", "|---|---:|"]
-        lines += [f"| {name} | {n} |" for name, n in counts[key].items()] or ["| (none) | 0 |"]
+        lines += [f"| {name} | {n} |" for name, n in counts.get(key, {}).items()] or [
+            "| (none) | 0 |"]
         lines.append("")
     lines += ["## Split x task", "", "| split/task | items |", "|---|---:|"]
     lines += [f"| {name} | {n} |" for name, n in counts["split_task"].items()]
@@ -911,7 +918,9 @@ def read_card_counts(text: str) -> dict[str, dict[str, int]]:
     section = None
     for line in text.splitlines():
         if line.startswith("## "):
-            section = titles.get(line[3:].strip())
+            title = line[3:].strip()
+            section = titles.get(title) or (title[len(_EXTRA_TITLE):]
+                                            if title.startswith(_EXTRA_TITLE) else None)
             if section:
                 out[section] = {}
         elif section and line.startswith("| ") and not line.startswith("| value"):

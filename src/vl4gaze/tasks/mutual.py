@@ -15,7 +15,7 @@ from vl4gaze.metrics.scoring import ItemScore, ScoreContext
 from vl4gaze.schema import QAItem
 from vl4gaze.tasks import social
 from vl4gaze.tasks.context import PairContext
-from vl4gaze.tasks.refs import Draft, choose
+from vl4gaze.tasks.refs import MARKERS, Draft, choose
 from vl4gaze.tasks.registry import TaskSpec
 
 SUFFIX = "Answer yes or no."
@@ -77,7 +77,8 @@ def yes_no(item: QAItem, raw: str, out: ItemScore) -> None:
 
 def instruction(point: str) -> str:
     """The system prompt's answer form for a yes/no question about two people."""
-    return "Answer yes or no."
+    return (f"The question is about two people (marked by a {MARKERS[0].name} and a "
+            f"{MARKERS[1].name} box, or named in the question). Answer yes or no.")
 
 
 SPEC = TaskSpec(

@@ -16,7 +16,7 @@ from vl4gaze.metrics.scoring import ItemScore, ScoreContext
 from vl4gaze.schema import QAItem
 from vl4gaze.tasks import social
 from vl4gaze.tasks.context import PairContext
-from vl4gaze.tasks.refs import Draft, choose
+from vl4gaze.tasks.refs import MARKERS, Draft, choose
 from vl4gaze.tasks.registry import TaskSpec
 
 NOBODY = "Nobody in the image."
@@ -73,7 +73,9 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
 
 def instruction(point: str) -> str:
     """The system prompt's answer form for a whom question."""
-    return "Name the person being looked at as the question does, or answer 'Nobody.'"
+    return (f"The question is about two people (marked by a {MARKERS[0].name} and a "
+            f"{MARKERS[1].name} box, or named in the question). Name the person looked at "
+            "as the question names them, or answer 'Nobody in the image.'")
 
 
 SPEC = TaskSpec(
