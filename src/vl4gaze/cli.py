@@ -224,9 +224,12 @@ def build(
         help="Write the benchmark even when the sources give no item.")] = False,
     allow_outside_root: Annotated[bool, typer.Option(
         help="Follow image paths in annotation files that leave the dataset root.")] = False,
+    tasks: Annotated[str, typer.Option(
+        help="Tasks and groups, comma-separated: paper (the VL4Gaze four), social (mutual, "
+             "shared, whom), all, or task names.")] = "paper",
 ) -> None:
-    """Turn gaze samples into the four tasks' question-answer items (Parquet + card)."""
-    from vl4gaze.build import build_benchmark, render_images
+    """Turn gaze samples into the tasks' question-answer items (Parquet + card)."""
+    from vl4gaze.build import BuildConfig, build_benchmark, render_images
     from vl4gaze.scale import check_executor
 
     build_fn, render_fn = build_benchmark, render_images
@@ -248,11 +251,13 @@ def build(
             _fail(f"--cap {entry!r} is not TASK=N")
         caps[task.strip()] = int(n)
     try:
-        manifest = build_fn(
-            sources, out, seed=seed, person_ref=person_ref, point_format=point_format,
+        config = BuildConfig(
+            seed=seed, person_ref=person_ref, point_format=point_format,
             ambiguity_ratio=ambiguity_ratio, caps=caps or None,
             balance_directions=balance_directions, absent_rate=absent_rate, images=images,
-            allow_empty=allow_empty,
+            tasks=tasks)
+        manifest = build_fn(
+            sources, out, config, allow_empty=allow_empty,
             **({"allow_outside_root": True} if allow_outside_root else {}))
     except (ValueError, OSError) as err:
         _fail(str(err))
