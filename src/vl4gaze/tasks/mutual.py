@@ -94,6 +94,7 @@ SPEC = TaskSpec(
     make_pair=make_pair,
     counts=social.counts("mutual"),
     balance=social.balance,
+    baselines=social.baselines(social.head_mutual),
     max_new_tokens=16,
     vocabulary=(SUFFIX, TEXTS, social.YES, social.NO),
 )

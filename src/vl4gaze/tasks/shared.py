@@ -64,6 +64,7 @@ SPEC = TaskSpec(
     make_pair=make_pair,
     counts=social.counts("shared"),
     balance=social.balance,
+    baselines=social.baselines(social.head_shared),
     max_new_tokens=16,
     vocabulary=(SUFFIX, TEXTS),
 )

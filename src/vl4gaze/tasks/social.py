@@ -211,3 +211,73 @@ def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: the label and the rule that decided it."""
     t = item.target
     return f"{t.get('label')} ({t.get('rule')})"
+
+
+# -- baselines (``TaskSpec.baselines``; ``vl4gaze.models.baselines`` calls these) ---------
+
+def choices(item: QAItem) -> tuple[str, str]:
+    """The item's two answers in canonical form: (positive, negative)."""
+    if item.target["label"] in ("yes", "no"):
+        return YES, NO
+    other = str(item.target.get("other") or box_phrase(1))
+    return other[:1].upper() + other[1:] + ".", "Nobody in the image."
+
+
+def _answer(item: QAItem, positive: bool) -> str:
+    yes, no = choices(item)
+    return yes if positive else no
+
+
+def _random(ask: Any) -> str:
+    """A fair coin between the two answers (the item's own seeded rng)."""
+    return _answer(ask.item, ask.rng.random() < 0.5)
+
+
+def _center(ask: Any) -> str:
+    """The train split's more common label, in this item's words (ties: positive)."""
+    task = str(ask.item.task)
+    positive = "yes" if ask.item.target["label"] in ("yes", "no") else "other"
+
+    def count() -> float:
+        labels = [it.target.get("label") for it in ask.prior.items(task)]
+        return sum(lab == positive for lab in labels) / len(labels) if labels else 1.0
+    return _answer(ask.item, ask.prior.memo(("social-share", task), count) >= 0.5)
+
+
+def predicted_gazes(ask: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where the ``head`` baseline puts both people's gaze: the train split's head ->
+    gaze map applied to each head centre."""
+    out = []
+    for head in ask.item.target["heads"]:
+        x1, y1, x2, y2 = head
+        out.append(ask.prior.gaze_from_head(Box(x1, y1, x2, y2).center))
+    return out[0], out[1]
+
+
+def _inside(point: tuple[float, float], head: list[float]) -> bool:
+    x1, y1, x2, y2 = grown(Box(*head))
+    return x1 <= point[0] <= x2 and y1 <= point[1] <= y2
+
+
+def head_mutual(ask: Any) -> str:
+    """Geometric floor: both extrapolated gaze points land in the other's head."""
+    (pa, pb), (ha, hb) = predicted_gazes(ask), ask.item.target["heads"]
+    return _answer(ask.item, _inside(pa, hb) and _inside(pb, ha))
+
+
+def head_shared(ask: Any) -> str:
+    """Geometric floor: both extrapolated gaze points lie closer than halfway between
+    the same-thing and different-things distances."""
+    pa, pb = predicted_gazes(ask)
+    return _answer(ask.item, math.dist(pa, pb) <= (SAME_POINT + DIFFERENT_POINT) / 2)
+
+
+def head_whom(ask: Any) -> str:
+    """Geometric floor: the first person's extrapolated gaze lands in the other's head."""
+    pa, _ = predicted_gazes(ask)
+    return _answer(ask.item, _inside(pa, ask.item.target["heads"][1]))
+
+
+def baselines(head: Any) -> dict[str, Any]:
+    """A social task's baselines: a fair coin, the train majority, the geometric floor."""
+    return {"random": _random, "center": _center, "head": head}

@@ -91,6 +91,7 @@ SPEC = TaskSpec(
     make_pair=make_pair,
     counts=social.counts("whom"),
     balance=social.balance,
+    baselines=social.baselines(social.head_whom),
     max_new_tokens=24,
     vocabulary=(SUFFIX, TEXTS, NOBODY),
 )
