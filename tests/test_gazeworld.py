@@ -473,3 +473,25 @@ def test_cli_synth_passes_the_social_options(tmp_path):
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "w" / "meta.json").read_text())["config"]
     assert (config["p_mutual"], config["p_shared_target"]) == (0.4, 0.3)
+
+
+def test_the_social_pair_rules_find_gazeworld_truth(social_world):
+    from vl4gaze.tasks.social import looks_at, same_target
+
+    samples = list(read_source(f"gazeworld:{social_world}"))
+    records = {json.loads(x)["id"]: json.loads(x)
+               for x in (social_world / "annotations.jsonl").read_text().splitlines()}
+    seen = Counter()
+    for a, b in _pairs(samples):
+        people = records[a.source_id.split("/")[0]]["people"]
+        ra, rb = people[a.person.index], people[b.person.index]
+        if _looks_at_each_other(ra, rb):
+            assert looks_at(a, b.person.head) == (True, "target")
+            assert looks_at(b, a.person.head) == (True, "target")
+            seen["mutual"] += 1
+        ta, tb = ra["target"], rb["target"]
+        if ta["kind"] == tb["kind"] == "object":
+            same = ta["object"] == tb["object"]
+            assert same_target(a, b) == (same, "object"), (a.source_id, b.source_id)
+            seen["shared" if same else "different"] += 1
+    assert seen["mutual"] >= 10 and seen["shared"] >= 5 and seen["different"] >= 5
