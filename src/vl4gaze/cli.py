@@ -98,20 +98,26 @@ def synth(
                                                          "several) looking at a person.")] = 0.2,
     p_empty_space: Annotated[float, typer.Option(help="Share of people looking at empty "
                                                       "space.")] = 0.05,
+    p_shared_target: Annotated[float, typer.Option(help="Share of people looking at an object "
+                                                        "someone else looks at.")] = 0.15,
+    p_mutual: Annotated[float, typer.Option(help="Share of multi-person scenes in which two "
+                                                 "people look at each other.")] = 0.0,
     test_fraction: Annotated[float, typer.Option(help="Share of scenes in the test split.")] = 0.2,
     head_scale: Annotated[float, typer.Option(help="Head size factor (bigger: easier for "
                                                    "tiny models).")] = 1.0,
     max_objects: Annotated[int, typer.Option(help="Most objects per scene (3-8).")] = 8,
 ) -> None:
     """Render GazeWorld scenes with exact gaze ground truth (source gazeworld:OUT)."""
-    from vl4gaze.sources.gazeworld import synthesize
+    from vl4gaze.sources.gazeworld import WorldConfig, synthesize
 
     try:
-        synthesize(out, scenes, seed, size, p_multi_person=p_multi_person,
-                   p_eyes_closed=p_eyes_closed, p_eyes_hidden=p_eyes_hidden,
-                   p_out_of_frame=p_out_of_frame, p_look_at_person=p_look_at_person,
-                   p_empty_space=p_empty_space, test_fraction=test_fraction,
-                   head_scale=head_scale, max_objects=max_objects)
+        config = WorldConfig(
+            size=size, p_multi_person=p_multi_person, p_eyes_closed=p_eyes_closed,
+            p_eyes_hidden=p_eyes_hidden, p_out_of_frame=p_out_of_frame,
+            p_look_at_person=p_look_at_person, p_empty_space=p_empty_space,
+            p_shared_target=p_shared_target, p_mutual=p_mutual, test_fraction=test_fraction,
+            head_scale=head_scale, max_objects=max_objects)
+        synthesize(out, scenes, seed, config=config)
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"wrote {scenes} GazeWorld scenes to {out} (read them as gazeworld:{out})")
