@@ -37,6 +37,8 @@ class DemoSize:
     image_size: int = 448
     head_scale: float = 2.0  # GazeWorld heads 2x: cues a tiny model can see at 128 px
     max_objects: int = 3
+    p_mutual: float = 0.3  # scenes with two people looking at each other (social tasks)
+    p_shared_target: float = 0.4  # people looking at what someone else looks at
     eval_limit: int | None = 40  # test items per task for every run (same items for all)
     max_new_tokens: int = 48
     model: str = "tiny-gaze"  # vision tower pretrained on GazeWorld (docs/learnability.md)
@@ -146,7 +148,9 @@ def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool
 
     stages.run(f"Synthesize GazeWorld ({size.scenes} scenes, {size.image_size} px)",
                lambda: synthesize(world, size.scenes, seed=seed, size=size.image_size,
-                                  head_scale=size.head_scale, max_objects=size.max_objects))
+                                  head_scale=size.head_scale, max_objects=size.max_objects,
+                                  p_mutual=size.p_mutual,
+                                  p_shared_target=size.p_shared_target))
     manifest = stages.run(f"Build the benchmark (tasks: {size.tasks})",
                           lambda: build_benchmark([f"gazeworld:{world}"], bench, seed=seed,
                                                   tasks=size.tasks))
