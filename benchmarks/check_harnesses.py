@@ -352,6 +352,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="training steps per trainer")
     parser.add_argument("--out", type=Path, default=Path("/tmp/vl4gaze-harness-check"))
     parser.add_argument("--only", default="lmms-eval,vlmevalkit,llamafactory,trl")
+    parser.add_argument("--tasks", default="paper,social",
+                        help="vl4gaze build --tasks (the social tasks get a world with "
+                             "mutual-gaze scenes and shared targets)")
     args = parser.parse_args()
     only = set(args.only.split(","))
     out = args.out
@@ -361,8 +364,10 @@ def main() -> None:
     from vl4gaze.models.tiny import tiny_spec_path
 
     model = tiny_spec_path("tiny")
-    vl4gaze("synth", str(out / "gw"), "--scenes", str(args.scenes), log=out / "synth.log")
-    vl4gaze("build", f"gazeworld:{out / 'gw'}", "-o", str(out / "bench"), log=out / "build.log")
+    vl4gaze("synth", str(out / "gw"), "--scenes", str(args.scenes), "--p-mutual", "0.3",
+            "--p-shared-target", "0.5", log=out / "synth.log")
+    vl4gaze("build", f"gazeworld:{out / 'gw'}", "-o", str(out / "bench"), "--tasks", args.tasks,
+            log=out / "build.log")
     report: dict = {}
     if only & {"lmms-eval", "vlmevalkit"}:
         start = time.perf_counter()
