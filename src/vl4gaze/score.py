@@ -130,6 +130,7 @@ def _aggregate_task(
     spec = registry.get(task)
     block = TaskBlock(scores, boot)
     spec.aggregate(block, scores, items, embedder)
+    block.finish()
     return block.block, block.samples.get(spec.headline, np.zeros(0))
 
 

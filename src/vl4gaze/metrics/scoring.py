@@ -9,16 +9,13 @@ its items are worth. See docs/scoring.md for the definitions.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from vl4gaze.metrics import ambiguity as amb_metrics
-
-_BOOT_CHUNK = 2_000_000  # resampled indices held in memory at once
-
 
 @dataclass
 class ItemScore:
@@ -68,42 +65,147 @@ def percentiles(samples: np.ndarray) -> tuple[float | None, float | None]:
 
 
 class Bootstrap:
-    """Shared resamples of one task's items, drawn in chunks to bound memory."""
+    """Shared resamples of one task's items: an (n_boot, n) matrix of item indices.
+
+    The indices are those ``rng.integers(0, n, size=(rows, n), dtype=np.int64)`` drew in
+    chunks before (any chunking and int32 or int64 give the same numbers: numpy draws
+    bounded integers below 2**32 from one 32-bit stream), stored as int32 when they fit.
+    Every statistic is computed one resample at a time over that row, so each metric's
+    sum adds the same values in the same order as ``values[idx].sum(1)`` did: the
+    intervals are bit for bit the same. Counts (0/1 metrics, classes, validity) come from
+    one histogram per resample over the items' combined category codes (exact integers,
+    order-free), so a task pays one pass for all of them (``evaluate``).
+    """
 
     def __init__(self, n: int, n_boot: int, rng: np.random.Generator) -> None:
         self.n, self.n_boot = n, n_boot
-        per_chunk = max(1, _BOOT_CHUNK // max(n, 1))
-        self.chunks = [rng.integers(0, n, size=(min(per_chunk, n_boot - s), n), dtype=np.int64)
-                       for s in range(0, n_boot, per_chunk)] if n else []
+        dtype = np.int32 if n <= np.iinfo(np.int32).max else np.int64
+        self.idx = (rng.integers(0, n, size=(n_boot, n), dtype=dtype) if n and n_boot
+                    else np.zeros((0, n), dtype=np.int64))
+
+    def rows(self) -> Iterator[np.ndarray]:
+        """Each resample's indices as intp (converted once, reused by every metric)."""
+        for row in self.idx:
+            yield row.astype(np.intp)
+
+    def evaluate(self, sums: Sequence[np.ndarray], codes: np.ndarray | None,
+                 n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per resample: the sum of each float array in ``sums`` (pairwise, in resample
+        order) and the histogram of ``codes`` (int, < ``n_codes``); shapes (n_boot, k)
+        and (n_boot, n_codes)."""
+        out = np.zeros((len(self.idx), len(sums)))
+        hist = np.zeros((len(self.idx), n_codes), dtype=np.int64)
+        buf = np.empty(self.n)
+        for b, row in enumerate(self.rows()):
+            for k, values in enumerate(sums):
+                out[b, k] = np.take(values, row, out=buf).sum()
+            if codes is not None:
+                hist[b] = np.bincount(np.take(codes, row), minlength=n_codes)
+        return out, hist
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Bootstrap distribution of the mean of ``values`` ignoring NaN (excluded items)."""
-        valid = np.isfinite(values)
-        v = np.where(valid, values, 0.0)
-        out = []
-        for idx in self.chunks:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out.append(v[idx].sum(1) / valid[idx].sum(1))
-        return np.concatenate(out) if out else np.zeros(0)
+        request = Requests(self.n)
+        key = request.mean(np.asarray(values, dtype=float))
+        return request.run(self)[key]
 
     def balanced(self, classes: np.ndarray, correct: np.ndarray) -> np.ndarray:
         """Bootstrap distribution of the balanced accuracy: the mean, over the true
         classes present in a resample, of the share of that class's items answered right."""
-        out = []
-        for idx in self.chunks:
-            cls, hit = classes[idx], correct[idx]
-            recalls = []
-            for c in np.unique(classes):
-                mask = cls == c
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    recalls.append((mask & hit).sum(1) / mask.sum(1))
-            with np.errstate(invalid="ignore"):
-                out.append(np.nanmean(np.stack(recalls), axis=0))
-        return np.concatenate(out) if out else np.zeros(0)
+        request = Requests(self.n)
+        key = request.balanced(np.asarray(classes), np.asarray(correct, dtype=bool))
+        return request.run(self)[key]
 
     def binary(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
-        parts = [amb_metrics.binary_scores(y_true[idx], y_pred[idx]) for idx in self.chunks]
-        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+        """Bootstrap distributions of ``amb_metrics.binary_scores`` (accuracy, precision,
+        recall, F1; positive: True)."""
+        if not len(self.idx):
+            return {}
+        request = Requests(self.n)
+        t, p = np.asarray(y_true, bool), np.asarray(y_pred, bool)
+        tp, fp, fn, tn = (request.count(t & p), request.count(~t & p),
+                          request.count(t & ~p), request.count(~t & ~p))
+        got = request.run(self)
+        return amb_metrics.binary_from_counts(got[tp], got[fp], got[fn], got[tp] + got[tn],
+                                              self.n)
+
+
+class Requests:
+    """The statistics one task wants from its resamples, gathered so that one pass over
+    the resamples computes them all (``run``). Each request returns a key of ``run``'s
+    result."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._sums: list[np.ndarray] = []  # float arrays summed per resample
+        self._columns: list[np.ndarray] = []  # small-int per-item columns, histogrammed
+        self._finish: list[Any] = []  # (kind, ...) per request
+
+    def _column(self, values: np.ndarray) -> int:
+        self._columns.append(np.asarray(values, dtype=np.int64))
+        return len(self._columns) - 1
+
+    def count(self, mask: np.ndarray) -> int:
+        """Per resample: how many drawn items have ``mask`` (an int64 array)."""
+        self._finish.append(("count", self._column(np.asarray(mask, bool))))
+        return len(self._finish) - 1
+
+    def mean(self, values: np.ndarray) -> int:
+        """Per resample: the mean of the finite drawn values, as ``v[idx].sum(1) /
+        valid[idx].sum(1)`` (NaN when none is finite)."""
+        valid = np.isfinite(values)
+        v = np.where(valid, values, 0.0)
+        count = None if valid.all() else self._column(valid)
+        if np.isin(v, (0.0, 1.0)).all():  # 0/1 values: the sum is a count, exact anyway
+            self._finish.append(("mean_count", self._column(v.astype(bool)), count))
+        else:
+            self._sums.append(v)
+            self._finish.append(("mean_sum", len(self._sums) - 1, count))
+        return len(self._finish) - 1
+
+    def balanced(self, classes: np.ndarray, correct: np.ndarray) -> int:
+        """Per resample: the balanced accuracy of ``correct`` over the true ``classes``."""
+        present = np.unique(classes)
+        codes = np.searchsorted(present, classes)
+        self._finish.append(("balanced", self._column(codes), self._column(correct),
+                             len(present)))
+        return len(self._finish) - 1
+
+    def run(self, boot: Bootstrap) -> list[np.ndarray]:
+        """Every request's per-resample values, in request order."""
+        combos: np.ndarray | None = None
+        codes = None
+        if self._columns:
+            table = np.stack(self._columns, axis=1)
+            combos, inverse = np.unique(table, axis=0, return_inverse=True)
+            codes = inverse.reshape(-1).astype(np.int64)
+        sums, hist = boot.evaluate(self._sums, codes, 0 if combos is None else len(combos))
+
+        def counts(column: int, value: int = 1) -> np.ndarray:
+            assert combos is not None
+            return hist @ (combos[:, column] == value).astype(np.int64)
+
+        out: list[np.ndarray] = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for kind, *args in self._finish:
+                if kind == "count":
+                    out.append(counts(args[0]))
+                elif kind in ("mean_count", "mean_sum"):
+                    total = (counts(args[0]).astype(float) if kind == "mean_count"
+                             else sums[:, args[0]])
+                    valid = counts(args[1]) if args[1] is not None else boot.n
+                    out.append(total / valid)
+                else:
+                    cls, hit, n_classes = args
+                    assert combos is not None
+                    recalls = []
+                    for c in range(n_classes):
+                        in_class = combos[:, cls] == c
+                        right = (in_class & (combos[:, hit] == 1)).astype(np.int64)
+                        recalls.append((hist @ right) / (hist @ in_class.astype(np.int64)))
+                    out.append(np.nanmean(np.stack(recalls), axis=0) if recalls
+                               else np.zeros(len(hist)))
+        return out
 
 
 def balanced_accuracy(classes: Sequence[Any], correct: Sequence[bool]) -> float | None:
@@ -130,7 +232,11 @@ def metric_entry(value: float | None, boots: np.ndarray, higher: bool, n: int
 
 class TaskBlock:
     """One task's scores.json block while its ``aggregate`` fills it, and the bootstrap
-    samples of each metric (the headline's feed ``overall``)."""
+    samples of each metric (the headline's feed ``overall``).
+
+    ``add`` and ``add_balanced`` fill a metric's value at once and its interval at
+    ``finish`` (the driver calls it after ``aggregate``), when one pass over the
+    resamples computes every metric's bootstrap samples together."""
 
     def __init__(self, scores: Sequence[ItemScore], boot: Bootstrap) -> None:
         n = len(scores)
@@ -140,14 +246,15 @@ class TaskBlock:
             "n_errors": sum(s.error is not None for s in scores), "metrics": {}}
         self.metrics: dict[str, Any] = self.block["metrics"]
         self.samples: dict[str, np.ndarray] = {}
+        self._requests = Requests(boot.n)
+        self._pending: list[tuple[str, int]] = []
 
     def add(self, name: str, values: Sequence[Any], higher: bool) -> None:
         """A metric that is the mean of per-item values (None: the item is left out)."""
         arr = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
         valid = np.isfinite(arr)
         value = float(arr[valid].mean()) if valid.any() else None
-        self.samples[name] = self.boot.mean(arr)
-        self.metrics[name] = metric_entry(value, self.samples[name], higher, int(valid.sum()))
+        self._defer(name, self._requests.mean(arr), value, higher, int(valid.sum()))
 
     def set(self, name: str, value: float | None, boots: np.ndarray, higher: bool, n: int
             ) -> None:
@@ -159,5 +266,22 @@ class TaskBlock:
         """``balanced_accuracy`` over the items' true classes."""
         codes = {c: i for i, c in enumerate(sorted(set(map(str, classes))))}
         coded = np.array([codes[str(c)] for c in classes], dtype=np.int64)
-        self.set("balanced_accuracy", balanced_accuracy(classes, correct),
-                 self.boot.balanced(coded, np.array(correct, dtype=bool)), True, len(classes))
+        key = self._requests.balanced(coded, np.array(correct, dtype=bool))
+        self._defer("balanced_accuracy", key, balanced_accuracy(classes, correct), True,
+                    len(classes))
+
+    def _defer(self, name: str, key: int, value: float | None, higher: bool, n: int) -> None:
+        self.metrics[name] = metric_entry(value, np.zeros(0), higher, n)
+        self._pending.append((name, key))
+
+    def finish(self) -> None:
+        """Compute the deferred metrics' bootstrap samples (one pass) and intervals."""
+        if not self._pending:
+            return
+        got = self._requests.run(self.boot)
+        for name, key in self._pending:
+            entry = self.metrics[name]
+            self.samples[name] = got[key]
+            self.metrics[name] = metric_entry(entry["value"], got[key],
+                                              entry["higher_is_better"], entry["n"])
+        self._pending.clear()
