@@ -18,10 +18,12 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
+
+from vl4gaze.metrics.memo import memo
 
 HIGHER_IS_BETTER: dict[str, bool] = {
     "label_match": True,
@@ -158,7 +160,7 @@ def _rouge() -> Any:
     return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
-@lru_cache(maxsize=200_000)
+@memo(maxsize=200_000)
 def rouge_l(answer: str, reference: str) -> float:
     """ROUGE-L F-measure: LCS-based, ``F = 2 P R / (P + R)`` with P = LCS/|answer|, R = LCS/|ref|.
 
@@ -196,13 +198,18 @@ def cider(
     where, as in that code, the length ``l`` is the number of *bigrams* of a sentence and
     the division is skipped when a norm is 0. Texts go through ``cider_tokens`` first.
     """
-    tests = [_ngrams(cider_tokens(a), n) for a in answers]
-    refs = [[_ngrams(cider_tokens(r), n) for r in rs] for rs in references]
+    # Each distinct answer, reference set and sentence is tokenised and weighted once;
+    # the numbers are those of the item-by-item computation (same operations, same order).
+    ref_sets = [tuple(rs) for rs in references]
+    if len(ref_sets) != len(answers):
+        raise ValueError(f"cider: {len(answers)} answers but {len(ref_sets)} reference sets")
+    grams = {text: _ngrams(cider_tokens(text), n)
+             for text in {*answers, *(r for rs in set(ref_sets) for r in rs)}}
     df: dict[tuple[str, ...], float] = defaultdict(float)
-    for rs in refs:
-        for gram in {g for r in rs for g in r}:
-            df[gram] += 1
-    log_n = math.log(float(len(refs))) if refs else 0.0
+    for rs, times in Counter(ref_sets).items():
+        for gram in {g for r in rs for g in grams[r]}:
+            df[gram] += times  # one per item whose references hold it (an integer count)
+    log_n = math.log(float(len(ref_sets))) if ref_sets else 0.0
 
     def vec(counts: Counter) -> tuple[list[dict], list[float], int]:
         v: list[dict] = [{} for _ in range(n)]
@@ -216,17 +223,30 @@ def cider(
                 length += tf
         return v, [math.sqrt(x) for x in norm], length
 
-    scores = np.zeros(len(tests))
-    for i, (test, rs) in enumerate(zip(tests, refs, strict=True)):
-        vc, nc, lc = vec(test)
+    vectors: dict[str, tuple[list[dict], list[float], int]] = {}
+
+    def vec_of(text: str) -> tuple[list[dict], list[float], int]:
+        if text not in vectors:
+            vectors[text] = vec(grams[text])
+        return vectors[text]
+
+    def score(answer: str, rs: tuple[str, ...]) -> float:
+        vc, nc, lc = vec_of(answer)
         total = np.zeros(n)
         for r in rs:
-            vr, nr, lr = vec(r)
+            vr, nr, lr = vec_of(r)
             penalty = math.exp(-((lc - lr) ** 2) / (2 * sigma**2))
             for k in range(n):
                 val = sum(min(w, vr[k].get(g, 0.0)) * vr[k].get(g, 0.0) for g, w in vc[k].items())
                 if nc[k] != 0 and nr[k] != 0:
                     val /= nc[k] * nr[k]
                 total[k] += val * penalty
-        scores[i] = float(np.mean(total)) / max(1, len(rs)) * 10.0
+        return float(np.mean(total)) / max(1, len(rs)) * 10.0
+
+    memo_scores: dict[tuple[str, tuple[str, ...]], float] = {}
+    scores = np.zeros(len(ref_sets))
+    for i, key in enumerate(zip(answers, ref_sets, strict=True)):
+        if key not in memo_scores:
+            memo_scores[key] = score(*key)
+        scores[i] = memo_scores[key]
     return scores

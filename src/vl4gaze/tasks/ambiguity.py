@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import AmbiguityReason, Box, GazeSample, PersonRef, QAItem
 from vl4gaze.tasks import direction, point
@@ -177,12 +178,18 @@ def absent_ref(sample: GazeSample, box: Box, options: Options,
     return Ref(PersonRef.BOX, box_phrase(), box, box)
 
 
-def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
-    """Did the answer decline, and should it have?"""
+@memo()
+def _parse_ambiguity(raw: str) -> Any:
+    """``parse_ambiguity`` of one answer (memoised: each distinct answer read once)."""
     from vl4gaze.parse.ambiguity import parse_ambiguity
 
+    return parse_ambiguity(raw)
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """Did the answer decline, and should it have?"""
     t = item.target
-    a = parse_ambiguity(raw) if out.error is None else None
+    a = _parse_ambiguity(raw) if out.error is None else None
     declines = bool(a and a.declines)
     out.parsed = {"declines": declines, "reason": a.reason if a else None}
     out.rule = a.rule if a else None
