@@ -9,13 +9,16 @@ its items are worth. See docs/scoring.md for the definitions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from vl4gaze.metrics import ambiguity as amb_metrics
+
 
 @dataclass
 class ItemScore:
@@ -35,7 +38,7 @@ class ItemScore:
         """The items.parquet row (``metrics``, the per-item values, goes to the samples
         log only)."""
         return {"item_id": self.item_id, "task": self.task, "raw": self.raw,
-                "parsed": json.dumps(self.parsed), "rule": self.rule,
+                "parsed": parsed_json(self.parsed), "rule": self.rule,
                 "correct": self.correct, "score": self.score, "error": self.error,
                 "metrics": self.values}
 
@@ -43,6 +46,31 @@ class ItemScore:
     def is_parsed(self) -> bool:
         """An answer without an error that the task's parser could read."""
         return self.error is None and self.parsed is not None
+
+
+_JSON: dict[Any, str] = {}
+
+
+def parsed_json(parsed: Any) -> str:
+    """``json.dumps(parsed)``, cheaper for the shapes parsers return: a pair of finite
+    floats is written directly (json writes ``float.__repr__``), strings, None and flat
+    dicts of str / bool / None are remembered (a run repeats them)."""
+    if type(parsed) is list and len(parsed) == 2 and all(
+            type(v) is float and math.isfinite(v) for v in parsed):
+        return f"[{parsed[0]!r}, {parsed[1]!r}]"
+    if parsed is None or type(parsed) is str:
+        key: Any = parsed
+    elif type(parsed) is dict and all(v is None or type(v) in (str, bool)
+                                      for v in parsed.values()):
+        key = tuple((k, type(v), v) for k, v in parsed.items())
+    else:
+        return json.dumps(parsed)
+    text = _JSON.get(key)
+    if text is None:
+        text = json.dumps(parsed)
+        if len(_JSON) < 1 << 16:
+            _JSON[key] = text
+    return text
 
 
 @dataclass(frozen=True)
@@ -83,11 +111,6 @@ class Bootstrap:
         self.idx = (rng.integers(0, n, size=(n_boot, n), dtype=dtype) if n and n_boot
                     else np.zeros((0, n), dtype=np.int64))
 
-    def rows(self) -> Iterator[np.ndarray]:
-        """Each resample's indices as intp (converted once, reused by every metric)."""
-        for row in self.idx:
-            yield row.astype(np.intp)
-
     def evaluate(self, sums: Sequence[np.ndarray], codes: np.ndarray | None,
                  n_codes: int) -> tuple[np.ndarray, np.ndarray]:
         """Per resample: the sum of each float array in ``sums`` (pairwise, in resample
@@ -95,12 +118,20 @@ class Bootstrap:
         and (n_boot, n_codes)."""
         out = np.zeros((len(self.idx), len(sums)))
         hist = np.zeros((len(self.idx), n_codes), dtype=np.int64)
-        buf = np.empty(self.n)
-        for b, row in enumerate(self.rows()):
-            for k, values in enumerate(sums):
-                out[b, k] = np.take(values, row, out=buf).sum()
-            if codes is not None:
-                hist[b] = np.bincount(np.take(codes, row), minlength=n_codes)
+
+        def part(rows: range) -> None:
+            buf = np.empty(self.n)
+            for b in rows:
+                row = self.idx[b].astype(np.intp)
+                for k, values in enumerate(sums):
+                    out[b, k] = np.take(values, row, out=buf).sum()
+                if codes is not None:
+                    hist[b] = np.bincount(np.take(codes, row), minlength=n_codes)
+
+        # numpy releases the GIL in take, sum and bincount: the halves run side by side.
+        half = (len(self.idx) + 1) // 2
+        with ThreadPoolExecutor(2, thread_name_prefix="vl4gaze-bootstrap") as pool:
+            list(pool.map(part, (range(half), range(half, len(self.idx)))))
         return out, hist
 
     def mean(self, values: np.ndarray) -> np.ndarray:
@@ -122,12 +153,47 @@ class Bootstrap:
         if not len(self.idx):
             return {}
         request = Requests(self.n)
-        t, p = np.asarray(y_true, bool), np.asarray(y_pred, bool)
-        tp, fp, fn, tn = (request.count(t & p), request.count(~t & p),
-                          request.count(t & ~p), request.count(~t & ~p))
-        got = request.run(self)
-        return amb_metrics.binary_from_counts(got[tp], got[fp], got[fn], got[tp] + got[tn],
-                                              self.n)
+        key = request.binary(np.asarray(y_true, bool), np.asarray(y_pred, bool))
+        return request.run(self)[key]
+
+
+class Resamples:
+    """Every task's ``Bootstrap``, drawn in a background thread (numpy releases the GIL
+    while drawing) while the answers are parsed: task after task in the given order from
+    one generator, so the indices are those drawn one task at a time. At most ``ahead``
+    tasks are drawn beyond the one being aggregated (each is n_boot x n int32)."""
+
+    def __init__(self, sizes: Sequence[tuple[str, int]], n_boot: int,
+                 rng: np.random.Generator, ahead: int = 2) -> None:
+        self._order = list(sizes)
+        self._n_boot, self._rng = n_boot, rng
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="vl4gaze-resample")
+        self._futures: dict[str, Future[Bootstrap]] = {}
+        self._next = 0
+        for _ in range(max(1, ahead)):
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._next < len(self._order):
+            task, n = self._order[self._next]
+            self._next += 1
+            self._futures[task] = self._pool.submit(Bootstrap, n, self._n_boot, self._rng)
+
+    def get(self, task: str, n: int) -> Bootstrap:
+        """The task's resamples (tasks must be asked for in the order given)."""
+        future = self._futures.pop(task, None)
+        if future is None:
+            raise RuntimeError(f"resamples of task {task!r} were not planned or taken twice")
+        boot = future.result()
+        if boot.n != n:
+            raise RuntimeError(f"task {task!r}: resamples of {boot.n} items, {n} scored")
+        self._submit()
+        return boot
+
+    def close(self) -> None:
+        """Stop drawing (a draw under way finishes) and free the thread."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._futures.clear()
 
 
 class Requests:
@@ -148,6 +214,11 @@ class Requests:
     def count(self, mask: np.ndarray) -> int:
         """Per resample: how many drawn items have ``mask`` (an int64 array)."""
         self._finish.append(("count", self._column(np.asarray(mask, bool))))
+        return len(self._finish) - 1
+
+    def binary(self, y_true: np.ndarray, y_pred: np.ndarray) -> int:
+        """Per resample: ``amb_metrics.binary_scores`` (a dict of arrays)."""
+        self._finish.append(("binary", self._column(y_true), self._column(y_pred)))
         return len(self._finish) - 1
 
     def mean(self, values: np.ndarray) -> int:
@@ -195,6 +266,11 @@ class Requests:
                              else sums[:, args[0]])
                     valid = counts(args[1]) if args[1] is not None else boot.n
                     out.append(total / valid)
+                elif kind == "binary":
+                    t, p = combos[:, args[0]] == 1, combos[:, args[1]] == 1  # type: ignore[index]
+                    tp, fp, fn, tn = (hist @ (a & b).astype(np.int64) for a, b in
+                                      ((t, p), (~t, p), (t, ~p), (~t, ~p)))
+                    out.append(amb_metrics.binary_from_counts(tp, fp, fn, tp + tn, boot.n))
                 else:
                     cls, hit, n_classes = args
                     assert combos is not None
@@ -247,7 +323,7 @@ class TaskBlock:
         self.metrics: dict[str, Any] = self.block["metrics"]
         self.samples: dict[str, np.ndarray] = {}
         self._requests = Requests(boot.n)
-        self._pending: list[tuple[str, int]] = []
+        self._pending: list[tuple[str, int, str | None]] = []
 
     def add(self, name: str, values: Sequence[Any], higher: bool) -> None:
         """A metric that is the mean of per-item values (None: the item is left out)."""
@@ -270,18 +346,28 @@ class TaskBlock:
         self._defer("balanced_accuracy", key, balanced_accuracy(classes, correct), True,
                     len(classes))
 
-    def _defer(self, name: str, key: int, value: float | None, higher: bool, n: int) -> None:
+    def add_binary(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        """``accuracy``, ``precision``, ``recall`` and ``f1`` of a binary decision
+        (positive: True), as ``amb_metrics.binary_scores``."""
+        t, p = np.asarray(y_true, bool), np.asarray(y_pred, bool)
+        key = self._requests.binary(t, p)
+        for name, value in amb_metrics.binary_scores(t, p).items():
+            self._defer(name, key, float(value), True, len(t), part=name)
+
+    def _defer(self, name: str, key: int, value: float | None, higher: bool, n: int,
+               part: str | None = None) -> None:
         self.metrics[name] = metric_entry(value, np.zeros(0), higher, n)
-        self._pending.append((name, key))
+        self._pending.append((name, key, part))
 
     def finish(self) -> None:
         """Compute the deferred metrics' bootstrap samples (one pass) and intervals."""
         if not self._pending:
             return
         got = self._requests.run(self.boot)
-        for name, key in self._pending:
+        for name, key, part in self._pending:
             entry = self.metrics[name]
-            self.samples[name] = got[key]
-            self.metrics[name] = metric_entry(entry["value"], got[key],
+            boots = got[key] if part is None else got[key].get(part, np.zeros(0))
+            self.samples[name] = boots
+            self.metrics[name] = metric_entry(entry["value"], boots,
                                               entry["higher_is_better"], entry["n"])
         self._pending.clear()

@@ -205,13 +205,9 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     decline rate per ambiguity reason."""
     from vl4gaze.metrics import ambiguity as amb_metrics
 
-    n = len(scores)
     y_true = np.array([s.values["ambiguous"] for s in scores], dtype=bool)
     y_pred = np.array([s.values["declines"] for s in scores], dtype=bool)
-    values = amb_metrics.binary_scores(y_true, y_pred)
-    boots = block.boot.binary(y_true, y_pred)
-    for name, value in values.items():
-        block.set(name, float(value), boots.get(name, np.zeros(0)), True, n)
+    block.add_binary(y_true, y_pred)  # accuracy, precision, recall, f1
     block.add_balanced(list(y_true), list(y_true == y_pred))
     targets = [items[s.item_id].target for s in scores]
     block.block["per_reason"] = amb_metrics.per_reason(
