@@ -114,6 +114,24 @@ def test_resamples_come_in_the_planned_order_only() -> None:
     plan.close()
 
 
+def test_memo_reads_each_short_answer_once_and_can_be_turned_off() -> None:
+    calls: list[str] = []
+
+    @memo.memo(maxsize=8, max_chars=5)
+    def upper(text: str) -> str:
+        calls.append(text)
+        return text.upper()
+
+    assert [upper("abc"), upper("abc")] == ["ABC", "ABC"] and calls == ["abc"]
+    assert upper("abcdefgh") == upper("abcdefgh") == "ABCDEFGH"  # too long: not kept
+    assert calls == ["abc", "abcdefgh", "abcdefgh"]
+    with memo.disabled():
+        upper("abc")
+    assert calls[-1] == "abc" and len(calls) == 4
+    upper("abc")  # disabled() emptied the memo
+    assert len(calls) == 5
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(
     st.none(), st.text(max_size=20),

@@ -20,9 +20,10 @@ _enabled = True
 _cleared: list[Callable[[], None]] = []
 
 
-def memo(maxsize: int = 1 << 18) -> Callable[[F], F]:
+def memo(maxsize: int = 1 << 17, max_chars: int = 512) -> Callable[[F], F]:
     """Decorator: ``lru_cache(maxsize)`` of a pure function with hashable arguments,
-    bypassed while ``disabled()``."""
+    bypassed while ``disabled()`` and for a string argument longer than ``max_chars``
+    (long answers rarely repeat; the memo's memory stays ~maxsize x max_chars)."""
 
     def wrap(fn: F) -> F:
         cached = lru_cache(maxsize=maxsize)(fn)
@@ -30,7 +31,12 @@ def memo(maxsize: int = 1 << 18) -> Callable[[F], F]:
 
         @wraps(fn)
         def call(*args: Any) -> Any:
-            return cached(*args) if _enabled else fn(*args)
+            if _enabled:
+                for a in args:
+                    if type(a) is str and len(a) > max_chars:
+                        return fn(*args)
+                return cached(*args)
+            return fn(*args)
 
         call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         call.cache_info = cached.cache_info  # type: ignore[attr-defined]

@@ -58,7 +58,7 @@ def parsed_json(parsed: Any) -> str:
     if type(parsed) is list and len(parsed) == 2 and all(
             type(v) is float and math.isfinite(v) for v in parsed):
         return f"[{parsed[0]!r}, {parsed[1]!r}]"
-    if parsed is None or type(parsed) is str:
+    if parsed is None or (type(parsed) is str and len(parsed) <= 512):
         key: Any = parsed
     elif type(parsed) is dict and all(v is None or type(v) in (str, bool)
                                       for v in parsed.values()):
