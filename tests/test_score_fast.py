@@ -89,7 +89,7 @@ def test_bootstrap_samples_are_bit_for_bit_the_old_ones(n: int, n_boot: int) -> 
     y_true, y_pred = data.random(n) < 0.5, data.random(n) < 0.5
     old = OldBootstrap(n, n_boot, np.random.default_rng(3), chunk=211)
     new = Bootstrap(n, n_boot, np.random.default_rng(3))
-    for values in (floats, with_nan, zero_one, np.full(n, np.nan)):
+    for values in (floats, with_nan, zero_one, np.full(n, np.nan), np.full(n, -0.0)):
         np.testing.assert_array_equal(new.mean(values), old.mean(values), strict=True)
     np.testing.assert_array_equal(new.balanced(classes, correct), old.balanced(classes, correct))
     got, want = new.binary(y_true, y_pred), old.binary(y_true, y_pred)
