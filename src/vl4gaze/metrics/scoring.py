@@ -196,6 +196,19 @@ class Resamples:
         self._futures.clear()
 
 
+def _category_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's code among the distinct rows of its small-int ``columns`` (0..K-1), and
+    those K rows (K x columns): mixed-radix numbers renumbered after every column, so
+    they never overflow."""
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        lo = int(col.min()) if len(col) else 0
+        radix = int(col.max()) - lo + 1 if len(col) else 1
+        codes = np.unique(codes * radix + (col - lo), return_inverse=True)[1].reshape(-1)
+    first = np.unique(codes, return_index=True)[1]
+    return codes, np.stack([np.asarray(c)[first] for c in columns], axis=1)
+
+
 class Requests:
     """The statistics one task wants from its resamples, gathered so that one pass over
     the resamples computes them all (``run``). Each request returns a key of ``run``'s
@@ -247,9 +260,7 @@ class Requests:
         combos: np.ndarray | None = None
         codes = None
         if self._columns:
-            table = np.stack(self._columns, axis=1)
-            combos, inverse = np.unique(table, axis=0, return_inverse=True)
-            codes = inverse.reshape(-1).astype(np.int64)
+            codes, combos = _category_codes(self._columns)
         sums, hist = boot.evaluate(self._sums, codes, 0 if combos is None else len(combos))
 
         def counts(column: int, value: int = 1) -> np.ndarray:
