@@ -225,7 +225,7 @@ class Requests:
         return len(self._columns) - 1
 
     def count(self, mask: np.ndarray) -> int:
-        """Per resample: how many drawn items have ``mask`` (an int64 array)."""
+        """Per resample: how many drawn items have ``mask`` (a bool per item)."""
         self._finish.append(("count", self._column(np.asarray(mask, bool))))
         return len(self._finish) - 1
 
