@@ -131,6 +131,12 @@ def test_memo_reads_each_short_answer_once_and_can_be_turned_off() -> None:
     upper("abc")  # disabled() emptied the memo
     assert len(calls) == 5
 
+    @memo.memo()
+    def first(values) -> object:
+        return values[0]
+
+    assert first(["unhashable", "list"]) == "unhashable"  # computed, not memoised
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(

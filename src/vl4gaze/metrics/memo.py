@@ -35,7 +35,10 @@ def memo(maxsize: int = 1 << 17, max_chars: int = 512) -> Callable[[F], F]:
                 for a in args:
                     if type(a) is str and len(a) > max_chars:
                         return fn(*args)
-                return cached(*args)
+                try:
+                    return cached(*args)
+                except TypeError:  # an unhashable argument (or fn's own TypeError)
+                    return fn(*args)
             return fn(*args)
 
         call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
