@@ -32,16 +32,21 @@ def binary_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarra
     {'accuracy': 0.5, 'precision': 0.5, 'recall': 0.5, 'f1': 0.5}
     """
     t, p = np.asarray(y_true, bool), np.asarray(y_pred, bool)
-    tp = (t & p).sum(-1)
-    fp = (~t & p).sum(-1)
-    fn = (t & ~p).sum(-1)
-    n = t.shape[-1]
+    return binary_from_counts((t & p).sum(-1), (~t & p).sum(-1), (t & ~p).sum(-1),
+                              (t == p).sum(-1), t.shape[-1])
+
+
+def binary_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, agree: np.ndarray,
+                       n: int) -> dict[str, np.ndarray]:
+    """``binary_scores`` from the counts (true positives, false positives, false
+    negatives, agreements) of ``n`` items: the bootstrap counts resamples this way."""
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
         recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0)
         f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        accuracy = agree / n
     return {
-        "accuracy": (t == p).sum(-1) / n,
+        "accuracy": accuracy,
         "precision": precision,
         "recall": recall,
         "f1": f1,

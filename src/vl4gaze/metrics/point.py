@@ -29,7 +29,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from vl4gaze.geometry import angle_between
 
@@ -216,6 +215,14 @@ def resize_bilinear(heatmap: np.ndarray, width: int, height: int) -> np.ndarray:
     return _fma(w11, bottom[:, x1], out)
 
 
+def _roc_auc(target: np.ndarray, scores: np.ndarray) -> float:
+    """``sklearn.metrics.roc_auc_score`` over the cells (sklearn is imported here, on the
+    first heatmap: a run without heatmaps never pays its ~2 s import)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(target.ravel(), scores.ravel()))
+
+
 def gazefollow_auc(
     heatmap: np.ndarray, gts: Sequence[PointT], width: int, height: int
 ) -> float:
@@ -241,7 +248,7 @@ def gazefollow_auc(
         row = min(max(int(float(y) * float(height)), 0), height - 1)
         target[row, col] = 1
     scores = resize_bilinear(heatmap, width, height)
-    return float(roc_auc_score(target.ravel(), scores.ravel()))
+    return _roc_auc(target, scores)
 
 
 def vat_target_map(gt: PointT, size: int = VAT_SIZE, sigma: int = VAT_SIGMA) -> np.ndarray:
@@ -281,7 +288,7 @@ def vat_auc(heatmap: np.ndarray, gt: PointT) -> float:
     if target.min() == target.max():
         return float("nan")
     scores = resize_bilinear(heatmap, VAT_SIZE, VAT_SIZE)
-    return float(roc_auc_score(target.ravel(), scores.ravel()))
+    return _roc_auc(target, scores)
 
 
 def goo_auc(heatmap: np.ndarray, gts: Sequence[PointT]) -> float:
@@ -304,7 +311,7 @@ def goo_auc(heatmap: np.ndarray, gts: Sequence[PointT]) -> float:
         row = min(max(int(float(y) * GOO_GRID), 0), GOO_GRID - 1)
         target[row, col] = 1
     scores = resize_bilinear(heatmap, GOO_GRID, GOO_GRID)
-    return float(roc_auc_score(target.ravel(), scores.ravel()))
+    return _roc_auc(target, scores)
 
 
 def auc(heatmap: np.ndarray, gts: Sequence[PointT], width: int, height: int,

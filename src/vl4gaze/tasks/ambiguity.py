@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import AmbiguityReason, Box, Flag, GazeSample, InOut, PersonRef, QAItem
 from vl4gaze.tasks import direction, point
@@ -217,12 +218,18 @@ def counts(target: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return (("reason", target.get("reason") or "answerable"),)
 
 
-def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
-    """Did the answer decline, and should it have?"""
+@memo()
+def _parse_ambiguity(raw: str) -> Any:
+    """``parse_ambiguity`` of one answer (memoised: each distinct answer read once)."""
     from vl4gaze.parse.ambiguity import parse_ambiguity
 
+    return parse_ambiguity(raw)
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """Did the answer decline, and should it have?"""
     t = item.target
-    a = parse_ambiguity(raw) if out.error is None else None
+    a = _parse_ambiguity(raw) if out.error is None else None
     declines = bool(a and a.declines)
     out.parsed = {"declines": declines, "reason": a.reason if a else None}
     out.rule = a.rule if a else None
@@ -238,13 +245,9 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     decline rate per ambiguity reason."""
     from vl4gaze.metrics import ambiguity as amb_metrics
 
-    n = len(scores)
     y_true = np.array([s.values["ambiguous"] for s in scores], dtype=bool)
     y_pred = np.array([s.values["declines"] for s in scores], dtype=bool)
-    values = amb_metrics.binary_scores(y_true, y_pred)
-    boots = block.boot.binary(y_true, y_pred)
-    for name, value in values.items():
-        block.set(name, float(value), boots.get(name, np.zeros(0)), True, n)
+    block.add_binary(y_true, y_pred)  # accuracy, precision, recall, f1
     block.add_balanced(list(y_true), list(y_true == y_pred))
     targets = [items[s.item_id].target for s in scores]
     block.block["per_reason"] = amb_metrics.per_reason(

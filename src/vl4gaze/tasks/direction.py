@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle, gaze_direction
+from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, Point, QAItem
 from vl4gaze.tasks import fixes
@@ -71,13 +72,20 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
     return Draft("direction", fill(template, ref), target["direction"], target, ref, template.id)
 
 
+@memo()
+def _parse_direction(raw: str) -> Any:
+    """``parse_direction_rule`` of one answer (memoised: each distinct answer read once)."""
+    from vl4gaze.parse.direction import parse_direction_rule
+
+    return parse_direction_rule(raw)
+
+
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """Read one of the eight classes; exact, adjacent and angular error."""
     from vl4gaze.metrics import direction as dir_metrics
-    from vl4gaze.parse.direction import parse_direction_rule
 
     t = item.target
-    d = parse_direction_rule(raw) if out.error is None else None
+    d = _parse_direction(raw) if out.error is None else None
     gt = t["direction"]
     pred = d.direction if d else None
     out.parsed, out.rule = pred, d.rule if d else None

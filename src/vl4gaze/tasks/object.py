@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, QAItem
 from vl4gaze.tasks import fixes
@@ -68,6 +69,14 @@ def reference_of(item: QAItem) -> str:
     return item.target.get("description") or item.target.get("label") or ""
 
 
+@memo()
+def _label_match(text: str, label: str, synonyms: tuple[str, ...]) -> bool:
+    """``label_match`` of one (answer, label, synonyms) (memoised)."""
+    from vl4gaze.metrics import description as desc_metrics
+
+    return desc_metrics.label_match(text, label, synonyms)
+
+
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """The answer is its own text; label match (with synonyms) and ROUGE-L."""
     from vl4gaze.metrics import description as desc_metrics
@@ -77,7 +86,7 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     label = t.get("label") or t.get("description") or ""
     out.parsed = text or None
     out.rule = "text" if text else None
-    out.correct = bool(text) and desc_metrics.label_match(text, label, t.get("synonyms") or ())
+    out.correct = bool(text) and _label_match(text, label, tuple(t.get("synonyms") or ()))
     reference = t.get("description") or label
     out.values.update({
         "label_match": out.correct,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from vl4gaze.geometry import format_point
+from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, QAItem
 from vl4gaze.tasks import fixes
@@ -84,12 +85,23 @@ def _image_size(item: QAItem) -> tuple[int, int]:
     return (item.width, item.height)
 
 
+@memo()
+def _parse_point(raw: str, convention: str, size: tuple[int, int], hint: str | None,
+                 resize: tuple[tuple[str, int], ...] | None) -> Any:
+    """``parse_point`` of one answer in its context (memoised: repeated answers in the
+    same context are read once); ``resize`` as sorted (key, value) pairs."""
+    from vl4gaze.parse.conventions import qwen25vl_input_size
+    from vl4gaze.parse.points import parse_point
+
+    return parse_point(raw, convention, size, hint=hint,
+                       input_size=qwen25vl_input_size(*size, **dict(resize))
+                       if resize else None)
+
+
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """Read the point (or the heatmap's peak) and fill the item's distances and hits;
     AUC for a heatmap, under the item's own dataset's definition."""
     from vl4gaze.metrics import point as point_metrics
-    from vl4gaze.parse.conventions import qwen25vl_input_size
-    from vl4gaze.parse.points import parse_point
 
     t = item.target
     gts = [tuple(p) for p in t.get("points") or []] or [tuple(t["mean"])]
@@ -102,10 +114,8 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
         out.values["auc"] = point_metrics.auc(
             hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
     elif usable:
-        size = _image_size(item)
-        p = parse_point(raw, ctx.convention, size, hint=t.get("format"),
-                        input_size=qwen25vl_input_size(*size, **ctx.resize)
-                        if ctx.resize else None)
+        p = _parse_point(raw, ctx.convention, _image_size(item), t.get("format"),
+                         tuple(sorted(ctx.resize.items())) if ctx.resize else None)
         if p is not None:
             parsed, out.rule = p.as_tuple(), p.rule
     if parsed is None:

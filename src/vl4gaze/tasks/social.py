@@ -181,19 +181,11 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     """Accuracy, balanced accuracy, F1 (positive: yes / the other person) with bootstrap
     intervals, the share of refusals, and accuracy per source. An unread answer counts
     as the wrong choice."""
-    from vl4gaze.metrics import ambiguity as binary
-
-    n = len(scores)
     y_true = np.array([bool(s.values.get("truth")) for s in scores], dtype=bool)
     y_pred = np.array([(not s.values["truth"]) if s.values.get("predicted") is None
                        else bool(s.values["predicted"]) for s in scores], dtype=bool)
-    values = binary.binary_scores(y_true, y_pred)
-    boots = block.boot.binary(y_true, y_pred)
-    block.set("accuracy", float(values["accuracy"]), boots.get("accuracy", np.zeros(0)),
-              True, n)
+    block.add_binary(y_true, y_pred)  # accuracy, precision, recall, f1
     block.add_balanced(list(y_true), list(y_true == y_pred))
-    for name in ("f1", "precision", "recall"):
-        block.set(name, float(values[name]), boots.get(name, np.zeros(0)), True, n)
     block.add("decline_rate", [bool(s.values.get("declines")) for s in scores], False)
     per_source: dict[str, list[bool]] = {}
     for s in scores:
