@@ -20,9 +20,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import AmbiguityReason, Box, Flag, GazeSample, InOut, PersonRef, QAItem
+from vl4gaze.schema import (
+    AmbiguityReason,
+    Box,
+    Flag,
+    GazeSample,
+    InOut,
+    PersonRef,
+    QAItem,
+    Record,
+)
 from vl4gaze.tasks import direction, point
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.refs import (
@@ -69,6 +79,23 @@ _ABSENT_WHY = {
     PersonRef.COORDS: "there is no person at the given position",
     PersonRef.TEXT: "there is no person matching that description in the image",
 }
+
+
+@dataclass(frozen=True)
+class AmbiguityTarget(Record):
+    """An ambiguity item's target: whether it is unanswerable and why (an
+    ``AmbiguityReason`` value), the task its question asks (object, direction, point),
+    the point format, and a look-alike's real target (``expected``)."""
+
+    ambiguous: bool = False
+    reason: str | None = None
+    asks: str | None = None
+    format: str | None = None
+    expected: dict[str, Any] | None = None
+
+
+def item_target(item: QAItem) -> AmbiguityTarget:
+    return AmbiguityTarget.from_dict(item.target)
 
 
 def cannot(why: str) -> str:
@@ -181,14 +208,14 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     """Did the answer decline, and should it have?"""
     from vl4gaze.parse.ambiguity import parse_ambiguity
 
-    t = item.target
+    t = item_target(item)
     a = parse_ambiguity(raw) if out.error is None else None
     declines = bool(a and a.declines)
     out.parsed = {"declines": declines, "reason": a.reason if a else None}
     out.rule = a.rule if a else None
-    out.correct = declines == bool(t.get("ambiguous"))
+    out.correct = declines == t.ambiguous
     out.score = float(out.correct)
-    out.values.update({"declines": declines, "ambiguous": bool(t.get("ambiguous")),
+    out.values.update({"declines": declines, "ambiguous": t.ambiguous,
                        "accuracy": out.correct})
 
 
@@ -206,9 +233,8 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     for name, value in values.items():
         block.set(name, float(value), boots.get(name, np.zeros(0)), True, n)
     block.add_balanced(list(y_true), list(y_true == y_pred))
-    targets = [items[s.item_id].target for s in scores]
     block.block["per_reason"] = amb_metrics.per_reason(
-        [t.get("reason") for t in targets], list(y_pred),
+        [item_target(items[s.item_id]).reason for s in scores], list(y_pred),
         [s.parsed["reason"] if s.parsed else None for s in scores])
 
 
@@ -225,9 +251,9 @@ FALLBACK_ANSWER = "The person is looking at something in the image."
 def _split(prior: Any, task: object) -> tuple[list[str], list[str]]:
     """The train answers that decline, and those that answer (item-id order)."""
     def compute() -> tuple[list[str], list[str]]:
-        items = prior.items(task)
-        return ([it.answer for it in items if it.target.get("ambiguous")],
-                [it.answer for it in items if not it.target.get("ambiguous")])
+        items = [(it.answer, item_target(it).ambiguous) for it in prior.items(task)]
+        return ([a for a, ambiguous in items if ambiguous],
+                [a for a, ambiguous in items if not ambiguous])
     return prior.memo(("ambiguity-split", str(task)), compute)
 
 
@@ -269,8 +295,8 @@ def check_target(key: str, value: Any) -> None:
 
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: why the question is ambiguous, if it is."""
-    t = item.target
-    return "ambiguous: " + (t.get("reason") or "no") if t.get("ambiguous") else "answerable"
+    t = item_target(item)
+    return "ambiguous: " + (t.reason or "no") if t.ambiguous else "answerable"
 
 
 def instruction(point: str) -> str:
@@ -298,4 +324,5 @@ SPEC = TaskSpec(
     baselines={"random": _random_baseline, "center": _center_baseline,
                "head": _head_baseline},
     check_target=check_target,
+    target_type=AmbiguityTarget,
 )

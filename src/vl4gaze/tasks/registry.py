@@ -68,6 +68,9 @@ class TaskSpec:
     change); ``check_target(key, value)`` refuses (ValueError) a fixed target field the
     task's scorer could not read (default: every field accepted).
 
+    ``target_type``: the task's typed target (a ``schema.Record``: ``from_dict`` reads
+    the item's target dict, unknown keys ignored); :func:`target_of` gives it.
+
     Evaluation: ``max_new_tokens`` is the answer budget ``vl4gaze eval`` and the
     lmms-eval export give the task's items when the user names none.
     """
@@ -90,6 +93,7 @@ class TaskSpec:
     fix_point: Callable[[Any, float, float], tuple[str, dict[str, Any]]] | None = None
     fix_answer: Callable[[Any, str], tuple[str, dict[str, Any]]] | None = None
     check_target: Callable[[str, Any], None] | None = None
+    target_type: type | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier():
@@ -173,6 +177,13 @@ def get(name: object) -> TaskSpec:
         return _SPECS[key]
     except KeyError:
         raise ValueError(f"unknown task {key!r}; tasks are {', '.join(_SPECS)}") from None
+
+
+def target_of(item: Any) -> Any:
+    """The item's target as its task's ``target_type`` (the plain dict when the task
+    declares none). The Parquet column stays JSON text; this is a read-only view."""
+    kind = get(item.task).target_type
+    return item.target if kind is None else kind.from_dict(item.target)
 
 
 def token_limit(task: object, given: int | None = None) -> int:
