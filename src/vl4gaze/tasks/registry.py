@@ -57,7 +57,7 @@ class TaskSpec:
     (``random``, ``center``, ``head``, ``text-only``) to ``fn(ask) -> str | None``, the
     answer that baseline gives (``ask``: a ``baselines.Ask`` with the item, the train
     prior, the seeded rng, the point writer and the similar train items); None, or a
-    kind left out, falls back to the kind's generic answer (see ``baselines.answer``).
+    kind left out, falls back to the kind's generic answer (see ``baselines.answer_for``).
     ``gaze_point(item)``: where the item's person looks (normalized x, y) when its target
     says so (None otherwise); the ``head`` baseline fits its head->gaze map on these.
 
