@@ -315,3 +315,183 @@ def test_head_scale_makes_bigger_heads_that_still_fit():
         r = scene_annotation(i, WorldConfig(head_scale=2.0, p_multi_person=1.0))
         heads = [p["head"] for p in r["people"]]
         assert not any(_overlap(a, b) for k, a in enumerate(heads) for b in heads[k + 1:])
+
+
+# --- pairs of people (issue 22: mutual gaze, shared targets) ----------------------------
+
+#: sha256 of the first 40 default-world records of seed 7 (json.dumps, sort_keys), as the
+#: generator wrote them before ``p_mutual`` existed. Change it only with GENERATOR_VERSION.
+DEFAULT_WORLD_DIGEST = "108e8988e881876a0cd3d70903c96c66f6738416cfad5de870b3e72282453acb"
+
+
+def _looks_at_each_other(a: dict, b: dict) -> bool:
+    return a["target"]["person"] == b["id"] and b["target"]["person"] == a["id"]
+
+
+def _centre(box) -> tuple[float, float]:
+    return ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+
+
+def _at_centre(point, box) -> bool:
+    """Gaze point at the head centre, up to the 6-decimal rounding of both."""
+    return point is not None and math.dist(point, _centre(box)) < 2e-6
+
+
+def test_p_mutual_at_zero_leaves_the_default_world_as_it_was():
+    import hashlib
+
+    recs = [scene_annotation(i, WorldConfig(), seed=7) for i in range(40)]
+    digest = hashlib.sha256(json.dumps(recs, sort_keys=True).encode()).hexdigest()
+    assert digest == DEFAULT_WORLD_DIGEST, "the default world changed (p_mutual must draw "
+    "no random number at 0)"
+
+
+@pytest.mark.parametrize("others", [{}, {"p_eyes_closed": 0.3, "p_out_of_frame": 0.25,
+                                         "p_eyes_hidden": 0.15}])
+def test_p_mutual_1_puts_two_people_looking_at_each_other_in_every_multi_person_scene(others):
+    config = WorldConfig(p_multi_person=1.0, p_mutual=1.0, **others)
+    for i in range(80):
+        r = scene_annotation(i, config, seed=4)
+        people = r["people"]
+        pairs = [(a, b) for k, a in enumerate(people) for b in people[k + 1:]
+                 if _looks_at_each_other(a, b)]
+        assert pairs, r["id"]
+        on_purpose = [(a, b) for a, b in pairs
+                      if _at_centre(a["gaze"], b["head"]) and _at_centre(b["gaze"], a["head"])]
+        assert on_purpose, r["id"]
+        for a, b in on_purpose:
+            assert abs(a["index"] - b["index"]) == 1  # neighbours: nobody in between
+            for p, q in ((a, b), (b, a)):
+                assert p["eyes"] == "open" and p["inout"] == "in", (r["id"], p["id"])
+                assert Box(*q["head"]).contains(Point(*p["gaze"]))
+                assert all(0 <= v <= 1 for v in q["head"])  # the looked-at head is in frame
+                assert p["target"] == {"kind": "person", "object": None, "person": q["id"],
+                                       "label": "person", "description": q["description"],
+                                       "box": q["head"]}
+
+
+def test_p_mutual_is_the_share_of_multi_person_scenes_with_a_pair_on_purpose():
+    config = WorldConfig(p_multi_person=1.0, p_mutual=0.4)
+    recs = [scene_annotation(i, config, seed=9) for i in range(300)]
+    on_purpose = sum(
+        any(_at_centre(a["gaze"], b["head"]) and _at_centre(b["gaze"], a["head"])
+            for a in r["people"] for b in r["people"] if a is not b)
+        for r in recs)
+    assert abs(on_purpose / len(recs) - 0.4) < 0.08
+    # Without the option the exact-centre pairs never occur (chance mutual gaze aims off it).
+    plain = [scene_annotation(i, WorldConfig(p_multi_person=1.0), seed=9) for i in range(100)]
+    assert not any(_at_centre(a["gaze"], b["head"]) for r in plain for a in r["people"]
+                   for b in r["people"] if a is not b)
+
+
+def test_bad_p_mutual_is_refused(tmp_path):
+    for value in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="p_mutual"):
+            WorldConfig(p_mutual=value)
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "w"), "--p-mutual", "2"])
+    assert result.exit_code == 1 and "p_mutual" in result.output
+
+
+def test_mutual_worlds_are_deterministic_for_a_seed(tmp_path):
+    a = _files(synthesize(tmp_path / "a", 6, seed=5, size=128, p_mutual=0.5,
+                          p_multi_person=1.0, progress=False))
+    b = _files(synthesize(tmp_path / "b", 6, seed=5, size=128, p_mutual=0.5,
+                          p_multi_person=1.0, progress=False))
+    c = _files(synthesize(tmp_path / "c", 6, seed=5, size=128, p_multi_person=1.0,
+                          progress=False))
+    assert a == b
+    assert a["annotations.jsonl"] != c["annotations.jsonl"]
+
+
+@pytest.fixture(scope="module")
+def social_world(tmp_path_factory) -> Path:
+    return synthesize(tmp_path_factory.mktemp("social") / "world", 40, seed=2, size=128,
+                      p_multi_person=1.0, p_mutual=0.5, p_shared_target=0.6, progress=False)
+
+
+def _pairs(samples):
+    """Pairs as issue 22's build forms them: same image, different person.index."""
+    by_image: dict[str, list] = {}
+    for s in samples:
+        by_image.setdefault(s.image, []).append(s)
+    return [(a, b) for group in by_image.values() for k, a in enumerate(group)
+            for b in group[k + 1:] if a.person.index != b.person.index]
+
+
+def test_samples_of_people_looking_at_each_other_name_each_other(social_world):
+    samples = list(read_source(f"gazeworld:{social_world}"))
+    mutual = 0
+    for a, b in _pairs(samples):
+        if a.target.kind == "person" and b.target.kind == "person" \
+                and a.target.box == b.person.head and b.target.box == a.person.head:
+            mutual += 1
+            assert a.person.head.contains(b.gaze[0]) and b.person.head.contains(a.gaze[0])
+            assert a.target.description == b.person.description
+    assert mutual >= 10
+    for s in samples:
+        if s.target.kind == "person":
+            # The looked-at person is the one of ``others`` whose head box is the target box.
+            (looked_at,) = [q for q in s.others if q.head == s.target.box]
+            assert s.target.label == "person" and s.target.rule == "source"
+            assert s.target.description == looked_at.description
+            assert looked_at.index != s.person.index
+
+
+def test_shared_target_pairs_carry_the_same_target_box_and_label(social_world):
+    samples = list(read_source(f"gazeworld:{social_world}"))
+    records = {json.loads(x)["id"]: json.loads(x)
+               for x in (social_world / "annotations.jsonl").read_text().splitlines()}
+    shared = 0
+    for a, b in _pairs(samples):
+        scene = records[a.source_id.split("/")[0]]
+        ta, tb = (scene["people"][s.person.index]["target"] for s in (a, b))
+        if ta["kind"] == tb["kind"] == "object" and ta["object"] == tb["object"]:
+            shared += 1
+            assert a.target.box == b.target.box and a.target.box is not None
+            assert (a.target.label, a.target.description) == (b.target.label,
+                                                              b.target.description)
+            assert a.target.box.contains(a.gaze[0]) and b.target.box.contains(b.gaze[0])
+        elif ta["kind"] == tb["kind"] == "object":
+            assert a.target.box != b.target.box  # different objects never share a box
+    assert shared >= 5
+
+
+def test_synthesize_takes_a_whole_config_and_refuses_unknown_options(tmp_path):
+    config = WorldConfig(size=96, p_mutual=0.25, max_objects=4)
+    synthesize(tmp_path / "w", 2, seed=1, config=config, progress=False)
+    meta = json.loads((tmp_path / "w" / "meta.json").read_text())
+    assert meta["config"]["p_mutual"] == 0.25 and meta["config"]["size"] == 96
+    synthesize(tmp_path / "v", 1, config=config, size=64, progress=False)  # size overrides
+    assert json.loads((tmp_path / "v" / "meta.json").read_text())["config"]["size"] == 64
+    with pytest.raises(TypeError, match="p_mutal"):
+        synthesize(tmp_path / "x", 1, p_mutal=0.3, progress=False)
+
+
+def test_cli_synth_passes_the_social_options(tmp_path):
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "w"), "--scenes", "2", "--size",
+                                      "96", "--p-mutual", "0.4", "--p-shared-target", "0.3"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "w" / "meta.json").read_text())["config"]
+    assert (config["p_mutual"], config["p_shared_target"]) == (0.4, 0.3)
+
+
+def test_the_social_pair_rules_find_gazeworld_truth(social_world):
+    from vl4gaze.tasks.social import looks_at, same_target
+
+    samples = list(read_source(f"gazeworld:{social_world}"))
+    records = {json.loads(x)["id"]: json.loads(x)
+               for x in (social_world / "annotations.jsonl").read_text().splitlines()}
+    seen = Counter()
+    for a, b in _pairs(samples):
+        people = records[a.source_id.split("/")[0]]["people"]
+        ra, rb = people[a.person.index], people[b.person.index]
+        if _looks_at_each_other(ra, rb):
+            assert looks_at(a, b.person.head) == (True, "target")
+            assert looks_at(b, a.person.head) == (True, "target")
+            seen["mutual"] += 1
+        ta, tb = ra["target"], rb["target"]
+        if ta["kind"] == tb["kind"] == "object":
+            same = ta["object"] == tb["object"]
+            assert same_target(a, b) == (same, "object"), (a.source_id, b.source_id)
+            seen["shared" if same else "different"] += 1
+    assert seen["mutual"] >= 10 and seen["shared"] >= 5 and seen["different"] >= 5

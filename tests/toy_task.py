@@ -66,4 +66,7 @@ SPEC = TaskSpec(
     aggregate=aggregate,
     max_new_tokens=4,
     vocabulary=(TEMPLATES,),
+    group="toy",
+    make=make,
+    skip_reason=skip_reason,
 )

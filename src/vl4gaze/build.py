@@ -21,7 +21,6 @@ import errno
 import hashlib
 import json
 import os
-import random
 import shutil
 import threading
 from collections import Counter
@@ -36,16 +35,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import vl4gaze
+from vl4gaze.build_config import IMAGE_MODES, BuildConfig
 from vl4gaze.progress import ProgressLog
-from vl4gaze.schema import AmbiguityReason, Box, GazeSample, QAItem, content_id
-from vl4gaze.tasks import ambiguity, direction, point, registry
-from vl4gaze.tasks import object as object_task
-from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, no_ref, person_ref, rng_for
+from vl4gaze.schema import Box, GazeSample, QAItem, content_id
+from vl4gaze.tasks import registry
+from vl4gaze.tasks.context import PairContext, SampleContext
+from vl4gaze.tasks.refs import Draft, Options, draw_marker, person_ref, rng_for
+from vl4gaze.tasks.social import MAX_PAIRS_PER_IMAGE
 
 #: Benchmark splits; a source's own split maps onto them (``val`` goes to train: the
 #: benchmark's test stays the source's official test, comparable with published numbers).
 SPLIT_MAP = {"train": "train", "val": "train", "validation": "train", "test": "test"}
-IMAGE_MODES = ("write", "link", "none")
+__all__ = ["IMAGE_MODES", "BuildConfig", "build_benchmark", "build_from_samples",
+           "load_benchmark"]
 PLAN_FILE = "image_plan.parquet"
 #: Present while a build writes the folder: one killed part way leaves it behind.
 BUILDING = ".vl4gaze-building"
@@ -65,21 +67,35 @@ SCHEMA = pa.schema([
 #: seeded selection rank.
 _WORK = pa.schema([*SCHEMA, ("_base", pa.string()), ("_rank", pa.string())])
 _SPLIT = SCHEMA.get_field_index("split")
-_PLAN = pa.schema([("dest", pa.string()), ("src", pa.string()), ("box", _HEAD)])
+#: Image plan: destination, source image, the first (red) marker box and the second
+#: (blue) one of a question about two people.
+_PLAN = pa.schema([("dest", pa.string()), ("src", pa.string()), ("box", _HEAD),
+                   ("box2", _HEAD)])
+_Markers = tuple[tuple[float, ...], ...]
 
 
 class _Builder:
     """Accumulates items, look-alike candidates and the image plan while samples stream."""
 
-    def __init__(self, options: Options, absent_rate: float) -> None:
-        self.options = options
-        self.absent_rate = absent_rate
+    def __init__(self, config: BuildConfig) -> None:
+        self.options = Options(seed=config.seed, person_ref=config.person_ref,
+                               point_format=config.point_format)
+        self.absent_rate = config.absent_rate
+        self.selected = frozenset(config.tasks)
+        # Every per-person task is made (the sample's Random is drawn in registry order,
+        # so a task's items do not depend on which others were selected); only the
+        # selected ones are kept. Pair tasks run only when selected.
+        self.person_specs = [s for s in registry.specs() if s.make or s.make_from]
+        self.pair_specs = [s for s in registry.specs()
+                           if s.make_pair and s.name in self.selected]
+        #: The people of each multi-person picture, for the pair tasks (image key ->).
+        self.people: dict[str, list[GazeSample]] = {}
         self.rows: list[tuple] = []
         self.lookalike_rows: list[tuple] = []
         #: Arrow batches per split (so the end needs no filtering copy of everything).
         self.tables: dict[str, list[pa.Table]] = {}
         self.lookalike_tables: dict[str, list[pa.Table]] = {}
-        self.plan: dict[str, tuple[str, tuple[float, ...] | None]] = {}
+        self.plan: dict[str, tuple[str, _Markers]] = {}
         self.image_split: dict[str, str] = {}
         self.conflicts: set[str] = set()
         self.skipped: Counter[str] = Counter()
@@ -90,29 +106,31 @@ class _Builder:
         self._dest_memo: dict[tuple, str] = {}
 
     # -- images ---------------------------------------------------------------------
-    def _image(self, sample: GazeSample, key: str, marker: Box | None) -> str:
-        memo_key = (key, None if marker is None else marker.as_tuple())
+    def _image(self, sample: GazeSample, key: str, markers: tuple[Box, ...]) -> str:
+        boxes = tuple(m.as_tuple() for m in markers)
+        memo_key = (key, boxes)
         dest = self._dest_memo.get(memo_key)
         if dest is not None:
             return dest
         if len(self._dest_memo) > 64:  # a picture's samples arrive together: stay small
             self._dest_memo.clear()
         ext = os.path.splitext(sample.image)[1].lower() or ".png"
-        if marker is None:
+        if not boxes:
             h = content_id(key)
             dest = f"images/{_safe(sample.source)}/{h[:2]}/{h}{ext}"
         else:
-            h = content_id(key, [round(v, 6) for v in marker.as_tuple()])
+            h = content_id(key, *([round(v, 6) for v in b] for b in boxes))
             dest = f"images/marked/{h[:2]}/{h}{ext}"
-        self.plan.setdefault(dest, (sample.image, None if marker is None else memo_key[1]))
+        self.plan.setdefault(dest, (sample.image, boxes))
         self._dest_memo[memo_key] = dest
         return dest
 
     # -- rows -------------------------------------------------------------------------
     def _row(self, sample: GazeSample, draft: Draft, key: str, split: str, sample_id: str
              ) -> tuple:
-        image = self._image(sample, key, draft.ref.marker)
-        base = self._image(sample, key, None) if draft.ref.marker is not None else image
+        markers = draft.ref.markers
+        image = self._image(sample, key, markers)
+        base = self._image(sample, key, ()) if markers else image
         target = _JSON.encode(draft.target)
         ref_kind = draft.ref.kind.value
         item_id = item_hash(draft.task, sample_id, draft.template_id, draft.question,
@@ -152,7 +170,7 @@ class _Builder:
         split = _split_of(sample)
         seen = self.image_split.setdefault(key, split)
         if seen != split:
-            self.conflicts.add(self._image(sample, key, None))  # its clean image path
+            self.conflicts.add(self._image(sample, key, ()))  # its clean image path
         opts = self.options
         sid = f"{sample.source}:{sample.source_id}"
         ref = person_ref(sample, sample.person, opts)
@@ -160,51 +178,60 @@ class _Builder:
         # samples arrive in.
         rng = rng_for(opts.seed, sid)
         answers: dict[str, Draft] = {}
-        for name, module in (("object", object_task), ("direction", direction),
-                             ("point", point)):
-            draft = module.make(sample, ref, opts, rng)
-            if draft is None:
-                reason = module.skip_reason(sample) or "unknown"
-                self.skipped[f"{name}:{reason}"] += 1
-            else:
-                answers[name] = draft
-                self._emit(self._row(sample, draft, key, split, sid))
-        self._ambiguity(sample, key, split, sid, ref, rng, answers)
+        for spec in self.person_specs:
+            keep = spec.name in self.selected
+            if spec.make is not None:
+                draft = spec.make(sample, ref, opts, rng)
+                if draft is None:
+                    if keep:
+                        reason = spec.skip_reason(sample) if spec.skip_reason else None
+                        self.skipped[f"{spec.name}:{reason or 'unknown'}"] += 1
+                    continue
+                answers[spec.name] = draft
+                if keep:
+                    self._emit(self._row(sample, draft, key, split, sid))
+                continue
+            ctx = SampleContext(sample, ref, opts, rng, answers,
+                                lambda k=key: [d for other, d in self.descriptions
+                                               if other != k],
+                                self.absent_rate, self._skipper(spec.name, keep))
+            for draft in spec.make_from(ctx):
+                if keep:
+                    self._emit(self._row(sample, draft, key, split, sid), draft.reserve)
         if sample.person.description:
             self.descriptions.append((key, sample.person.description))
             del self.descriptions[:-64]
+        if self.pair_specs and sample.others:
+            self.people.setdefault(key, []).append(sample)
 
-    def _ambiguity(self, sample: GazeSample, key: str, split: str, sid: str, ref: Ref,
-                   rng: random.Random, answers: dict[str, Draft]) -> None:
+    def _skipper(self, task: str, keep: bool = True):
+        def skip(reason: str) -> None:
+            if keep:
+                self.skipped[f"{task}:{reason}"] += 1
+        return skip
+
+    def _pairs(self) -> None:
+        """The items about two people of one picture, for every selected pair task."""
         opts = self.options
-        reason = ambiguity.own_reason(sample)
-        if reason is not None:
-            draft = ambiguity.ambiguous(sample, reason, ref, opts, rng)
-            self._emit(self._row(sample, draft, key, split, sid))
-        elif answers:
-            # Single-person images also ask about "the person": answerable there.
-            like_ref = ref
-            if not sample.others and rng.random() < 0.5:
-                like_ref = no_ref()
-            draft = ambiguity.lookalike(sample, like_ref, opts, rng, answers)
-            if draft is not None:
-                self._emit(self._row(sample, draft, key, split, sid), lookalike=True)
-        if not ambiguity.first_of_image(sample):
-            return
-        if sample.others:
-            draft = ambiguity.ambiguous(sample, AmbiguityReason.UNSPECIFIED_PERSON, no_ref(),
-                                        opts, rng)
-            self._emit(self._row(sample, draft, key, split, sid))
-        if rng.random() < self.absent_rate:
-            box = ambiguity.empty_region(sample, rng)
-            if box is None:
-                self.skipped["ambiguity:no_empty_region"] += 1
-                return
-            others = [d for k, d in self.descriptions if k != key]
-            text = others[rng.randrange(len(others))] if others else None
-            absent = ambiguity.absent_ref(sample, box, opts, text)
-            draft = ambiguity.ambiguous(sample, AmbiguityReason.PERSON_ABSENT, absent, opts, rng)
-            self._emit(self._row(sample, draft, key, split, sid))
+        for key in sorted(self.people):
+            people = sorted(self.people.pop(key), key=lambda s: (s.person.index, s.source_id))
+            pairs = [(a, b) for i, a in enumerate(people) for b in people[i + 1:]
+                     if a.person.index != b.person.index]
+            if len(pairs) > MAX_PAIRS_PER_IMAGE:
+                rng = rng_for(opts.seed, "pairs", key)
+                pairs = sorted(rng.sample(pairs, MAX_PAIRS_PER_IMAGE),
+                               key=lambda p: (p[0].person.index, p[1].person.index))
+            for a, b in pairs:
+                sid = f"{a.source}:{a.source_id}"
+                pair_id = f"{sid}&{b.source_id}"
+                split = _split_of(a)
+                for spec in self.pair_specs:
+                    ctx = PairContext(a, b, opts, rng_for(opts.seed, spec.name, pair_id),
+                                      self._skipper(spec.name))
+                    for draft in spec.make_pair(ctx):
+                        # whom asks both ways: the item is about the person marked red.
+                        first = a if draft.ref.head == a.person.head else b
+                        self._emit(self._row(first, draft, key, split, pair_id))
 
     # -- the end ----------------------------------------------------------------------
     def _conflicts_to_test(self) -> None:
@@ -223,27 +250,56 @@ class _Builder:
                balance_directions: bool) -> Iterator[tuple[str, pa.Table]]:
         """Select look-alikes, apply balance and caps; yield one sorted table per split
         (in the final schema), so that only one split's copy is alive at a time."""
+        self._pairs()
         self._flush()
         if self.conflicts:
             self._conflicts_to_test()
         for split in sorted(set(self.tables) | set(self.lookalike_tables)):
             part = _concat(self.tables.pop(split, []))
-            n_amb = int(pc.sum(pc.equal(part["task"], "ambiguity")).as_py() or 0)
-            want = round(n_amb * (1 - ambiguity_ratio) / ambiguity_ratio)
-            pool = _concat(self.lookalike_tables.pop(split, []))
-            if want < pool.num_rows:
-                self.skipped["ambiguity:lookalike_not_needed"] += pool.num_rows - want
-            pool = _smallest(pool, want)
-            if want > pool.num_rows:
-                self.skipped["ambiguity:lookalike_short"] += want - pool.num_rows
-            part = pa.concat_tables([part, pool])
-            del pool
+            part = self._with_reserve(part, _concat(self.lookalike_tables.pop(split, [])),
+                                      ambiguity_ratio)
             if balance_directions:
                 part = _balance_directions(part)
+            for spec in registry.specs():
+                if spec.balance is not None and spec.name in self.selected:
+                    part = self._balance(part, spec)
             for task, cap in sorted((caps or {}).items()):
                 part = _cap(part, task, cap)
             part = _unique(part.select(SCHEMA.names).sort_by([("id", "ascending")]))
             yield split, part.cast(SCHEMA).combine_chunks()
+
+    def _with_reserve(self, part: pa.Table, pool: pa.Table, ratio: float) -> pa.Table:
+        """Add just enough reserve items (look-alikes) of each task that has them for its
+        other items to be ``ratio`` of it, smallest seeded rank first."""
+        for spec in registry.specs():
+            if spec.make_from is None or spec.name not in self.selected:
+                continue
+            n_main = int(pc.sum(pc.equal(part["task"], spec.name)).as_py() or 0)
+            want = round(n_main * (1 - ratio) / ratio)
+            mine = pool.filter(pc.equal(pool["task"], spec.name)) if pool.num_rows else pool
+            if want < mine.num_rows:
+                self.skipped[f"{spec.name}:lookalike_not_needed"] += mine.num_rows - want
+            mine = _smallest(mine, want)
+            if want > mine.num_rows:
+                self.skipped[f"{spec.name}:lookalike_short"] += want - mine.num_rows
+            part = pa.concat_tables([part, mine])
+        return part
+
+    def _balance(self, part: pa.Table, spec: registry.TaskSpec) -> pa.Table:
+        """Keep as many of the task's items of each class as its rarest class has (none
+        when a class is missing: a one-class task measures nothing)."""
+        mask = pc.equal(part["task"], spec.name)
+        rows = part.filter(mask)
+        if rows.num_rows == 0:
+            return part
+        classes = [spec.balance(json.loads(t)) for t in rows["target"].to_pylist()]
+        rows = rows.append_column("_class", pa.array(classes, pa.string()))
+        found = Counter(classes)
+        least = min(found.values()) if len(found) > 1 else 0
+        self.skipped[f"{spec.name}:unbalanced"] += rows.num_rows - least * len(found)
+        kept = [_smallest(rows.filter(pc.equal(rows["_class"], c)), least)
+                .drop_columns(["_class"]) for c in sorted(found)]
+        return pa.concat_tables([part.filter(pc.invert(mask)), *kept])
 
 
 def item_hash(*parts: str) -> str:
@@ -344,33 +400,24 @@ def read_sources(sources: list[str], problems: list | None = None,
 def build_benchmark(
     sources: list[str],
     out: Path,
+    config: BuildConfig | None = None,
     *,
-    seed: int = 0,
-    person_ref: str = "box",
-    point_format: str = "norm",
-    ambiguity_ratio: float = 0.5,
-    caps: dict[str, int] | None = None,
-    balance_directions: bool = False,
-    absent_rate: float = 0.25,
-    images: str = "write",
     progress: bool = True,
     allow_empty: bool = False,
     allow_outside_root: bool = False,
+    **options: Any,
 ) -> dict[str, Any]:
     """Build the benchmark directory from ``KIND:PATH`` sources; returns the manifest.
 
-    A build that would hold no item raises :class:`EmptyBuildError` before anything is
-    written (``allow_empty=True`` writes the empty benchmark anyway). Image paths read
-    from annotation files must stay inside their dataset root unless
-    ``allow_outside_root``.
+    ``config`` holds the build's options (or pass its fields as keywords). A build that
+    would hold no item raises :class:`EmptyBuildError` before anything is written
+    (``allow_empty=True`` writes the empty benchmark anyway). Image paths read from
+    annotation files must stay inside their dataset root unless ``allow_outside_root``.
     """
     problems: list = []
-    manifest = build_from_samples(
-        read_sources(sources, problems, allow_outside_root), out, seed=seed, person_ref=person_ref,
-        point_format=point_format, ambiguity_ratio=ambiguity_ratio, caps=caps,
-        balance_directions=balance_directions, absent_rate=absent_rate, images=images,
-        progress=progress, sources=sources, problems=problems, allow_empty=allow_empty)
-    return manifest
+    return build_from_samples(
+        read_sources(sources, problems, allow_outside_root), out, config, progress=progress,
+        sources=sources, problems=problems, allow_empty=allow_empty, **options)
 
 
 class EmptyBuildError(ValueError):
@@ -395,42 +442,31 @@ def _empty_reason(sources: list[str], samples: int, problems: list) -> str:
 def build_from_samples(
     samples: Iterable[tuple[GazeSample, str] | GazeSample],
     out: Path,
+    config: BuildConfig | None = None,
     *,
-    seed: int = 0,
-    person_ref: str = "box",
-    point_format: str = "norm",
-    ambiguity_ratio: float = 0.5,
-    caps: dict[str, int] | None = None,
-    balance_directions: bool = False,
-    absent_rate: float = 0.25,
-    images: str = "write",
     progress: bool = True,
     sources: list[str] | None = None,
     problems: list | None = None,
     allow_empty: bool = False,
+    **options: Any,
 ) -> dict[str, Any]:
     """Build from GazeSamples (optionally paired with image keys; else the absolute path
-    names the image). ``build_benchmark`` reads sources and calls this."""
-    options = Options(seed=seed, person_ref=person_ref, point_format=point_format)
-    if not 0 < ambiguity_ratio <= 1:
-        raise ValueError(f"ambiguity_ratio={ambiguity_ratio!r} must be in (0, 1]")
-    if not 0 <= absent_rate <= 1:
-        raise ValueError(f"absent_rate={absent_rate!r} must be in [0, 1]")
-    if images not in IMAGE_MODES:
-        raise ValueError(f"images={images!r}: expected one of {', '.join(IMAGE_MODES)}")
-    for task, cap in (caps or {}).items():
-        known = registry.task_names()
-        if task not in known or cap < 0:
-            raise ValueError(f"cap {task}={cap!r}: task must be one of {', '.join(known)} "
-                             "and the cap >= 0")
-    builder = _Builder(options, absent_rate)
+    names the image). ``build_benchmark`` reads sources and calls this. ``config``: the
+    build's options (or its fields as keywords, not both)."""
+    if config is not None and options:
+        raise TypeError(f"pass the options in config or as keywords, not both "
+                        f"({', '.join(sorted(options))})")
+    config = config if config is not None else BuildConfig(**options)
+    images = config.images
+    builder = _Builder(config)
     with ProgressLog("building items", None, enabled=progress, unit="samples") as bar:
         for entry in samples:
             sample, key = entry if isinstance(entry, tuple) else (entry, entry.image)
             builder.add(sample, key)
             if builder.samples % 2000 == 0:
                 bar.update(builder.samples)
-    splits = list(builder.finish(ambiguity_ratio, caps, balance_directions))
+    splits = list(builder.finish(config.ambiguity_ratio, config.caps,
+                                 config.balance_directions))
     if not allow_empty and not any(table.num_rows for _, table in splits):
         raise EmptyBuildError(_empty_reason(sources or [], builder.samples, problems or []))
     out = Path(out)
@@ -463,8 +499,7 @@ def build_from_samples(
     _remove_stale_images(out, used)
     plan = _write_plan(builder.plan, used, out / PLAN_FILE)
     del used
-    manifest = _manifest(out, counts, options, sources or [], ambiguity_ratio, caps,
-                         balance_directions, absent_rate, images, builder, plan, rendered,
+    manifest = _manifest(out, counts, config, sources or [], builder, plan, rendered,
                          problems if problems is not None else [])
     atomic_write_text(out / "README.md", dataset_card(manifest))
     # The files this manifest vouches for; ``for_content_hash`` tells a tool that rewrites
@@ -553,15 +588,21 @@ def write_parquet(table: pa.Table, path: Path) -> None:
                        row_group_size=100_000, write_statistics=True)
 
 
-def _plan_rows(plan: dict[str, tuple[str, tuple[float, ...] | None]], used: set[str]
+def _plan_rows(plan: dict[str, tuple[str, _Markers]], used: set[str]
                ) -> list[dict[str, Any]]:
     # Only images some item shows: a marked image needs no clean copy beside it.
     rows = sorted((d, s, b) for d, (s, b) in plan.items() if d in used)
-    return [{"dest": d, "src": s, "box": None if b is None else _head_dict(b)}
-            for d, s, b in rows]
+    return [{"dest": d, "src": s, "box": _head_dict(b[0]) if b else None,
+             "box2": _head_dict(b[1]) if len(b) > 1 else None} for d, s, b in rows]
 
 
-def _write_plan(plan: dict[str, tuple[str, tuple[float, ...] | None]], used: set[str],
+def marked(image: Any, entry: dict[str, Any]) -> Any:
+    """The plan entry's picture: ``image`` with its markers drawn (None: shown clean)."""
+    boxes = [Box(**b) for b in (entry.get("box"), entry.get("box2")) if b is not None]
+    return draw_marker(image, *boxes) if boxes else None
+
+
+def _write_plan(plan: dict[str, tuple[str, _Markers]], used: set[str],
                 path: Path) -> int:
     table = pa.Table.from_pylist(_plan_rows(plan, used), schema=_PLAN)
     write_parquet(table, path)
@@ -602,15 +643,15 @@ def render_plan(bench: Path, plan: list[dict[str, Any]], *, link: bool = False,
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             with load_image(entry["src"]) as image:
-                marked = None if entry["box"] is None else draw_marker(image, Box(**entry["box"]))
+                drawn = marked(image, entry)
             if os.path.lexists(dest):
                 dest.unlink()
             with atomic_path(dest) as tmp:
-                if marked is None:
+                if drawn is None:
                     _place(entry["src"], tmp, link)
                 else:
                     save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
-                    marked.save(tmp, format=_FORMATS.get(dest.suffix.lower()), **save)
+                    drawn.save(tmp, format=_FORMATS.get(dest.suffix.lower()), **save)
         except OSError as error:
             if isinstance(error, (PermissionError, IsADirectoryError)) or error.errno in (
                     errno.ENOSPC, errno.EROFS, errno.EDQUOT):
@@ -675,10 +716,12 @@ def _place(src: str, dest: Path, link: bool) -> None:
 
 
 def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:
-    """Item counts per split, task, source, direction class and ambiguity reason."""
+    """Item counts per split, task and source, and what each task's ``counts`` hook names
+    per item (direction class, ambiguity reason, social labels and their rules)."""
     by: dict[str, Counter[str]] = {k: Counter() for k in
                                    ("split", "task", "source", "direction", "reason")}
     by_split_task: Counter[str] = Counter()
+    hooks = {s.name: s.counts for s in registry.specs() if s.counts is not None}
     for split, table in sorted(tables.items()):
         for task, source, target in zip(table["task"].to_pylist(), table["source"].to_pylist(),
                                         table["target"].to_pylist(), strict=True):
@@ -686,11 +729,10 @@ def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:
             by["task"][task] += 1
             by["source"][source] += 1
             by_split_task[f"{split}/{task}"] += 1
-            if task == "direction":
-                by["direction"][json.loads(target)["direction"]] += 1
-            elif task == "ambiguity":
-                t = json.loads(target)
-                by["reason"][t["reason"] or "answerable"] += 1
+            hook = hooks.get(task)
+            if hook is not None:
+                for key, value in hook(json.loads(target)):
+                    by.setdefault(key, Counter())[value] += 1
     result: dict[str, Any] = {k: dict(sorted(v.items())) for k, v in by.items()}
     result["split_task"] = dict(sorted(by_split_task.items()))
     result["total"] = sum(by["split"].values())
@@ -700,17 +742,16 @@ def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:
 def _add_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Sum two ``counts_of`` results (splits are counted one at a time)."""
     merged: dict[str, Any] = {"total": a["total"] + b["total"]}
-    for key in (k for k in a if k != "total"):
-        both = Counter(a[key])
-        both.update(b[key])
+    for key in [k for k in a if k != "total"] + [k for k in b if k not in a]:
+        both = Counter(a.get(key, {}))
+        both.update(b.get(key, {}))
         merged[key] = dict(sorted(both.items()))
     return merged
 
 
-def _manifest(out: Path, counts: dict[str, Any], options: Options, sources: list[str],
-              ambiguity_ratio: float, caps: dict[str, int] | None, balance_directions: bool,
-              absent_rate: float, images: str, builder: _Builder, planned: int,
-              rendered: int, problems: list) -> dict[str, Any]:
+def _manifest(out: Path, counts: dict[str, Any], config: BuildConfig, sources: list[str],
+              builder: _Builder, planned: int, rendered: int, problems: list
+              ) -> dict[str, Any]:
     digest = hashlib.sha256()
     for path in sorted((out / "data").glob("*.parquet")):
         digest.update(path.name.encode())
@@ -718,13 +759,15 @@ def _manifest(out: Path, counts: dict[str, Any], options: Options, sources: list
     return {
         "name": "vl4gaze",
         "version": vl4gaze.__version__,
-        "seed": options.seed,
+        "seed": config.seed,
         "sources": list(sources),
-        "person_ref": options.person_ref,
-        "point_format": options.point_format,
-        "options": {"ambiguity_ratio": ambiguity_ratio, "caps": dict(sorted((caps or {}).items())),
-                    "balance_directions": balance_directions, "absent_rate": absent_rate,
-                    "images": images},
+        "person_ref": config.person_ref,
+        "point_format": config.point_format,
+        "tasks": list(config.tasks),
+        "options": {"ambiguity_ratio": config.ambiguity_ratio,
+                    "caps": dict(sorted((config.caps or {}).items())),
+                    "balance_directions": config.balance_directions,
+                    "absent_rate": config.absent_rate, "images": config.images},
         "splits": sorted(counts.get("split", {})),
         "counts": counts,
         "samples": builder.samples,
@@ -807,6 +850,9 @@ def load_benchmark(bench: Path, split: str | None = None) -> list[QAItem]:
 _CARD_TITLES = {"split": "Split", "task": "Task", "source": "Source",
                 "direction": "Direction class (direction task)",
                 "reason": "Ambiguity reason (ambiguity task; answerable = look-alike)"}
+#: Sections of the other counts a task declares (``TaskSpec.counts``): a social task's
+#: labels (``mutual``) and label:rule pairs (``mutual_rule``).
+_EXTRA_TITLE = "Counts: "
 
 
 def dataset_card(manifest: dict[str, Any]) -> str:
@@ -817,8 +863,9 @@ def dataset_card(manifest: dict[str, Any]) -> str:
         lines += [f"  - split: {split}", f"    path: data/{split}.parquet"]
     lines += ["task_categories:", "- visual-question-answering", "tags:", "- gaze-following",
               "- vl4gaze", "---", "", "# VL4Gaze benchmark", "",
-              "Gaze-following annotations turned into question-answer items for four tasks "
-              "(object, direction, point, ambiguity), built by `vl4gaze build`.", "",
+              "Gaze-following annotations turned into question-answer items for the tasks "
+              f"{', '.join(manifest.get('tasks') or registry.groups()['paper'])}, built by "
+              "`vl4gaze build`.", "",
               f"- vl4gaze version: {manifest['version']}",
               f"- sources: {', '.join(manifest['sources']) or '(in-memory samples)'}",
               f"- seed: {manifest['seed']}; person reference: {manifest['person_ref']}; "
@@ -830,9 +877,12 @@ def dataset_card(manifest: dict[str, Any]) -> str:
               "Load with `datasets.load_dataset(\"parquet\", data_dir=\"BENCH/data\")` or "
               "`vl4gaze.build.load_benchmark(BENCH)`. Image paths are relative to this "
               "folder; `target` is the task structure as JSON text.", ""]
-    for key, title in _CARD_TITLES.items():
+    extra = [k for k in counts if k not in _CARD_TITLES and k not in ("split_task", "total")]
+    titles = {**_CARD_TITLES, **{k: f"{_EXTRA_TITLE}{k}" for k in extra}}
+    for key, title in titles.items():
         lines += [f"## {title}", "", "| value | items |", "|---|---:|"]
-        lines += [f"| {name} | {n} |" for name, n in counts[key].items()] or ["| (none) | 0 |"]
+        lines += [f"| {name} | {n} |" for name, n in counts.get(key, {}).items()] or [
+            "| (none) | 0 |"]
         lines.append("")
     lines += ["## Split x task", "", "| split/task | items |", "|---|---:|"]
     lines += [f"| {name} | {n} |" for name, n in counts["split_task"].items()]
@@ -868,7 +918,9 @@ def read_card_counts(text: str) -> dict[str, dict[str, int]]:
     section = None
     for line in text.splitlines():
         if line.startswith("## "):
-            section = titles.get(line[3:].strip())
+            title = line[3:].strip()
+            section = titles.get(title) or (title[len(_EXTRA_TITLE):]
+                                            if title.startswith(_EXTRA_TITLE) else None)
             if section:
                 out[section] = {}
         elif section and line.startswith("| ") and not line.startswith("| value"):

@@ -98,20 +98,26 @@ def synth(
                                                          "several) looking at a person.")] = 0.2,
     p_empty_space: Annotated[float, typer.Option(help="Share of people looking at empty "
                                                       "space.")] = 0.05,
+    p_shared_target: Annotated[float, typer.Option(help="Share of people looking at an object "
+                                                        "someone else looks at.")] = 0.15,
+    p_mutual: Annotated[float, typer.Option(help="Share of multi-person scenes in which two "
+                                                 "people look at each other.")] = 0.0,
     test_fraction: Annotated[float, typer.Option(help="Share of scenes in the test split.")] = 0.2,
     head_scale: Annotated[float, typer.Option(help="Head size factor (bigger: easier for "
                                                    "tiny models).")] = 1.0,
     max_objects: Annotated[int, typer.Option(help="Most objects per scene (3-8).")] = 8,
 ) -> None:
     """Render GazeWorld scenes with exact gaze ground truth (source gazeworld:OUT)."""
-    from vl4gaze.sources.gazeworld import synthesize
+    from vl4gaze.sources.gazeworld import WorldConfig, synthesize
 
     try:
-        synthesize(out, scenes, seed, size, p_multi_person=p_multi_person,
-                   p_eyes_closed=p_eyes_closed, p_eyes_hidden=p_eyes_hidden,
-                   p_out_of_frame=p_out_of_frame, p_look_at_person=p_look_at_person,
-                   p_empty_space=p_empty_space, test_fraction=test_fraction,
-                   head_scale=head_scale, max_objects=max_objects)
+        config = WorldConfig(
+            size=size, p_multi_person=p_multi_person, p_eyes_closed=p_eyes_closed,
+            p_eyes_hidden=p_eyes_hidden, p_out_of_frame=p_out_of_frame,
+            p_look_at_person=p_look_at_person, p_empty_space=p_empty_space,
+            p_shared_target=p_shared_target, p_mutual=p_mutual, test_fraction=test_fraction,
+            head_scale=head_scale, max_objects=max_objects)
+        synthesize(out, scenes, seed, config=config)
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"wrote {scenes} GazeWorld scenes to {out} (read them as gazeworld:{out})")
@@ -224,9 +230,12 @@ def build(
         help="Write the benchmark even when the sources give no item.")] = False,
     allow_outside_root: Annotated[bool, typer.Option(
         help="Follow image paths in annotation files that leave the dataset root.")] = False,
+    tasks: Annotated[str, typer.Option(
+        help="Tasks and groups, comma-separated: paper (the VL4Gaze four), social (mutual, "
+             "shared, whom), all, or task names.")] = "paper",
 ) -> None:
-    """Turn gaze samples into the four tasks' question-answer items (Parquet + card)."""
-    from vl4gaze.build import build_benchmark, render_images
+    """Turn gaze samples into the tasks' question-answer items (Parquet + card)."""
+    from vl4gaze.build import BuildConfig, build_benchmark, render_images
     from vl4gaze.scale import check_executor
 
     build_fn, render_fn = build_benchmark, render_images
@@ -248,11 +257,13 @@ def build(
             _fail(f"--cap {entry!r} is not TASK=N")
         caps[task.strip()] = int(n)
     try:
-        manifest = build_fn(
-            sources, out, seed=seed, person_ref=person_ref, point_format=point_format,
+        config = BuildConfig(
+            seed=seed, person_ref=person_ref, point_format=point_format,
             ambiguity_ratio=ambiguity_ratio, caps=caps or None,
             balance_directions=balance_directions, absent_rate=absent_rate, images=images,
-            allow_empty=allow_empty,
+            tasks=tasks)
+        manifest = build_fn(
+            sources, out, config, allow_empty=allow_empty,
             **({"allow_outside_root": True} if allow_outside_root else {}))
     except (ValueError, OSError) as err:
         _fail(str(err))

@@ -1,6 +1,7 @@
 """``vl4gaze demo``: the paper's whole flow on GazeWorld, offline, in minutes on a CPU.
 
-synthesize GazeWorld -> build the benchmark -> evaluate the baselines (oracle, random,
+synthesize GazeWorld -> build the benchmark (the paper's four tasks and the three
+social ones) -> evaluate the baselines (oracle, random,
 centre, head, text-only) and the tiny VLM zero-shot and 2-shot -> fine-tune the tiny
 VLM -> evaluate it again -> write the report. Every stage is the library's own
 function, called exactly as the CLI calls it; this module only chooses sizes and wires.
@@ -36,12 +37,15 @@ class DemoSize:
     image_size: int = 448
     head_scale: float = 2.0  # GazeWorld heads 2x: cues a tiny model can see at 128 px
     max_objects: int = 3
+    p_mutual: float = 0.3  # scenes with two people looking at each other (social tasks)
+    p_shared_target: float = 0.4  # people looking at what someone else looks at
     eval_limit: int | None = 40  # test items per task for every run (same items for all)
     max_new_tokens: int = 48
     model: str = "tiny-gaze"  # vision tower pretrained on GazeWorld (docs/learnability.md)
     train_steps: int = 1500  # full fine-tuning, vision tower frozen
     lr: float = 3e-4  # 1e-3 and more collapse onto the most common answer
-    task_mix: str = "direction=3,ambiguity=4,point=1,object=1"
+    tasks: str = "paper,social"  # the VL4Gaze four and the social three (mutual, shared, whom)
+    task_mix: str = "direction=3,ambiguity=4,point=1,object=1,mutual=1,shared=1,whom=1"
     loss_per: str = "example"  # short direction answers weigh as much as long ones
     batch_size: int = 8
     shots: int = 2
@@ -144,9 +148,12 @@ def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool
 
     stages.run(f"Synthesize GazeWorld ({size.scenes} scenes, {size.image_size} px)",
                lambda: synthesize(world, size.scenes, seed=seed, size=size.image_size,
-                                  head_scale=size.head_scale, max_objects=size.max_objects))
-    manifest = stages.run("Build the benchmark (four tasks)",
-                          lambda: build_benchmark([f"gazeworld:{world}"], bench, seed=seed))
+                                  head_scale=size.head_scale, max_objects=size.max_objects,
+                                  p_mutual=size.p_mutual,
+                                  p_shared_target=size.p_shared_target))
+    manifest = stages.run(f"Build the benchmark (tasks: {size.tasks})",
+                          lambda: build_benchmark([f"gazeworld:{world}"], bench, seed=seed,
+                                                  tasks=size.tasks))
     counts = manifest.get("counts", {})
     console.print(f"items per split: {counts.get('split')}, per task: {counts.get('task')}")
     stages.run(f"Prepare the tiny VLM ({size.model}; built once, then cached)",

@@ -83,6 +83,19 @@ def box_to_1000(box: Box) -> tuple[int, int, int, int]:
     return (*to_1000(Point(box.x1, box.y1)), *to_1000(Point(box.x2, box.y2)))
 
 
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when either has no area).
+
+    >>> box_iou(Box(0, 0, 0.2, 0.2), Box(0.1, 0, 0.3, 0.2))
+    0.3333333333333333
+    """
+    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
+    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
+    inter = ix * iy
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
 def head_center(box: Box) -> Point:
     """The centre of a head box: where gaze starts when no eye point is known."""
     return box.center

@@ -377,11 +377,13 @@ def prepare_run(
         "shots": shots,
         "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
         "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
-        "max_new_tokens": token_limits(max_new_tokens), "batch_size": batch_size,
+        "batch_size": batch_size,
         "model_options": {k: (str(v) if isinstance(v, Path) else v)
                           for k, v in options.items()},
     }
     test_items = items if items is not None else _load_split(bench, "test")
+    # The budget of the tasks this benchmark holds (one number for the paper's four).
+    config["max_new_tokens"] = token_limits(max_new_tokens, {it.task for it in test_items})
     write_config(run, config)
     todo_all = select_items(test_items, tasks=tasks, limit=limit, shard=shard)
     out_path = predictions_path(run, shard)

@@ -307,22 +307,26 @@ def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, An
 
 # -- build ------------------------------------------------------------------------------
 
-def build_benchmark_ray(sources: list[str], out: Path, *, images: str = "write",
-                        progress: bool = True, **options: Any) -> dict[str, Any]:
+def build_benchmark_ray(sources: list[str], out: Path, config: Any = None, *,
+                        progress: bool = True, allow_empty: bool = False,
+                        **options: Any) -> dict[str, Any]:
     """:func:`vl4gaze.build.build_benchmark` with sources read and images rendered on Ray.
 
     Items are generated on the driver in source order, so the Parquet files, the image plan
     and the manifest are byte-identical to a local build.
     """
-    from vl4gaze.build import IMAGE_MODES, build_from_samples, dataset_card
+    from dataclasses import replace
 
-    if images not in IMAGE_MODES:
-        raise ValueError(f"images={images!r}: expected one of {', '.join(IMAGE_MODES)}")
+    from vl4gaze.build import BuildConfig, build_from_samples, dataset_card
+
+    config = config if config is not None else BuildConfig(**options)
+    images = config.images
     ray = init_ray()
     problems: list = []
     manifest = build_from_samples(_read_sources_ray(ray, sources, problems), out,
-                                  images="none", progress=progress, sources=sources,
-                                  problems=problems, **options)
+                                  replace(config, images="none"), progress=progress,
+                                  sources=sources, problems=problems,
+                                  allow_empty=allow_empty)
     rendered = render_images_ray(out, link=images == "link", progress=progress) \
         if images != "none" else 0
     # What build_from_samples would have recorded had it rendered the images itself.

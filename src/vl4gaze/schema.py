@@ -23,12 +23,15 @@ COORD_TOLERANCE = 0.02
 
 
 class Task(StrEnum):
-    """The four built-in VL4Gaze tasks (``vl4gaze.tasks.registry`` may hold more)."""
+    """The built-in tasks: the four of VL4Gaze, then the three social ones."""
 
     OBJECT = "object"
     DIRECTION = "direction"
     POINT = "point"
     AMBIGUITY = "ambiguity"
+    MUTUAL = "mutual"
+    SHARED = "shared"
+    WHOM = "whom"
 
 
 class InOut(StrEnum):

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vl4gaze.annotate.boxes import DEFAULT_TOLERANCE, box_iou, pick_object
+from vl4gaze.annotate.boxes import DEFAULT_TOLERANCE, pick_object
 from vl4gaze.annotate.similarity import DEFAULT_THRESHOLD, Embedder, similarities
+from vl4gaze.geometry import box_iou
 from vl4gaze.schema import GazeSample, SceneObject, Target
 
 #: Target.rule when an annotator found nothing, or the VLM's two answers disagreed.

@@ -65,10 +65,3 @@ def pick_object(
     return BoxPick(objects[i], i, NEAREST, distance)
 
 
-def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes (0 when either has no area)."""
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = ix * iy
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0

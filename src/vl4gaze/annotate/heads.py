@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from vl4gaze.annotate.boxes import box_iou
-from vl4gaze.geometry import box_from_pixels
+from vl4gaze.geometry import box_from_pixels, box_iou
 from vl4gaze.schema import Box
 
 METHODS = ("haar", "lbp", "mediapipe")

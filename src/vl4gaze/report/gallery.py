@@ -29,6 +29,7 @@ from vl4gaze.geometry import direction_center_deg
 from vl4gaze.report.runs import Run, parsed_direction, parsed_point
 from vl4gaze.schema import QAItem
 from vl4gaze.tasks import registry
+from vl4gaze.tasks.refs import MARKERS
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = ("gallery.css", "gallery.js")
@@ -114,8 +115,46 @@ def _origin(item: QAItem) -> tuple[float, float] | None:
     return eye
 
 
+def _truth_arrow(origin: tuple[float, float], gaze: tuple[float, float], w: int, h: int,
+                 color: str) -> list[dict[str, Any]]:
+    """The true gaze as an arrow from the eye ending at the rim of a dot on the target."""
+    side = max(w, h)
+    shapes: list[dict[str, Any]] = []
+    x1, y1, x2, y2 = origin[0] * w, origin[1] * h, gaze[0] * w, gaze[1] * h
+    length = math.hypot(x2 - x1, y2 - y1)
+    stop = side * 0.018  # end at the gaze dot's rim, so the dot does not hide the head
+    if length > 2 * stop:
+        x2, y2 = x2 - (x2 - x1) * stop / length, y2 - (y2 - y1) * stop / length
+        shapes.append({"kind": "arrow", "cls": "truth", "color": color,
+                       "width": round(side * 0.008, 1), **_arrow(x1, y1, x2, y2, side * 0.035)})
+    shapes.append({"kind": "dot", "cls": "truth", "color": color,
+                   "cx": round(gaze[0] * w, 1), "cy": round(gaze[1] * h, 1),
+                   "r": round(side * 0.018, 1)})
+    return shapes
+
+
+def _pair_shapes(target: dict[str, Any], w: int, h: int) -> list[dict[str, Any]]:
+    """A two-person item (``heads`` and ``gazes`` in the target): each head in its
+    marker colour and each person's true gaze arrow."""
+    shapes: list[dict[str, Any]] = []
+    for head, gaze, marker in zip(target["heads"], target.get("gazes") or [], MARKERS,
+                                  strict=False):
+        x1, y1, x2, y2 = (float(v) for v in head)
+        color = "#{:02x}{:02x}{:02x}".format(*marker.rgb)
+        shapes.append({"kind": "rect", "cls": "head", "color": color,
+                       "x": round(x1 * w, 1), "y": round(y1 * h, 1),
+                       "w": round((x2 - x1) * w, 1), "h": round((y2 - y1) * h, 1)})
+        q = _xy(gaze)
+        if q is not None:
+            shapes += _truth_arrow(((x1 + x2) / 2, (y1 + y2) / 2), q, w, h, color)
+    return shapes
+
+
 def truth_shapes(item: QAItem, w: int, h: int) -> list[dict[str, Any]]:
-    """Ground-truth overlays of one item: head box, gaze arrow and points, object box."""
+    """Ground-truth overlays of one item: head box, gaze arrow and points, object box
+    (both people's heads and gaze arrows for a question about two)."""
+    if isinstance(item.target.get("heads"), list):
+        return _pair_shapes(item.target, w, h)
     shapes: list[dict[str, Any]] = []
     side = max(w, h)
     if item.person_head is not None:
@@ -139,15 +178,8 @@ def truth_shapes(item: QAItem, w: int, h: int) -> list[dict[str, Any]]:
                            "cx": round(q[0] * w, 1), "cy": round(q[1] * h, 1),
                            "r": round(side * 0.008, 1)})
     if gaze is not None and origin is not None:
-        x1, y1, x2, y2 = origin[0] * w, origin[1] * h, gaze[0] * w, gaze[1] * h
-        length = math.hypot(x2 - x1, y2 - y1)
-        stop = side * 0.018  # end at the gaze dot's rim, so the dot does not hide the head
-        if length > 2 * stop:
-            x2, y2 = x2 - (x2 - x1) * stop / length, y2 - (y2 - y1) * stop / length
-            shapes.append({"kind": "arrow", "cls": "truth", "color": TRUE_COLOR,
-                           "width": round(side * 0.008, 1),
-                           **_arrow(x1, y1, x2, y2, side * 0.035)})
-    if gaze is not None:
+        shapes += _truth_arrow(origin, gaze, w, h, TRUE_COLOR)
+    elif gaze is not None:
         shapes.append({"kind": "dot", "cls": "truth", "color": TRUE_COLOR,
                        "cx": round(gaze[0] * w, 1), "cy": round(gaze[1] * h, 1),
                        "r": round(side * 0.018, 1)})

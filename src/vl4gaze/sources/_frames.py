@@ -4,6 +4,11 @@ Video datasets annotate each tracked person per frame with a pixel head box and 
 gaze point. The readers parse their own file layouts into ``FrameAnnotation`` records
 grouped by frame image; this module checks them against the image size, normalizes them
 and fills ``others`` with the people of the same frame.
+
+The frame is the image, so the social tasks pair people per frame: every sample of a
+frame has the same ``image`` and its own ``person.index`` (0, 1, ... in annotation order).
+A person (track id) annotated twice in one frame would pair with itself, so the second
+annotation is a problem and is skipped.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class FrameAnnotation:
     gaze_fields: tuple[str, str]
     inout: InOut
     flags: tuple[str, ...] = ()
+    #: The column that repeats when a person is annotated twice in a frame.
+    person_field: str | None = None
 
 
 def frame_samples(
@@ -59,7 +66,14 @@ def frame_samples(
                 f"{size_problem(image, error)} ({len(annotations)} annotation(s) skipped)")
         return
     people: list[tuple[Person, FrameAnnotation]] = []
+    first_line: dict[str, int] = {}
     for ann in annotations:
+        if ann.person in first_line:
+            log.add(ann.file, ann.line, ann.person_field,
+                    f"person {ann.person!r} is annotated twice in frame {frame_id} (first at "
+                    f"line {first_line[ann.person]}); this annotation is skipped")
+            continue
+        first_line[ann.person] = ann.line
         extents = (width, height, width, height)
         bad = next((i for i in range(4) if far_out(ann.head[i], extents[i])), None)
         if bad is not None:

@@ -207,6 +207,7 @@ def _parse_row(
         gaze_fields=GAZE_FIELDS,
         inout=inout if gaze is not None or inout is not InOut.IN else InOut.UNKNOWN,
         flags=flags,
+        person_field="person_id",
     )
 
 

@@ -157,6 +157,8 @@ def _parse_file(file: Path, split: str, log: ProblemLog, root: str,
         if inside_root(root, image, allow_outside=allow_outside_root) is None:
             log.add(name, line, "path", outside_message(image, root))
             continue
+        if "./" in image or "//" in image:  # one image, however it is spelled: its people
+            image = os.path.normpath(image)  # are grouped (and paired) together
         inout = InOut.IN  # checked first: -1 rows may hold anything
         if i_inout is not None:
             text = row[i_inout].strip()

@@ -15,7 +15,7 @@ import json
 import os
 import random
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,38 +68,30 @@ def synthesize(
     out: Path,
     scenes: int,
     seed: int = 0,
-    size: int = 448,
+    size: int | None = None,
     *,
-    p_multi_person: float = 0.5,
-    p_eyes_closed: float = 0.08,
-    p_eyes_hidden: float = 0.08,
-    p_out_of_frame: float = 0.1,
-    p_look_at_person: float = 0.2,
-    p_empty_space: float = 0.05,
-    p_shared_target: float = 0.15,
-    test_fraction: float = 0.2,
-    min_objects: int = 3,
-    max_objects: int = 8,
-    max_people: int = 4,
-    head_scale: float = 1.0,
+    config: WorldConfig | None = None,
     progress: bool = True,
+    **options: Any,
 ) -> Path:
     """Render ``scenes`` GazeWorld scenes into ``out`` and return ``out``.
 
-    The ``p_*`` arguments are fractions of people (``p_look_at_person`` of people in
-    scenes with several people, ``p_multi_person`` of scenes); see ``WorldConfig``.
-    Files of an earlier run in ``out`` (scene pictures, annotations) are replaced.
+    ``config`` is the whole world (``WorldConfig()`` when None); ``size`` and ``options``
+    (any ``WorldConfig`` field, e.g. ``p_mutual=0.3``) replace single fields of it, so the
+    defaults live in one place. The ``p_*`` fields are fractions of people (see
+    ``WorldConfig``). Files of an earlier run in ``out`` (scene pictures, annotations)
+    are replaced.
     """
     if scenes < 0:
         raise ValueError(f"scenes={scenes} must not be negative")
-    config = WorldConfig(
-        size=size, p_multi_person=p_multi_person, p_eyes_closed=p_eyes_closed,
-        p_eyes_hidden=p_eyes_hidden, p_out_of_frame=p_out_of_frame,
-        p_look_at_person=p_look_at_person, p_empty_space=p_empty_space,
-        p_shared_target=p_shared_target, test_fraction=test_fraction,
-        min_objects=min_objects, max_objects=max_objects, max_people=max_people,
-        head_scale=head_scale,
-    )
+    known = {f.name for f in fields(WorldConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"synthesize() got unknown world option(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(known))}")
+    if size is not None:
+        options["size"] = size
+    config = replace(config or WorldConfig(), **options)
     out = Path(out)
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)

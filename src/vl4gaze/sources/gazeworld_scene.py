@@ -48,8 +48,9 @@ EYE_OFFSET = 0.3
 class WorldConfig:
     """What a GazeWorld data set looks like; ``p_*`` are fractions of people.
 
-    ``p_look_at_person`` applies to people in scenes with several people; every other
-    proportion to all people. People not drawn into any case look at an object.
+    ``p_look_at_person`` applies to people in scenes with several people, ``p_mutual`` to
+    scenes with several people; every other proportion to all people. People not drawn
+    into any case look at an object.
     """
 
     size: int = 448
@@ -61,6 +62,11 @@ class WorldConfig:
     p_empty_space: float = 0.05
     #: How often a person looks at an object someone else already looks at.
     p_shared_target: float = 0.15
+    #: Share of multi-person scenes in which two neighbours look at each other's head
+    #: centres (eyes open, both in frame), on top of the mutual gaze that ``p_look_at_person``
+    #: gives by chance. At 0 no random number is drawn for it, so worlds made before the
+    #: option existed stay byte-identical.
+    p_mutual: float = 0.0
     test_fraction: float = 0.2
     min_objects: int = 3
     max_objects: int = 8
@@ -72,7 +78,8 @@ class WorldConfig:
         if self.size < 64:
             raise ValueError(f"size={self.size} is too small (at least 64 pixels)")
         for name in ("p_multi_person", "p_eyes_closed", "p_eyes_hidden", "p_out_of_frame",
-                     "p_look_at_person", "p_empty_space", "p_shared_target", "test_fraction"):
+                     "p_look_at_person", "p_empty_space", "p_shared_target", "p_mutual",
+                     "test_fraction"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}={value!r} must lie in [0, 1]")
@@ -144,6 +151,8 @@ class _Scene:
     #: Empty-space gaze points, kept free of objects.
     keep_free: list[PixelBox] = field(default_factory=list)
     p_shared_target: float = 0.0
+    #: The two people (indices) who look at each other on purpose (``p_mutual``), if any.
+    mutual: tuple[int, int] | None = None
     wall: tuple[int, int, int] = WALLS[0]
     floor: tuple[int, int, int] = FLOORS[0]
 
@@ -225,6 +234,14 @@ def _place_people(scene: _Scene, cfg: WorldConfig) -> None:
     elif outs:
         order = [*order, outs[0]]
         sides = {n - 1: "right"}
+    # No draw at p_mutual = 0: the other options' worlds stay what they were.
+    if n > 1 and cfg.p_mutual > 0 and rng.random() < cfg.p_mutual:
+        # Neighbours: nobody stands between them, so the two lines of sight are clear.
+        first = rng.randrange(n - 1)
+        scene.mutual = (first, first + 1)
+        for k in scene.mutual:
+            order[k] = ("open", "person")
+            sides.pop(k, None)
     shirts = rng.sample(sorted(COLORS), n)
     slot = size / n
     r_lo, r_hi = (0.058, 0.068) if n >= 3 else (0.062, 0.075)
@@ -410,6 +427,19 @@ def _look_at_person(scene: _Scene, p: _Person) -> bool:
     return False
 
 
+def _look_at_each_other(scene: _Scene, a: _Person, b: _Person) -> bool:
+    """Mutual gaze on purpose: each gaze point is the other's head centre."""
+    seg_a = (*a.eye_towards(b.cx, b.cy), b.cx, b.cy)
+    seg_b = (*b.eye_towards(a.cx, a.cy), a.cx, a.cy)
+    if not (_clear(scene, seg_a, a.index, skip_person=b.index)
+            and _clear(scene, seg_b, b.index, skip_person=a.index)):
+        return False
+    for p, q, seg in ((a, b, seg_a), (b, a, seg_b)):
+        p.gaze, p.target_person = (q.cx, q.cy), q.index
+        scene.rays.append((seg, p.index, None))
+    return True
+
+
 def _add_distractors(scene: _Scene, cfg: WorldConfig) -> None:
     rng, size = scene.rng, scene.size
     wanted = rng.randint(cfg.min_objects, cfg.max_objects)
@@ -429,10 +459,13 @@ def sample_scene(rng: random.Random, cfg: WorldConfig) -> _Scene:
     scene = _Scene(cfg.size, rng, p_shared_target=cfg.p_shared_target,
                    wall=rng.choice(WALLS), floor=rng.choice(FLOORS))
     _place_people(scene, cfg)
-    # Lines of sight between people first, then the edges, then objects and empty space.
+    # Lines of sight between people first (the pair that looks at each other on purpose
+    # before anyone), then the edges, then objects and empty space.
+    if scene.mutual is not None:
+        _look_at_each_other(scene, *(scene.people[k] for k in scene.mutual))
     for wanted in ("person", "out", "object", "space"):
         for p in scene.people:
-            if p.kind != wanted:
+            if p.kind != wanted or p.gaze is not None:
                 continue
             ok = {"person": _look_at_person, "out": _look_out, "object": _look_at_object,
                   "space": _look_at_space}[wanted](scene, p)

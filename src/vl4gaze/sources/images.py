@@ -26,8 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vl4gaze.annotate.boxes import box_iou
-from vl4gaze.geometry import box_from_pixels
+from vl4gaze.geometry import box_from_pixels, box_iou
 from vl4gaze.schema import Box, GazeSample, InOut, Person, Point
 from vl4gaze.sources._common import (
     MAX_JSON_LINE,

@@ -63,6 +63,8 @@ def read_vat(
                     if image is None:
                         log.add(ann.file, ann.line, "frame", outside_message(frame, image_dir))
                         continue
+                    if "./" in frame or "//" in frame:  # one frame, however it is spelled
+                        image = os.path.normpath(image)
                     frames.setdefault(image, []).append(ann)
             for image in sorted(frames):
                 frame = os.path.relpath(image, image_dir)
@@ -113,6 +115,7 @@ def _read_person(file: Path, log: ProblemLog) -> Iterator[tuple[str, FrameAnnota
                 gaze=gaze,
                 gaze_fields=GAZE_FIELDS,
                 inout=inout,
+                person_field="frame",  # a person file naming one frame twice
             )
 
 

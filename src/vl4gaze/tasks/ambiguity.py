@@ -16,7 +16,8 @@ a real in-frame person, ``ambiguous: false``, the real answer) to balance the ta
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from vl4gaze.schema import (
 )
 from vl4gaze.tasks import direction, point
 from vl4gaze.tasks import object as object_task
+from vl4gaze.tasks.context import SampleContext
 from vl4gaze.tasks.refs import (
     UNREADABLE_FLAGS,
     Draft,
@@ -44,6 +46,7 @@ from vl4gaze.tasks.refs import (
     box_phrase,
     coords_phrase,
     fill,
+    no_ref,
     point_instruction,
     text_phrase,
 )
@@ -204,6 +207,43 @@ def absent_ref(sample: GazeSample, box: Box, options: Options,
     return Ref(PersonRef.BOX, box_phrase(), box, box)
 
 
+def make_from(ctx: SampleContext) -> Iterator[Draft]:
+    """The sample's ambiguity items, after the other tasks made theirs: its own
+    unanswerable question (or else an answerable look-alike, kept in reserve), and once
+    per image the unspecified-person question and, at ``absent_rate``, one about a
+    person who is not there."""
+    sample, ref, opts, rng = ctx.sample, ctx.ref, ctx.options, ctx.rng
+    reason = own_reason(sample)
+    if reason is not None:
+        yield ambiguous(sample, reason, ref, opts, rng)
+    elif ctx.answers:
+        # Single-person images also ask about "the person": answerable there.
+        like_ref = ref
+        if not sample.others and rng.random() < 0.5:
+            like_ref = no_ref()
+        draft = lookalike(sample, like_ref, opts, rng, ctx.answers)
+        if draft is not None:
+            yield replace(draft, reserve=True)
+    if not first_of_image(sample):
+        return
+    if sample.others:
+        yield ambiguous(sample, AmbiguityReason.UNSPECIFIED_PERSON, no_ref(), opts, rng)
+    if rng.random() < ctx.absent_rate:
+        box = empty_region(sample, rng)
+        if box is None:
+            ctx.skip("no_empty_region")
+            return
+        others = ctx.descriptions_elsewhere()
+        text = others[rng.randrange(len(others))] if others else None
+        absent = absent_ref(sample, box, opts, text)
+        yield ambiguous(sample, AmbiguityReason.PERSON_ABSENT, absent, opts, rng)
+
+
+def counts(target: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The dataset card counts ambiguity items by reason (``answerable`` for look-alikes)."""
+    return (("reason", target.get("reason") or "answerable"),)
+
+
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """Did the answer decline, and should it have?"""
     from vl4gaze.parse.ambiguity import parse_ambiguity
@@ -320,6 +360,8 @@ SPEC = TaskSpec(
     score_item=score_item,
     aggregate=aggregate,
     single=single,
+    make_from=make_from,
+    counts=counts,
     vocabulary=(SUFFIX, _TEXTS, TEMPLATES, _FLAG_WHY, _ABSENT_WHY),
     baselines={"random": _random_baseline, "center": _center_baseline,
                "head": _head_baseline},

@@ -200,6 +200,11 @@ def instruction(point: str) -> str:
             "image sees it).")
 
 
+def counts(target: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The dataset card counts direction items by class."""
+    return (("direction", target["direction"]),)
+
+
 SPEC = TaskSpec(
     name="direction",
     metrics=(Metric("accuracy"), Metric("adjacent_accuracy"),
@@ -217,5 +222,8 @@ SPEC = TaskSpec(
     fix_point=fix_point,
     fix_answer=fix_answer,
     check_target=check_target,
+    make=make,
+    skip_reason=skip_reason,
+    counts=counts,
     target_type=DirectionTarget,
 )

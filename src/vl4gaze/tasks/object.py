@@ -178,5 +178,7 @@ SPEC = TaskSpec(
     vocabulary=(TEMPLATES,),
     baselines={"center": _center_baseline},
     check_target=check_target,
+    make=make,
+    skip_reason=skip_reason,
     target_type=ObjectTarget,
 )

@@ -264,5 +264,7 @@ SPEC = TaskSpec(
     fix_point=fix_point,
     fix_answer=fix_answer,
     check_target=check_target,
+    make=make,
+    skip_reason=skip_reason,
     target_type=PointTarget,
 )

@@ -16,10 +16,22 @@ from PIL import Image, ImageDraw
 from vl4gaze.geometry import POINT_FORMATS, format_point
 from vl4gaze.schema import Box, Flag, GazeSample, InOut, Person, PersonRef
 
-#: The point formats of point answers (and of ``coords`` person references).
-#: Colour and name of the drawn person marker.
-MARKER_RGB = (255, 0, 0)
-MARKER_NAME = "red"
+
+@dataclass(frozen=True)
+class Marker:
+    """A drawn person marker: the colour's name (as questions say it) and its RGB."""
+
+    name: str
+    rgb: tuple[int, int, int]
+
+
+#: The drawn person markers, in order: the person asked about, then (for the questions
+#: about two people) the other one. Every question, answer and drawing takes its colours
+#: from here.
+MARKERS: tuple[Marker, ...] = (Marker("red", (255, 0, 0)), Marker("blue", (0, 90, 255)))
+#: Colour and name of the first (or only) marker.
+MARKER_RGB = MARKERS[0].rgb
+MARKER_NAME = MARKERS[0].name
 
 
 @dataclass(frozen=True)
@@ -52,13 +64,21 @@ class Options:
 class Ref:
     """A resolved person reference: how it is phrased and which image the item shows.
 
-    ``marker`` is the box drawn on the image (None: the clean image is shown).
+    ``marker`` is the box drawn on the image (None: the clean image is shown);
+    ``other_marker`` the second person's box of a question about two people, drawn in
+    the second colour of ``MARKERS``.
     """
 
     kind: PersonRef
     phrase: str
     head: Box | None
     marker: Box | None
+    other_marker: Box | None = None
+
+    @property
+    def markers(self) -> tuple[Box, ...]:
+        """The boxes to draw, in ``MARKERS`` order."""
+        return tuple(b for b in (self.marker, self.other_marker) if b is not None)
 
 
 def rng_for(seed: int, *parts: Any) -> random.Random:
@@ -107,8 +127,9 @@ def point_instruction(fmt: str, width: int, height: int) -> str:
     raise ValueError(f"unknown point format {fmt!r}; expected one of {', '.join(POINT_FORMATS)}")
 
 
-def box_phrase() -> str:
-    return f"the person in the {MARKER_NAME} box"
+def box_phrase(marker: int = 0) -> str:
+    """"the person in the red box" (``marker``: index into ``MARKERS``)."""
+    return f"the person in the {MARKERS[marker].name} box"
 
 
 def coords_phrase(head: Box, fmt: str, width: int, height: int) -> str:
@@ -158,16 +179,21 @@ def marker_width(width: int, height: int) -> int:
     return max(2, round(max(width, height) / 160))
 
 
-def draw_marker(image: Image.Image, box: Box) -> Image.Image:
-    """A copy of ``image`` with a red rectangle drawn just outside ``box``."""
+def draw_marker(image: Image.Image, box: Box, *more: Box) -> Image.Image:
+    """A copy of ``image`` with a rectangle drawn just outside ``box`` (red) and each
+    box of ``more`` (blue: the colours of ``MARKERS``, in order)."""
+    boxes = (box, *more)
+    if len(boxes) > len(MARKERS):
+        raise ValueError(f"{len(boxes)} markers: at most {len(MARKERS)} can be drawn")
     out = image.convert("RGB")
     w, h = out.size
     lw = marker_width(w, h)
-    x1, y1 = box.x1 * w - lw, box.y1 * h - lw
-    x2, y2 = box.x2 * w + lw, box.y2 * h + lw
-    ImageDraw.Draw(out).rectangle(
-        (max(0, round(x1)), max(0, round(y1)), min(w - 1, round(x2)), min(h - 1, round(y2))),
-        outline=MARKER_RGB, width=lw)
+    draw = ImageDraw.Draw(out)
+    for b, marker in zip(boxes, MARKERS, strict=False):
+        x1, y1 = b.x1 * w - lw, b.y1 * h - lw
+        x2, y2 = b.x2 * w + lw, b.y2 * h + lw
+        draw.rectangle((max(0, round(x1)), max(0, round(y1)), min(w - 1, round(x2)),
+                        min(h - 1, round(y2))), outline=marker.rgb, width=lw)
     return out
 
 
@@ -186,6 +212,9 @@ class Draft:
     target: dict[str, Any]
     ref: Ref
     template_id: str
+    #: A look-alike kept in reserve: the builder takes as many as the task's balance
+    #: needs (``ambiguity_ratio``), smallest seeded rank first.
+    reserve: bool = False
 
 
 def unanswerable(sample: GazeSample) -> str | None:

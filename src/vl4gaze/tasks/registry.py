@@ -10,12 +10,12 @@ are imported on first use, in benchmark order (object, direction, point, ambigui
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 #: The built-in task modules under ``vl4gaze.tasks``, in the order tasks are reported.
-BUILTIN = ("object", "direction", "point", "ambiguity")
+BUILTIN = ("object", "direction", "point", "ambiguity", "mutual", "shared", "whom")
 #: How the gallery can draw a parsed answer (``TaskSpec.mark``).
 MARKS = (None, "point", "direction")
 #: The baselines a task may answer for itself (``TaskSpec.baselines``; ``oracle`` always
@@ -93,6 +93,23 @@ class TaskSpec:
     fix_point: Callable[[Any, float, float], tuple[str, dict[str, Any]]] | None = None
     fix_answer: Callable[[Any, str], tuple[str, dict[str, Any]]] | None = None
     check_target: Callable[[str, Any], None] | None = None
+    # -- building (``vl4gaze.build`` calls these; the records are in ``tasks.context``) --
+    #: The ``build --tasks`` group the task belongs to (``paper``: the VL4Gaze four).
+    group: str = "paper"
+    #: ``make(sample, ref, options, rng) -> Draft | None``: the item about one person.
+    make: Callable[..., Any] | None = None
+    #: ``skip_reason(sample) -> str | None``: why ``make`` gave no item (the card counts it).
+    skip_reason: Callable[..., str | None] | None = None
+    #: ``make_from(SampleContext) -> Iterable[Draft]``: items that depend on the other
+    #: tasks' drafts for the same person (run after them).
+    make_from: Callable[..., Any] | None = None
+    #: ``make_pair(PairContext) -> Iterable[Draft]``: items about two people of one image.
+    make_pair: Callable[..., Any] | None = None
+    #: ``counts(target) -> ((key, value), ...)``: what the dataset card counts per item
+    #: (``("direction", "left")``, ``("reason", "answerable")``...).
+    counts: Callable[[dict[str, Any]], Any] | None = None
+    #: ``balance(target) -> class``: the builder keeps the classes equally often per split.
+    balance: Callable[[dict[str, Any]], str] | None = None
     target_type: type | None = None
 
     def __post_init__(self) -> None:
@@ -112,6 +129,12 @@ class TaskSpec:
         if unknown:
             raise ValueError(f"task {self.name}: baselines {unknown} are not among "
                              f"{', '.join(BASELINE_KINDS)}")
+        makers = [m for m in (self.make, self.make_from, self.make_pair) if m is not None]
+        if len(makers) > 1:
+            raise ValueError(f"task {self.name}: declare one of make, make_from, make_pair")
+        if not self.group.isidentifier() or self.group in ("all",):
+            raise ValueError(f"task {self.name}: group {self.group!r} must be an identifier "
+                             "other than 'all'")
 
     def higher_is_better(self, metric: str) -> bool:
         """Whether a larger ``metric`` is better (KeyError for a metric not declared)."""
@@ -192,13 +215,55 @@ def token_limit(task: object, given: int | None = None) -> int:
     return given if given is not None else get(task).max_new_tokens
 
 
-def token_limits(given: int | None = None) -> int | dict[str, int]:
+def token_limits(given: int | None = None, tasks: Sequence[object] | None = None
+                 ) -> int | dict[str, int]:
     """The budget a run records (config.json): ``given`` when set, else one number when
-    every task has the same limit (64 for the built-in ones), else each task's limit."""
+    every task of ``tasks`` (default: all) has the same limit (64 for the paper's four),
+    else each task's limit."""
     if given is not None:
         return given
-    limits = {s.name: s.max_new_tokens for s in specs()}
+    wanted = None if tasks is None else {str(getattr(t, "value", t)) for t in tasks}
+    limits = {s.name: s.max_new_tokens for s in specs() if wanted is None or s.name in wanted}
+    if not limits:
+        return get("object").max_new_tokens
     return next(iter(limits.values())) if len(set(limits.values())) == 1 else limits
+def groups() -> dict[str, tuple[str, ...]]:
+    """Each ``build --tasks`` group's tasks, in report order (``all``: every task).
+
+    >>> groups()["paper"]
+    ('object', 'direction', 'point', 'ambiguity')
+    """
+    out: dict[str, list[str]] = {}
+    for s in specs():
+        out.setdefault(s.group, []).append(s.name)
+    return {**{g: tuple(names) for g, names in out.items()}, "all": task_names()}
+
+
+def select(names: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Task names from a ``--tasks`` value: task names and group names, comma-separated
+    or as a list, in report order; None or empty: the ``paper`` group.
+
+    >>> select("point,paper")
+    ('object', 'direction', 'point', 'ambiguity')
+    """
+    if names is None:
+        names = ["paper"]
+    elif isinstance(names, str):
+        names = [n for n in names.split(",")]
+    wanted: set[str] = set()
+    known = groups()
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        if name in known:
+            wanted.update(known[name])
+        elif name in _SPECS or name in task_names():
+            wanted.add(name)
+        else:
+            raise ValueError(f"unknown task or group {name!r}; tasks: "
+                             f"{', '.join(task_names())}; groups: {', '.join(known)}")
+    return tuple(n for n in task_names() if n in wanted) or known["paper"]
 
 
 def headlines() -> dict[str, str]:

@@ -1,0 +1,100 @@
+"""Social task 1, mutual gaze: are the two marked people looking at each other?
+
+Yes when each one looks at the other (``vl4gaze.tasks.social``: the source's person
+target, else the mean gaze point in the other's head box grown by ``HEAD_MARGIN``);
+no otherwise, including when either looks outside the image. Pairs whose eyes cannot be
+read are not asked. One item per pair of people (at most ``MAX_PAIRS_PER_IMAGE`` per
+image); yes and no are balanced per split by the builder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vl4gaze.metrics.scoring import ItemScore, ScoreContext
+from vl4gaze.schema import QAItem
+from vl4gaze.tasks import social
+from vl4gaze.tasks.context import PairContext
+from vl4gaze.tasks.refs import MARKERS, Draft, choose
+from vl4gaze.tasks.registry import TaskSpec
+
+SUFFIX = "Answer yes or no."
+TEXTS = (
+    "Are {a} and {b} looking at each other?",
+    "Do {a} and {b} make eye contact?",
+    "Is {a} looking at {b} while {b} looks back?",
+    "Are {a} and {b} gazing at one another?",
+    "Do {a} and {b} look into each other's eyes?",
+    "Is there mutual gaze between {a} and {b}?",
+    "Are {a} and {b} watching each other?",
+    "Do {a} and {b} meet each other's gaze?",
+)
+TEMPLATES = social.templates("mutual", TEXTS, SUFFIX)
+
+
+def truth(ctx: PairContext) -> tuple[bool, str, bool, bool] | None:
+    """(mutual, rule, A looks at B, B looks at A); None when either gaze is unreadable."""
+    a, b = ctx.first, ctx.second
+    ab, ba = social.looks_at(a, b.person.head), social.looks_at(b, a.person.head)
+    if ab is None or ba is None:
+        return None
+    both = ab[0] and ba[0]
+    how = ab[1] if ab[1] == ba[1] else f"{ab[1]}+{ba[1]}"
+    shape = "each_other" if both else "one_way" if ab[0] or ba[0] else "neither"
+    return both, f"{shape}:{how}", ab[0], ba[0]
+
+
+def make_pair(ctx: PairContext) -> Iterator[Draft]:
+    found = truth(ctx)
+    if found is None:
+        ctx.skip(social.why_not(ctx.first, ctx.second))
+        return
+    yes, rule, ab, ba = found
+    ref, other = social.pair_refs(ctx.first, ctx.second, ctx.options)
+    template = choose(TEMPLATES, ctx.rng)
+    label = "yes" if yes else "no"
+    target = social.pair_target(ctx.first, ctx.second, label, rule,
+                                first_looks_at_second=ab, second_looks_at_first=ba)
+    yield Draft("mutual", social.fill_pair(template, ref.phrase, other),
+                social.YES if yes else social.NO, target, ref, template.id)
+
+
+def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
+    """Read yes / no (``vl4gaze.parse.choice``); a refusal is a wrong answer."""
+    yes_no(item, raw, out)
+
+
+def yes_no(item: QAItem, raw: str, out: ItemScore) -> None:
+    from vl4gaze.parse.ambiguity import parse_ambiguity
+    from vl4gaze.parse.choice import parse_yes_no
+
+    got = parse_yes_no(raw) if out.error is None else None
+    declines = out.error is None and got is None and parse_ambiguity(raw).declines
+    out.rule = got.rule if got else ("declines" if declines else None)
+    social.score_choice(out, got.value if got else None, item.target["label"], "yes",
+                        declines)
+
+
+def instruction(point: str) -> str:
+    """The system prompt's answer form for a yes/no question about two people."""
+    return (f"The question is about two people (marked by a {MARKERS[0].name} and a "
+            f"{MARKERS[1].name} box, or named in the question). Answer yes or no.")
+
+
+SPEC = TaskSpec(
+    name="mutual",
+    group="social",
+    metrics=social.METRICS,
+    headline="balanced_accuracy",
+    instruction=instruction,
+    detail=social.detail,
+    score_item=score_item,
+    aggregate=social.aggregate,
+    single=social.single,
+    make_pair=make_pair,
+    counts=social.counts("mutual"),
+    balance=social.balance,
+    baselines=social.baselines(social.head_mutual),
+    max_new_tokens=16,
+    vocabulary=(SUFFIX, TEXTS, social.YES, social.NO),
+)

@@ -1,0 +1,283 @@
+"""What the three social tasks share: who looks at whom, the two-person references, the
+yes/no scoring.
+
+Rules (the truth of ``mutual``, ``shared`` and ``whom``; each item's target records which
+one decided, and the dataset card counts them):
+
+- A person's gaze is *readable* when the sample has no unreadable flag (eyes closed or
+  hidden, target hidden, annotators unsure). Unreadable pairs are not asked.
+- *A looks at B* when A's source target is a person whose box is B's head (IoU >= 0.5 or
+  B's head centre inside it; rule ``target``), else when A's mean gaze point lies in B's
+  head box grown by ``HEAD_MARGIN`` of its larger side on every side (rule ``gaze``).
+  A whose gaze leaves the frame looks at nobody in it (rule ``out_of_frame``).
+- *A and B look at the same thing* when both targets have a box (objects known: GazeWorld,
+  GOO, annotated sources) and the boxes overlap with IoU >= ``SAME_OBJECT_IOU`` (rule
+  ``object``); without boxes, when their mean gaze points lie within ``SAME_POINT``
+  (normalized distance) of each other, and not when they are more than
+  ``DIFFERENT_POINT`` apart (rule ``gaze_distance``); a pair in between is not asked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from vl4gaze.geometry import box_iou
+from vl4gaze.metrics.scoring import ItemScore, TaskBlock
+from vl4gaze.schema import Box, GazeSample, InOut, PersonRef, QAItem
+from vl4gaze.tasks.refs import (
+    UNREADABLE_FLAGS,
+    Options,
+    Ref,
+    Template,
+    box_phrase,
+    coords_phrase,
+    mean_point,
+    r6,
+    text_phrase,
+)
+from vl4gaze.tasks.registry import Metric
+
+#: Growth of the other person's head box, per side, as a share of its larger side.
+HEAD_MARGIN = 0.25
+#: Two target boxes are the same object at this IoU or more.
+SAME_OBJECT_IOU = 0.5
+#: Without object boxes: gaze points at most this far apart look at the same thing ...
+SAME_POINT = 0.06
+#: ... and more than this far apart at different things (in between: not asked).
+DIFFERENT_POINT = 0.2
+#: At most this many pairs of people per image (seeded choice), so crowds do not dominate.
+MAX_PAIRS_PER_IMAGE = 6
+
+YES, NO = "Yes.", "No."
+
+#: The metrics of a two-choice social task (positive: ``yes`` / the other person).
+METRICS = (Metric("accuracy"), Metric("balanced_accuracy"), Metric("f1"),
+           Metric("precision"), Metric("recall"), Metric("decline_rate", False))
+
+
+def templates(task: str, texts: tuple[str, ...], suffix: str) -> tuple[Template, ...]:
+    return tuple(Template(f"{task}/{i:02d}", f"{text} {suffix}") for i, text in enumerate(texts))
+
+
+def readable(sample: GazeSample) -> bool:
+    return not any(flag in UNREADABLE_FLAGS for flag in sample.flags)
+
+
+def grown(head: Box, margin: float = HEAD_MARGIN) -> tuple[float, float, float, float]:
+    m = margin * max(head.width, head.height)
+    return (head.x1 - m, head.y1 - m, head.x2 + m, head.y2 + m)
+
+
+def looks_at(a: GazeSample, b_head: Box) -> tuple[bool, str] | None:
+    """Whether A looks at the person whose head is ``b_head``, and the rule that said so;
+    None when A's gaze cannot be read."""
+    if not readable(a):
+        return None
+    if a.inout == InOut.OUT:
+        return False, "out_of_frame"
+    t = a.target
+    if t.kind == "person" and t.box is not None:
+        c = b_head.center
+        return (box_iou(t.box, b_head) >= SAME_OBJECT_IOU or t.box.contains(c)), "target"
+    mean = mean_point(a)
+    if mean is None:
+        return None
+    x1, y1, x2, y2 = grown(b_head)
+    return (x1 <= mean[0] <= x2 and y1 <= mean[1] <= y2), "gaze"
+
+
+def same_target(a: GazeSample, b: GazeSample) -> tuple[bool, str] | None:
+    """Whether A and B look at the same thing (rules above); None: not asked."""
+    if not (readable(a) and readable(b)) or InOut.OUT in (a.inout, b.inout):
+        return None
+    if a.target.box is not None and b.target.box is not None:
+        return box_iou(a.target.box, b.target.box) >= SAME_OBJECT_IOU, "object"
+    pa, pb = mean_point(a), mean_point(b)
+    if pa is None or pb is None:
+        return None
+    d = math.dist(pa, pb)
+    if d <= SAME_POINT:
+        return True, "gaze_distance"
+    if d > DIFFERENT_POINT:
+        return False, "gaze_distance"
+    return None
+
+
+def why_not(a: GazeSample, b: GazeSample) -> str:
+    """The skip reason of a pair no rule decides."""
+    if not (readable(a) and readable(b)):
+        return "eyes_not_visible"
+    if InOut.OUT in (a.inout, b.inout):
+        return "gaze_out_of_frame"
+    if not (a.gaze and b.gaze):
+        return "no_gaze_point"
+    return "gaze_points_in_between"
+
+
+def pair_refs(a: GazeSample, b: GazeSample, options: Options) -> tuple[Ref, str]:
+    """The reference to A (carrying both markers) and the phrase for B, in the build's
+    person reference style (``text`` needs two different descriptions, else boxes)."""
+    kind = options.person_ref
+    da, db = a.person.description, b.person.description
+    if kind == "text" and da and db and da.strip().lower() != db.strip().lower():
+        return Ref(PersonRef.TEXT, text_phrase(da), a.person.head, None), text_phrase(db)
+    if kind == "coords":
+        fmt, w, h = options.point_format, a.width, a.height
+        return (Ref(PersonRef.COORDS, coords_phrase(a.person.head, fmt, w, h), a.person.head,
+                    None), coords_phrase(b.person.head, fmt, w, h))
+    return (Ref(PersonRef.BOX, box_phrase(0), a.person.head, a.person.head,
+                other_marker=b.person.head), box_phrase(1))
+
+
+def fill_pair(template: Template, a: str, b: str) -> str:
+    text = template.text.format(a=a, b=b)
+    return text[:1].upper() + text[1:]
+
+
+def pair_target(a: GazeSample, b: GazeSample, label: str, rule: str,
+                **extra: Any) -> dict[str, Any]:
+    """The fields every social item's target holds: the label and the rule that decided
+    it, both heads and both mean gaze points (None out of frame), the other phrase."""
+    def pt(s: GazeSample) -> list[float] | None:
+        m = mean_point(s)
+        return None if m is None else [r6(m[0]), r6(m[1])]
+
+    return {"label": label, "rule": rule,
+            "heads": [[r6(v) for v in s.person.head.as_tuple()] for s in (a, b)],
+            "gazes": [pt(a), pt(b)], **extra}
+
+
+def counts(task: str):
+    """The dataset card's counts for a social task: its labels and deciding rules."""
+    def of(target: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        return ((f"{task}", str(target.get("label"))),
+                (f"{task}_rule", f"{target.get('label')}:{target.get('rule')}"))
+    return of
+
+
+def balance(target: Mapping[str, Any]) -> str:
+    """The class the builder balances: the label."""
+    return str(target.get("label"))
+
+
+def score_choice(out: ItemScore, chosen: str | None, truth: str, positive: str,
+                 declines: bool) -> None:
+    """Fill a two-choice item's score: correct when the choice is the truth; an unread
+    answer (or a refusal) is wrong either way."""
+    out.parsed = {"choice": chosen, "declines": declines}
+    out.correct = chosen == truth
+    out.score = float(out.correct)
+    out.values.update({"truth": truth == positive, "accuracy": out.correct,
+                       "predicted": None if chosen is None else chosen == positive,
+                       "declines": declines})
+
+
+def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAItem],
+              embedder: Any) -> None:
+    """Accuracy, balanced accuracy, F1 (positive: yes / the other person) with bootstrap
+    intervals, the share of refusals, and accuracy per source. An unread answer counts
+    as the wrong choice."""
+    from vl4gaze.metrics import ambiguity as binary
+
+    n = len(scores)
+    y_true = np.array([bool(s.values.get("truth")) for s in scores], dtype=bool)
+    y_pred = np.array([(not s.values["truth"]) if s.values.get("predicted") is None
+                       else bool(s.values["predicted"]) for s in scores], dtype=bool)
+    values = binary.binary_scores(y_true, y_pred)
+    boots = block.boot.binary(y_true, y_pred)
+    block.set("accuracy", float(values["accuracy"]), boots.get("accuracy", np.zeros(0)),
+              True, n)
+    block.add_balanced(list(y_true), list(y_true == y_pred))
+    for name in ("f1", "precision", "recall"):
+        block.set(name, float(values[name]), boots.get(name, np.zeros(0)), True, n)
+    block.add("decline_rate", [bool(s.values.get("declines")) for s in scores], False)
+    per_source: dict[str, list[bool]] = {}
+    for s in scores:
+        per_source.setdefault(items[s.item_id].source, []).append(bool(s.correct))
+    block.block["per_source"] = {src: {"n": len(v), "accuracy": float(np.mean(v))}
+                                 for src, v in sorted(per_source.items())}
+
+
+def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
+    """One answer alone (lmms-eval): whether it chose right."""
+    return {"accuracy": float(bool(s.correct))}
+
+
+def detail(item: QAItem) -> str:
+    """The gallery's ground-truth line: the label and the rule that decided it."""
+    t = item.target
+    return f"{t.get('label')} ({t.get('rule')})"
+
+
+# -- baselines (``TaskSpec.baselines``; ``vl4gaze.models.baselines`` calls these) ---------
+
+def choices(item: QAItem) -> tuple[str, str]:
+    """The item's two answers in canonical form: (positive, negative)."""
+    if item.target["label"] in ("yes", "no"):
+        return YES, NO
+    other = str(item.target.get("other") or box_phrase(1))
+    return other[:1].upper() + other[1:] + ".", "Nobody in the image."
+
+
+def _answer(item: QAItem, positive: bool) -> str:
+    yes, no = choices(item)
+    return yes if positive else no
+
+
+def _random(ask: Any) -> str:
+    """A fair coin between the two answers (the item's own seeded rng)."""
+    return _answer(ask.item, ask.rng.random() < 0.5)
+
+
+def _center(ask: Any) -> str:
+    """The train split's more common label, in this item's words (ties: positive)."""
+    task = str(ask.item.task)
+    positive = "yes" if ask.item.target["label"] in ("yes", "no") else "other"
+
+    def count() -> float:
+        labels = [it.target.get("label") for it in ask.prior.items(task)]
+        return sum(lab == positive for lab in labels) / len(labels) if labels else 1.0
+    return _answer(ask.item, ask.prior.memo(("social-share", task), count) >= 0.5)
+
+
+def predicted_gazes(ask: Any) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where the ``head`` baseline puts both people's gaze: the train split's head ->
+    gaze map applied to each head centre."""
+    out = []
+    for head in ask.item.target["heads"]:
+        x1, y1, x2, y2 = head
+        out.append(ask.prior.gaze_from_head(Box(x1, y1, x2, y2).center))
+    return out[0], out[1]
+
+
+def _inside(point: tuple[float, float], head: list[float]) -> bool:
+    x1, y1, x2, y2 = grown(Box(*head))
+    return x1 <= point[0] <= x2 and y1 <= point[1] <= y2
+
+
+def head_mutual(ask: Any) -> str:
+    """Geometric floor: both extrapolated gaze points land in the other's head."""
+    (pa, pb), (ha, hb) = predicted_gazes(ask), ask.item.target["heads"]
+    return _answer(ask.item, _inside(pa, hb) and _inside(pb, ha))
+
+
+def head_shared(ask: Any) -> str:
+    """Geometric floor: both extrapolated gaze points lie closer than halfway between
+    the same-thing and different-things distances."""
+    pa, pb = predicted_gazes(ask)
+    return _answer(ask.item, math.dist(pa, pb) <= (SAME_POINT + DIFFERENT_POINT) / 2)
+
+
+def head_whom(ask: Any) -> str:
+    """Geometric floor: the first person's extrapolated gaze lands in the other's head."""
+    pa, _ = predicted_gazes(ask)
+    return _answer(ask.item, _inside(pa, ask.item.target["heads"][1]))
+
+
+def baselines(head: Any) -> dict[str, Any]:
+    """A social task's baselines: a fair coin, the train majority, the geometric floor."""
+    return {"random": _random, "center": _center, "head": head}
