@@ -227,6 +227,8 @@ def token_limits(given: int | None = None, tasks: Sequence[object] | None = None
     if not limits:
         return get("object").max_new_tokens
     return next(iter(limits.values())) if len(set(limits.values())) == 1 else limits
+
+
 def groups() -> dict[str, tuple[str, ...]]:
     """Each ``build --tasks`` group's tasks, in report order (``all``: every task).
 
