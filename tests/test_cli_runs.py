@@ -188,7 +188,7 @@ def test_version_help_and_module_entry():
                                                   env={"COLUMNS": "200"}).output)
     out = subprocess.run([sys.executable, "-m", "vl4gaze", "list", "tasks"],
                          capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["object", "direction", "point", "ambiguity"]
+    assert out == ["object", "direction", "point", "ambiguity", "mutual", "shared", "whom"]
 
 
 def test_list_names_every_kind():

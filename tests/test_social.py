@@ -263,3 +263,16 @@ def test_social_items_go_to_parquet_with_json_targets(tmp_path):
     table = pq.read_table(tmp_path / "b" / "data" / "train.parquet")
     target = json.loads(table["target"][0].as_py())
     assert set(target) >= {"label", "rule", "heads", "gazes"}
+
+
+def test_one_person_listed_twice_is_no_pair(tmp_path):
+    # GazeFollow train can list one person on two rows (same head box, other index).
+    path = tmp_path / "src" / "twice.png"
+    path.parent.mkdir(parents=True)
+    Image.new("RGB", (100, 100)).save(path)
+    a = sample(0, HEAD_A, (0.75, 0.15), others=[person(1, HEAD_A)], image=str(path))
+    b = sample(1, HEAD_A, (0.75, 0.16), others=[person(0, HEAD_A)], image=str(path))
+    manifest = build_from_samples([a, b], tmp_path / "b", progress=False, tasks="social",
+                                  allow_empty=True)
+    assert manifest["counts"]["total"] == 0
+    assert not any(k.startswith(("mutual:", "whom:")) for k in manifest["skipped"])

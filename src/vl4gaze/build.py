@@ -211,12 +211,13 @@ class _Builder:
         return skip
 
     def _pairs(self) -> None:
-        """The items about two people of one picture, for every selected pair task."""
+        """The items about two people of one picture, for every selected pair task (two
+        rows of one person, same head box, as GazeFollow train can have, are no pair)."""
         opts = self.options
         for key in sorted(self.people):
             people = sorted(self.people.pop(key), key=lambda s: (s.person.index, s.source_id))
             pairs = [(a, b) for i, a in enumerate(people) for b in people[i + 1:]
-                     if a.person.index != b.person.index]
+                     if a.person.index != b.person.index and a.person.head != b.person.head]
             if len(pairs) > MAX_PAIRS_PER_IMAGE:
                 rng = rng_for(opts.seed, "pairs", key)
                 pairs = sorted(rng.sample(pairs, MAX_PAIRS_PER_IMAGE),

@@ -117,9 +117,13 @@ def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
 
     if (ckpt / "model.safetensors").is_file() and (ckpt / "config.json").is_file():
         return ckpt
+    # The mix names only tasks with train items (a small world may have no shared pair).
+    counts = json.loads((bench / "manifest.json").read_text())["counts"]["split_task"]
+    mix = {t: w for t, w in (parse_task_mix(size.task_mix) or {}).items()
+           if counts.get(f"train/{t}")} or None
     return train(bench, f"{size.model}:{seed}", ckpt, max_steps=size.train_steps, lora=False,
                  lr=size.lr, batch_size=size.batch_size, seed=seed, group_by_length=True,
-                 task_mix=parse_task_mix(size.task_mix), loss_per=size.loss_per,
+                 task_mix=mix, loss_per=size.loss_per,
                  logging_steps=max(1, size.train_steps // 10))
 
 

@@ -393,7 +393,7 @@ def run_annotate(
 
 
 def read_annotated(path: str, **options: Any):
-    """Reader for ``annotated:DIR`` (see vl4gaze.annotate.reader)."""
-    from vl4gaze.annotate.reader import read_annotated as read
+    """Reader for ``annotated:DIR`` (see vl4gaze.sources.annotated)."""
+    from vl4gaze.sources.annotated import read_annotated as read
 
     return read(path, **options)

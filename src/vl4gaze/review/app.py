@@ -35,7 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, Field
 
 from vl4gaze.build import load_benchmark
-from vl4gaze.report.gallery import HEAD_COLOR, TRUE_COLOR, truth_shapes
+from vl4gaze.overlays import HEAD_COLOR, TRUE_COLOR, truth_shapes
 from vl4gaze.review.apply import (
     answer_fix,
     apply_decision,

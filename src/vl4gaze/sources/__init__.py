@@ -22,7 +22,7 @@ READERS: dict[str, str] = {
     "goo": "vl4gaze.sources.goo:read_goo",
     "gazeworld": "vl4gaze.sources.gazeworld:read_gazeworld",
     "images": "vl4gaze.sources.images:read_images",
-    "annotated": "vl4gaze.annotate.reader:read_annotated",
+    "annotated": "vl4gaze.sources.annotated:read_annotated",
 }
 
 
