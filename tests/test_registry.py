@@ -288,3 +288,34 @@ def test_the_build_makes_items_of_a_registered_task(toy, tmp_path):
     paper = pq.read_table(tmp_path / "without" / "data" / "test.parquet")
     with_ids = set(table.column("id").to_pylist())
     assert set(paper.column("id").to_pylist()) <= with_ids
+
+
+def test_every_builtin_target_reads_as_its_task_type():
+    """The typed targets (issue 19) read every target the golden build wrote, field for
+    field; the Parquet column itself stays JSON text."""
+    import json
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from vl4gaze.schema import QAItem
+
+    golden = Path(__file__).parent / "data" / "golden" / "bench"
+    seen = set()
+    for path in sorted(golden.glob("*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            assert isinstance(row["target"], str)
+            item = QAItem.from_dict({**row, "target": json.loads(row["target"])})
+            typed = registry.target_of(item)
+            assert type(typed) is registry.get(item.task).target_type
+            dumped = typed.to_dict()
+            assert {k: v for k, v in dumped.items() if k in item.target} == {
+                k: item.target[k] for k in dumped if k in item.target}
+            seen.add(str(item.task))
+    assert seen == {"object", "direction", "point", "ambiguity"}  # the golden build's
+
+
+def test_a_task_without_a_target_type_reads_its_target_as_the_dict(toy_bench):
+    _, test, _ = toy_bench
+    side = next(it for it in test if it.task == "side")
+    assert registry.target_of(side) is side.target

@@ -266,3 +266,27 @@ def test_fixes_the_scorer_cannot_use_are_refused(bench, client):
                        ).status_code == 200
     got = client.get(f"/api/items/{point.id}").json()
     assert got["current_target"]["points"] == [[0.25, 0.75]]
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ({"mean": [0.5, 1.5]}, r"fixed_target\.mean\[1\]: 1\.5 is not a number in \[0, 1\]"),
+    ({"eye": [0.5]}, r"fixed_target\.eye: expected \[x, y\]"),
+    ({"gaze": [True, 0.2]}, r"fixed_target\.gaze\[0\]: True is not a number"),
+    ({"points": []}, r"fixed_target\.points: expected \[\[x, y\], \.\.\.\]"),
+    ({"points": [[0.1, 0.2], [0.3, -1]]}, r"fixed_target\.points\[1\]\[1\]"),
+    ({"box": [0.5, 0.5, 0.1, 0.9]}, r"fixed_target\.box: corners out of order"),
+    ({"box": [0.1, 0.2]}, r"fixed_target\.box: expected \[x1, y1, x2, y2\]"),
+    ({"direction": "north"}, r"fixed_target\.direction: 'north' is not one of right, upper"),
+    ({"ambiguous": "yes"}, r"fixed_target\.ambiguous: 'yes' is not true/false"),
+    ({"reason": "bored"}, r"fixed_target\.reason: 'bored' is not one of unspecified_person"),
+])
+def test_each_fixed_target_field_is_checked_by_the_task_that_owns_it(target, message):
+    with pytest.raises(ValueError, match=message):
+        check_fixed_target(target)
+
+
+def test_well_formed_fixed_targets_pass_unchanged():
+    target = {"mean": [0.5, 1], "eye": [0, 0.2], "gaze": [0.3, 0.4], "points": [[0.1, 0.2]],
+              "box": None, "direction": "upper left", "ambiguous": False, "reason": None,
+              "label": "anything", "angle_deg": 12.5}
+    assert check_fixed_target(dict(target)) == target

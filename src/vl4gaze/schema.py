@@ -94,6 +94,10 @@ class _Record:
         return _adapter(cls).validate_json(text)
 
 
+#: The base of typed records kept elsewhere (each task's target type, ``vl4gaze.tasks``).
+Record = _Record
+
+
 @cache
 def _adapter(cls: type) -> TypeAdapter:
     return TypeAdapter(cls)

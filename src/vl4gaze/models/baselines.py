@@ -21,7 +21,7 @@ baselines measure the data, not the parser.
 Each task says in its own module how each baseline answers it (``TaskSpec.baselines``:
 kind -> ``fn(Ask) -> str | None``); this module holds only what every task shares: the
 train prior, the seeded rng, the similar-question groups and the generic answers a task
-that declares nothing gets (:func:`answer`).
+that declares nothing gets (:func:`answer_for`).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ CHAIN: dict[str, tuple[str, ...]] = {
     "text-only": ("text-only", "center")}
 
 
-def answer(kind: str, ask: Ask) -> str:
+def answer_for(kind: str, ask: Ask) -> str:
     """Baseline ``kind``'s answer: the task's own function for each kind of its chain,
     else the generic one; :data:`NO_ANSWER` when nothing answers."""
     declared = registry.get(ask.item.task).baselines
@@ -185,7 +185,7 @@ def answer(kind: str, ask: Ask) -> str:
 
 class Baseline:
     """Answers each request from its item (no pixels); the kind's answer comes from the
-    item's task (:func:`answer`)."""
+    item's task (:func:`answer_for`)."""
 
     kind = "baseline"
 
@@ -208,7 +208,7 @@ class Baseline:
         return Ask(item, self.prior, lambda x, y: self.point(item, x, y), self.seed)
 
     def answer(self, item: QAItem) -> str:
-        return answer(self.kind, self.ask(item))
+        return answer_for(self.kind, self.ask(item))
 
     def point(self, item: QAItem, x: float, y: float) -> str:
         return format_point(x, y, item_point_format(item, self.bench), item.width, item.height)

@@ -21,10 +21,20 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import AmbiguityReason, Box, Flag, GazeSample, InOut, PersonRef, QAItem
+from vl4gaze.schema import (
+    AmbiguityReason,
+    Box,
+    Flag,
+    GazeSample,
+    InOut,
+    PersonRef,
+    QAItem,
+    Record,
+)
 from vl4gaze.tasks import direction, point
 from vl4gaze.tasks import object as object_task
 from vl4gaze.tasks.context import SampleContext
@@ -73,6 +83,23 @@ _ABSENT_WHY = {
     PersonRef.COORDS: "there is no person at the given position",
     PersonRef.TEXT: "there is no person matching that description in the image",
 }
+
+
+@dataclass(frozen=True)
+class AmbiguityTarget(Record):
+    """An ambiguity item's target: whether it is unanswerable and why (an
+    ``AmbiguityReason`` value), the task its question asks (object, direction, point),
+    the point format, and a look-alike's real target (``expected``)."""
+
+    ambiguous: bool = False
+    reason: str | None = None
+    asks: str | None = None
+    format: str | None = None
+    expected: dict[str, Any] | None = None
+
+
+def item_target(item: QAItem) -> AmbiguityTarget:
+    return AmbiguityTarget.from_dict(item.target)
 
 
 def cannot(why: str) -> str:
@@ -228,14 +255,14 @@ def _parse_ambiguity(raw: str) -> Any:
 
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """Did the answer decline, and should it have?"""
-    t = item.target
+    t = item_target(item)
     a = _parse_ambiguity(raw) if out.error is None else None
     declines = bool(a and a.declines)
     out.parsed = {"declines": declines, "reason": a.reason if a else None}
     out.rule = a.rule if a else None
-    out.correct = declines == bool(t.get("ambiguous"))
+    out.correct = declines == t.ambiguous
     out.score = float(out.correct)
-    out.values.update({"declines": declines, "ambiguous": bool(t.get("ambiguous")),
+    out.values.update({"declines": declines, "ambiguous": t.ambiguous,
                        "accuracy": out.correct})
 
 
@@ -249,9 +276,8 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     y_pred = np.array([s.values["declines"] for s in scores], dtype=bool)
     block.add_binary(y_true, y_pred)  # accuracy, precision, recall, f1
     block.add_balanced(list(y_true), list(y_true == y_pred))
-    targets = [items[s.item_id].target for s in scores]
     block.block["per_reason"] = amb_metrics.per_reason(
-        [t.get("reason") for t in targets], list(y_pred),
+        [item_target(items[s.item_id]).reason for s in scores], list(y_pred),
         [s.parsed["reason"] if s.parsed else None for s in scores])
 
 
@@ -268,9 +294,9 @@ FALLBACK_ANSWER = "The person is looking at something in the image."
 def _split(prior: Any, task: object) -> tuple[list[str], list[str]]:
     """The train answers that decline, and those that answer (item-id order)."""
     def compute() -> tuple[list[str], list[str]]:
-        items = prior.items(task)
-        return ([it.answer for it in items if it.target.get("ambiguous")],
-                [it.answer for it in items if not it.target.get("ambiguous")])
+        items = [(it.answer, item_target(it).ambiguous) for it in prior.items(task)]
+        return ([a for a, ambiguous in items if ambiguous],
+                [a for a, ambiguous in items if not ambiguous])
     return prior.memo(("ambiguity-split", str(task)), compute)
 
 
@@ -312,8 +338,8 @@ def check_target(key: str, value: Any) -> None:
 
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: why the question is ambiguous, if it is."""
-    t = item.target
-    return "ambiguous: " + (t.get("reason") or "no") if t.get("ambiguous") else "answerable"
+    t = item_target(item)
+    return "ambiguous: " + (t.reason or "no") if t.ambiguous else "answerable"
 
 
 def instruction(point: str) -> str:
@@ -343,4 +369,5 @@ SPEC = TaskSpec(
     baselines={"random": _random_baseline, "center": _center_baseline,
                "head": _head_baseline},
     check_target=check_target,
+    target_type=AmbiguityTarget,
 )

@@ -11,10 +11,12 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic.dataclasses import dataclass
+
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle, gaze_direction
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import GazeSample, Point, QAItem
+from vl4gaze.schema import GazeSample, Point, QAItem, Record
 from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
@@ -43,6 +45,21 @@ TEMPLATES: tuple[Template, ...] = tuple(
         "As the viewer sees it, which way is {who} gazing?",
     ))
 )
+
+
+@dataclass(frozen=True)
+class DirectionTarget(Record):
+    """A direction item's target: the class, the angle it was measured at, and the eye and
+    gaze points it was measured between (normalized)."""
+
+    direction: str
+    angle_deg: float | None = None
+    eye: tuple[float, float] | None = None
+    gaze: tuple[float, float] | None = None
+
+
+def item_target(item: QAItem) -> DirectionTarget:
+    return DirectionTarget.from_dict(item.target)
 
 
 def target_of(sample: GazeSample) -> dict[str, Any] | None:
@@ -84,14 +101,14 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     """Read one of the eight classes; exact, adjacent and angular error."""
     from vl4gaze.metrics import direction as dir_metrics
 
-    t = item.target
+    t = item_target(item)
     d = _parse_direction(raw) if out.error is None else None
-    gt = t["direction"]
+    gt = t.direction
     pred = d.direction if d else None
     out.parsed, out.rule = pred, d.rule if d else None
     out.correct = pred == gt
     out.score = float(out.correct)
-    angle = t.get("angle_deg")
+    angle = t.angle_deg
     out.values.update({
         "accuracy": out.correct,
         "adjacent_accuracy": dir_metrics.adjacent_correct(pred, gt),
@@ -108,7 +125,7 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     for m in SPEC.metrics:
         if m.name != "balanced_accuracy":
             block.add(m.name, [s.values.get(m.name) for s in scores], m.higher_is_better)
-    truth = [items[s.item_id].target["direction"] for s in scores]
+    truth = [item_target(items[s.item_id]).direction for s in scores]
     block.add_balanced(truth, [bool(s.correct) for s in scores])
     conf = dir_metrics.confusion_matrix([s.parsed for s in scores], truth)
     block.block["confusion"] = {"rows": "true", "columns": "predicted (last: unparsed)",
@@ -117,8 +134,7 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
 
 def gaze_point(item: QAItem) -> tuple[float, float] | None:
     """Where the person looks: the gaze end the class was measured to."""
-    gaze = item.target.get("gaze")
-    return tuple(gaze) if gaze else None
+    return item_target(item).gaze
 
 
 #: The centre baseline's class without train items.
@@ -152,7 +168,7 @@ def _head_baseline(ask: Any) -> str | None:
 def fix_point(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
     """A clicked gaze point becomes the gaze end; angle and class are measured from the
     eye again, as the build does."""
-    eye = item.target.get("eye")
+    eye = item_target(item).eye
     if eye is None:
         raise ValueError(f"item {item.id}: a direction item without an eye point has no "
                          "gaze point to set")
@@ -182,9 +198,8 @@ def check_target(key: str, value: Any) -> None:
 
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: class and angle."""
-    t = item.target
-    return (f"{t.get('direction')} ({float(t['angle_deg']):.0f}°)"
-            if t.get("angle_deg") is not None else "")
+    t = item_target(item)
+    return f"{t.direction} ({t.angle_deg:.0f}°)" if t.angle_deg is not None else ""
 
 
 def instruction(point: str) -> str:
@@ -218,4 +233,5 @@ SPEC = TaskSpec(
     make=make,
     skip_reason=skip_reason,
     counts=counts,
+    target_type=DirectionTarget,
 )

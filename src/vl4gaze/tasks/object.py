@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import GazeSample, QAItem
+from vl4gaze.schema import GazeSample, QAItem, Record
 from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
 from vl4gaze.tasks.registry import Metric, TaskSpec
@@ -38,6 +39,21 @@ def answer_of(sample: GazeSample) -> str | None:
     """The canonical answer: the target's description, else its label, else None."""
     text = sample.target.description or sample.target.label
     return text.strip() if text and text.strip() else None
+
+
+@dataclass(frozen=True)
+class ObjectTarget(Record):
+    """An object item's target: its label, description, box (normalized) and the other
+    names that count as the label."""
+
+    label: str | None = None
+    description: str | None = None
+    box: tuple[float, float, float, float] | None = None
+    synonyms: tuple[str, ...] | None = None
+
+
+def item_target(item: QAItem) -> ObjectTarget:
+    return ObjectTarget.from_dict(item.target)
 
 
 def target_of(sample: GazeSample) -> dict[str, Any]:
@@ -66,7 +82,8 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
 
 def reference_of(item: QAItem) -> str:
     """The text an answer is compared with: the description, else the label."""
-    return item.target.get("description") or item.target.get("label") or ""
+    t = item_target(item)
+    return t.description or t.label or ""
 
 
 @memo()
@@ -81,13 +98,13 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     """The answer is its own text; label match (with synonyms) and ROUGE-L."""
     from vl4gaze.metrics import description as desc_metrics
 
-    t = item.target
+    t = item_target(item)
     text = raw.strip() if out.error is None else ""
-    label = t.get("label") or t.get("description") or ""
+    label = t.label or t.description or ""
     out.parsed = text or None
     out.rule = "text" if text else None
-    out.correct = bool(text) and _label_match(text, label, tuple(t.get("synonyms") or ()))
-    reference = t.get("description") or label
+    out.correct = bool(text) and _label_match(text, label, tuple(t.synonyms or ()))
+    reference = t.description or label
     out.values.update({
         "label_match": out.correct,
         "rouge_l": desc_metrics.rouge_l(text, reference) if text else 0.0,
@@ -148,7 +165,8 @@ def check_target(key: str, value: Any) -> None:
 
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: the label."""
-    return f"label: {item.target['label']}" if item.target.get("label") else ""
+    label = item_target(item).label
+    return f"label: {label}" if label else ""
 
 
 def instruction(point: str) -> str:
@@ -171,4 +189,5 @@ SPEC = TaskSpec(
     check_target=check_target,
     make=make,
     skip_reason=skip_reason,
+    target_type=ObjectTarget,
 )

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.geometry import format_point
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import GazeSample, QAItem
+from vl4gaze.schema import GazeSample, QAItem, Record
 from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
@@ -44,6 +45,21 @@ TEMPLATES: tuple[Template, ...] = tuple(
         "Mark the exact place {who} is looking at.",
     ))
 )
+
+
+@dataclass(frozen=True)
+class PointTarget(Record):
+    """A point item's target: every annotator's point, their mean, the eye (normalized,
+    full precision) and the answer's point format."""
+
+    points: tuple[tuple[float, float], ...] | None = None
+    mean: tuple[float, float] | None = None
+    eye: tuple[float, float] | None = None
+    format: str | None = None
+
+
+def item_target(item: QAItem) -> PointTarget:
+    return PointTarget.from_dict(item.target)
 
 
 def target_of(sample: GazeSample, point_format: str) -> dict[str, Any] | None:
@@ -103,8 +119,8 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     AUC for a heatmap, under the item's own dataset's definition."""
     from vl4gaze.metrics import point as point_metrics
 
-    t = item.target
-    gts = [tuple(p) for p in t.get("points") or []] or [tuple(t["mean"])]
+    t = item_target(item)
+    gts = list(t.points or ()) or [t.mean]
     parsed = None
     usable = out.error is None
     if usable and ctx.heatmap is not None:
@@ -114,7 +130,7 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
         out.values["auc"] = point_metrics.auc(
             hm, gts, item.width, item.height, point_metrics.auc_definition(item.source))
     elif usable:
-        p = _parse_point(raw, ctx.convention, _image_size(item), t.get("format"),
+        p = _parse_point(raw, ctx.convention, _image_size(item), t.format,
                          tuple(sorted(ctx.resize.items())) if ctx.resize else None)
         if p is not None:
             parsed, out.rule = p.as_tuple(), p.rule
@@ -123,14 +139,13 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
         out.values.update({"acc@0.1": False, "acc@0.2": False})
         return
     l2 = point_metrics.avg_l2(parsed, gts)
-    eye = t.get("eye")
+    eye = t.eye
     out.parsed = [round(parsed[0], 6), round(parsed[1], 6)]
     out.correct, out.score = l2 <= 0.1, l2
     out.values.update({
         "avg_l2": l2, "min_l2": point_metrics.min_l2(parsed, gts),
         "acc@0.1": l2 <= 0.1, "acc@0.2": l2 <= 0.2,
-        "angular_error": point_metrics.angular_error(parsed, gts, tuple(eye))
-        if eye else None,
+        "angular_error": point_metrics.angular_error(parsed, gts, eye) if eye else None,
     })
 
 
@@ -167,8 +182,7 @@ def _add_auc(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAIt
 
 def gaze_point(item: QAItem) -> tuple[float, float] | None:
     """Where the person looks: the annotators' mean point."""
-    mean = item.target.get("mean")
-    return tuple(mean) if mean else None
+    return item_target(item).mean
 
 
 def _random_baseline(ask: Any) -> str:
@@ -190,18 +204,22 @@ def _head_baseline(ask: Any) -> str | None:
 
 
 def _text_only_baseline(ask: Any) -> str | None:
-    """The mean point of the first group of similar train items that has points."""
-    for group in ask.similar:
-        means = [it.target["mean"] for it in group if it.target.get("mean")]
-        if means:
-            x, y = np.array(means).mean(axis=0)
-            return ask.point(float(x), float(y))
+    """The mean point of the first group of similar train items that has points (each
+    group's mean computed once: the groups live as long as the baseline)."""
+    def mean_of(group: list[QAItem]) -> tuple[float, float] | None:
+        means = [m for m in (item_target(it).mean for it in group) if m]
+        return tuple(float(v) for v in np.array(means).mean(axis=0)) if means else None
+
+    for group in filter(None, ask.similar):
+        mean = ask.prior.memo(("point-mean", id(group)), lambda g=group: mean_of(g))
+        if mean is not None:
+            return ask.point(*mean)
     return None
 
 
 def fix_point(item: QAItem, x: float, y: float) -> tuple[str, dict[str, Any]]:
     """A clicked gaze point becomes the only annotation (in the item's answer format)."""
-    fmt = item.target.get("format") or "norm"
+    fmt = item_target(item).format or "norm"
     return (format_point(x, y, fmt, item.width, item.height),
             {"points": [[x, y]], "mean": [x, y]})
 
@@ -211,7 +229,7 @@ def fix_answer(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
     scorer reads the target's points, not the answer text."""
     from vl4gaze.parse.points import parse_point
 
-    fmt = item.target.get("format") or "norm"
+    fmt = item_target(item).format or "norm"
     parsed = parse_point(answer, fmt, (item.width, item.height))
     if parsed is None:
         raise ValueError(f"a point fix must be a point inside the image in the "
@@ -229,7 +247,7 @@ def check_target(key: str, value: Any) -> None:
 
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: how many annotators clicked."""
-    points = item.target.get("points")
+    points = item_target(item).points
     return f"{len(points)} annotator point(s)" if points else ""
 
 
@@ -258,4 +276,5 @@ SPEC = TaskSpec(
     check_target=check_target,
     make=make,
     skip_reason=skip_reason,
+    target_type=PointTarget,
 )

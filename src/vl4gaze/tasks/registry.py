@@ -57,7 +57,7 @@ class TaskSpec:
     (``random``, ``center``, ``head``, ``text-only``) to ``fn(ask) -> str | None``, the
     answer that baseline gives (``ask``: a ``baselines.Ask`` with the item, the train
     prior, the seeded rng, the point writer and the similar train items); None, or a
-    kind left out, falls back to the kind's generic answer (see ``baselines.answer``).
+    kind left out, falls back to the kind's generic answer (see ``baselines.answer_for``).
     ``gaze_point(item)``: where the item's person looks (normalized x, y) when its target
     says so (None otherwise); the ``head`` baseline fits its head->gaze map on these.
 
@@ -67,6 +67,9 @@ class TaskSpec:
     answer, target changes) for a typed answer (default: the text as written, no target
     change); ``check_target(key, value)`` refuses (ValueError) a fixed target field the
     task's scorer could not read (default: every field accepted).
+
+    ``target_type``: the task's typed target (a ``schema.Record``: ``from_dict`` reads
+    the item's target dict, unknown keys ignored); :func:`target_of` gives it.
 
     Evaluation: ``max_new_tokens`` is the answer budget ``vl4gaze eval`` and the
     lmms-eval export give the task's items when the user names none.
@@ -107,6 +110,7 @@ class TaskSpec:
     counts: Callable[[dict[str, Any]], Any] | None = None
     #: ``balance(target) -> class``: the builder keeps the classes equally often per split.
     balance: Callable[[dict[str, Any]], str] | None = None
+    target_type: type | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier():
@@ -198,6 +202,13 @@ def get(name: object) -> TaskSpec:
         raise ValueError(f"unknown task {key!r}; tasks are {', '.join(_SPECS)}") from None
 
 
+def target_of(item: Any) -> Any:
+    """The item's target as its task's ``target_type`` (the plain dict when the task
+    declares none). The Parquet column stays JSON text; this is a read-only view."""
+    kind = get(item.task).target_type
+    return item.target if kind is None else kind.from_dict(item.target)
+
+
 def token_limit(task: object, given: int | None = None) -> int:
     """The answer budget of one ``task``'s items: ``given`` (the user's) when set, else
     the task's own ``max_new_tokens``."""
@@ -216,6 +227,8 @@ def token_limits(given: int | None = None, tasks: Sequence[object] | None = None
     if not limits:
         return get("object").max_new_tokens
     return next(iter(limits.values())) if len(set(limits.values())) == 1 else limits
+
+
 def groups() -> dict[str, tuple[str, ...]]:
     """Each ``build --tasks`` group's tasks, in report order (``all``: every task).
 
