@@ -2,12 +2,13 @@
 
 The same tiny LLaVA, the same GazeWorld test items (vl4gaze's own ``export --to lmms-eval``,
 moved elsewhere), the same limits (64 new tokens, greedy), one torch thread each
-(``OMP_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1`` for both), runs ordered A B A B ... per
-batch size. Each run is timed as a whole process from launch to exit, scoring included
+(``OMP_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1`` for both), runs ordered A B A B ... in
+rounds. Each run is timed as a whole process from launch to exit, scoring included
 (vl4gaze: ``eval`` scores at the end; lmms-eval: ``process_results`` + aggregation).
 Answers are compared item by item (stripped); a ratio over non-identical work is flagged.
-``--baseline-src DIR`` adds a third contender: ``vl4gaze eval`` from another source tree
-(e.g. main's ``src``) for before/after figures in the same interleaved run.
+lmms-eval's ``llava_hf`` answers one request at a time (batch 1 only): every vl4gaze batch
+size is compared with it. ``--baseline-src DIR`` adds a third contender: ``vl4gaze eval``
+from another source tree (e.g. main's ``src``), for before/after figures in the same run.
 
 lmms-eval lives in its own virtualenv, ``~/.cache/vl4gaze-harness/lmms-eval-0.7.3`` (CPU
 torch first, then its requirements, then ``lmms-eval --no-deps``: see
@@ -105,6 +106,8 @@ def main() -> None:
                         help="make lmms-eval's virtualenv when it is missing (minutes, network)")
     parser.add_argument("--baseline-src", type=Path,
                         help="also time vl4gaze eval from this source tree (before/after)")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the vl4gaze source tree measured (default: this checkout's)")
     parser.add_argument("--startup", action="store_true",
                         help="also time 4-item runs (1 per task): the fixed cost")
     parser.add_argument("--no-lmms", action="store_true", help="time vl4gaze alone")
@@ -125,56 +128,76 @@ def main() -> None:
                   "vl4gaze alone.")
     python = sys.executable
     bench, tasks, model = prepare(out, args.scenes, python)
-    contenders = {"vl4gaze": ROOT / "src"}
+    contenders = {"vl4gaze": args.src.resolve()}
     if args.baseline_src:
         contenders["vl4gaze-baseline"] = args.baseline_src.resolve()
     sizes = [int(b) for b in args.batch_sizes.split(",")]
-    plans = [(bs, None) for bs in sizes] + ([(1, 1)] if args.startup else [])
-    results: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    # lmms-eval's llava_hf answers one request at a time ("Do not support
+    # batch_size_per_gpu > 1"): it runs at batch 1, once per round, and every vl4gaze
+    # batch size is compared with that.
+    plans = [(f"batch {bs}", bs, None) for bs in sizes]
+    if args.startup:
+        plans.append(("4 items (1 per task)", 1, 1))
+    times: dict[str, dict[str, list[tuple[float, float]]]] = {}
     answers: dict[str, dict[str, dict[str, str]]] = {}
     for repeat in range(args.repeats):
-        for bs, limit in plans:
-            key = f"batch {bs}" + (" (4 items)" if limit else "")
+        for key, bs, limit in plans:
             limit_args = ["--limit", str(limit)] if limit else []
+            row = times.setdefault(key, {})
             for name, src in contenders.items():
                 run = out / f"{name}-{bs}-{limit}-{repeat}"
                 cmd = [python, "-m", "vl4gaze", "eval", str(bench), "--model", f"hf:{model}",
                        "-o", str(run), "--batch-size", str(bs), "--device", "cpu",
                        "--no-progress", *limit_args]
-                results.setdefault(key, {}).setdefault(name, []).append(
-                    timed_process(cmd, run.with_suffix(".log"), src))
+                row.setdefault(name, []).append(timed_process(cmd, run.with_suffix(".log"),
+                                                              src))
                 answers.setdefault(key, {})[name] = vl4gaze_answers(run)
-            if lmms is not None:
-                run = out / f"lmms-{bs}-{limit}-{repeat}"
+            if lmms is not None and (bs == 1 or limit):
+                run = out / f"lmms-1-{limit}-{repeat}"
                 cmd = [str(lmms), "-m", "lmms_eval", "--model", "llava_hf", "--model_args",
                        f"pretrained={model},device=cpu,device_map=cpu", "--include_path",
-                       str(tasks), "--tasks", "vl4gaze", "--batch_size", str(bs),
+                       str(tasks), "--tasks", "vl4gaze", "--batch_size", "1",
                        "--log_samples", "--output_path", str(run), *limit_args]
-                results[key].setdefault("lmms-eval", []).append(
+                row.setdefault("lmms-eval (batch 1)", []).append(
                     timed_process(cmd, run.with_suffix(".log"), ROOT / "src"))
-                answers[key]["lmms-eval"] = lmms_answers(run)
-            print(f"repeat {repeat + 1}/{args.repeats} {key}: " + ", ".join(
-                f"{n} {t[-1][0]:.1f} s" for n, t in results[key].items())
+                answers[key]["lmms-eval (batch 1)"] = got = lmms_answers(run)
+                if len(got) != len(answers[key]["vl4gaze"]):
+                    sys.exit(f"lmms-eval answered {len(got)} items, vl4gaze "
+                             f"{len(answers[key]['vl4gaze'])}; see {run.with_suffix('.log')}")
+            print(f"round {repeat + 1}/{args.repeats} {key}: " + ", ".join(
+                f"{n} {t[-1][0]:.1f} s" for n, t in row.items())
                 + f" (load {os.getloadavg()[0]:.1f})", flush=True)
+    lmms_rows = {key: (times[key].get("lmms-eval (batch 1)"),
+                       answers[key].get("lmms-eval (batch 1)")) for key, _, _ in plans}
+    full_lmms = lmms_rows[f"batch {sizes[0]}"] if 1 in sizes else (None, None)
     report = {"load_average_end": os.getloadavg(), "repeats": args.repeats, "runs": {}}
-    print(f"\n{'run':18s} {'tool':18s} {'items':>5s} {'wall s (median)':>15s} "
-          f"{'cpu s':>7s} {'items/s':>8s} {'ratio':>6s} identical")
-    for key, by_tool in results.items():
+    print(f"\n{'run':22s} {'tool':22s} {'items':>5s} {'wall s':>7s} {'cpu s':>7s} "
+          f"{'items/s':>8s} {'vs lmms':>7s} {'vs base':>7s} identical")
+    for key, row in times.items():
+        lmms_times, lmms_got = lmms_rows[key] if lmms_rows[key][0] else full_lmms
         ref = answers[key]["vl4gaze"]
-        n = len(ref)
-        rate = {name: n / statistics.median(w for w, _ in times)
-                for name, times in by_tool.items()}
+        entries = dict(row)
+        if lmms_times and "lmms-eval (batch 1)" not in entries:
+            entries["lmms-eval (batch 1)"] = lmms_times
+        got_by = {**answers[key], **({"lmms-eval (batch 1)": lmms_got} if lmms_got else {})}
+        rate = {name: len(ref) / statistics.median(w for w, _ in t)
+                for name, t in entries.items()}
         block = {}
-        for name, times in by_tool.items():
-            same, total = same_answers(ref, answers[key][name])
-            ratio = rate["vl4gaze"] / rate[name]
-            block[name] = {"wall_s": [round(w, 2) for w, _ in times],
-                           "cpu_s": [round(c, 2) for _, c in times], "items": total,
+        for name, t in entries.items():
+            same, total = same_answers(ref, got_by[name])
+            vs_lmms = (rate[name] / rate["lmms-eval (batch 1)"]
+                       if "lmms-eval (batch 1)" in rate else None)
+            vs_base = (rate[name] / rate["vl4gaze-baseline"]
+                       if "vl4gaze-baseline" in rate else None)
+            wall, cpu = (statistics.median(x[i] for x in t) for i in (0, 1))
+            block[name] = {"wall_s": [round(w, 2) for w, _ in t],
+                           "cpu_s": [round(c, 2) for _, c in t], "items": total,
                            "items_per_s": round(rate[name], 3), "identical": same,
-                           "vl4gaze_speedup": round(ratio, 3)}
-            print(f"{key:18s} {name:18s} {total:5d} {statistics.median(w for w, _ in times):15.2f}"
-                  f" {statistics.median(c for _, c in times):7.2f} {rate[name]:8.2f} "
-                  f"{ratio:6.2f} {same}/{total}")
+                           "speed_vs_lmms": vs_lmms and round(vs_lmms, 3),
+                           "speed_vs_baseline": vs_base and round(vs_base, 3)}
+            print(f"{key:22s} {name:22s} {total:5d} {wall:7.2f} {cpu:7.2f} {rate[name]:8.2f} "
+                  f"{'-' if vs_lmms is None else f'{vs_lmms:.2f}x':>7s} "
+                  f"{'-' if vs_base is None else f'{vs_base:.2f}x':>7s} {same}/{total}")
         report["runs"][key] = block
     print(f"uptime load average at the end: {os.getloadavg()}")
     (out / "bench_eval_vs_lmms.json").write_text(json.dumps(report, indent=1))
