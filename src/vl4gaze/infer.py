@@ -45,10 +45,10 @@ from vl4gaze.schema import Prediction, QAItem
 
 PREDICTIONS = "predictions.jsonl"
 _SHARD_FILE = re.compile(r"^predictions\.shard-(\d+)-of-(\d+)\.jsonl$")
-#: config.json fields that must match when a run is resumed (they shape each prediction);
-#: ``tasks`` and ``limit`` may change, which extends (or narrows) the run.
 #: Longest time between two fsyncs of the prediction log while a run goes on.
 FSYNC_EVERY_S = 1.0
+#: config.json fields that must match when a run is resumed (they shape each prediction);
+#: ``tasks`` and ``limit`` may change, which extends (or narrows) the run.
 IDENTITY_FIELDS = ("bench", "bench_hash", "model", "shots", "prompt_config", "seed",
                    "max_new_tokens")
 

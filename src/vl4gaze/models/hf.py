@@ -124,27 +124,30 @@ class HFModel:
             tokenizer.pad_token = tokenizer.eos_token
         self.tokenizer = tokenizer
         self.dropped_ids = dropped_special_ids(tokenizer)
-        self._generation: Any = None  # GenerationConfig of the last max_new_tokens
+        self._checkpoint_generation = self.model.generation_config
+        self._generation: dict[int, Any] = {}  # max_new_tokens -> merged GenerationConfig
 
     def generation_config(self, max_new_tokens: int) -> Any:
-        """The model's generation config with this back end's decoding options, merged once
-        per ``max_new_tokens`` (the same values the keyword options gave).
+        """The checkpoint's generation config with this back end's decoding options, merged
+        once per ``max_new_tokens`` (the same values the keyword options gave; runs whose
+        tasks have different answer budgets alternate between a few).
 
         It also becomes the model's own ``generation_config``: ``generate`` fills a passed
         config's unset fields from that one, which would bring a checkpoint's sampling
         settings (temperature, top_p, top_k) back into greedy decoding and warn each call."""
-        if self._generation is not None and self._generation.max_new_tokens == max_new_tokens:
-            return self._generation
-        config = copy.deepcopy(self.model.generation_config)
-        options: dict[str, Any] = {"max_new_tokens": max_new_tokens,
-                                   "do_sample": self.do_sample,
-                                   "pad_token_id": self.tokenizer.pad_token_id}
-        if self.do_sample:
-            options["temperature"] = self.temperature
-        else:  # a model's generation_config may ask for sampling: greedy means greedy
-            options.update(temperature=None, top_p=None, top_k=None)
-        config.update(**options)
-        self.model.generation_config = self._generation = config
+        config = self._generation.get(max_new_tokens)
+        if config is None:
+            config = copy.deepcopy(self._checkpoint_generation)
+            options: dict[str, Any] = {"max_new_tokens": max_new_tokens,
+                                       "do_sample": self.do_sample,
+                                       "pad_token_id": self.tokenizer.pad_token_id}
+            if self.do_sample:
+                options["temperature"] = self.temperature
+            else:  # a model's generation_config may ask for sampling: greedy means greedy
+                options.update(temperature=None, top_p=None, top_k=None)
+            config.update(**options)
+            self._generation[max_new_tokens] = config
+        self.model.generation_config = config
         return config
 
     def encode(self, requests: list[Request]) -> Any:
