@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAY_AUTH_MODE := disabled
 
-.PHONY: install demo test lint browser clean check-harnesses
+.PHONY: install demo test lint browser clean check-harnesses bench-eval-vs-lmms
 
 # torch + torchvision first (pinned, from the local wheels; runs on CPU), so that nothing
 # later pulls another build; torchvision is needed by the Qwen-VL, SmolVLM and
@@ -42,6 +42,12 @@ test: install lint browser
 # One tool: `make check-harnesses ONLY=vlmevalkit`.
 check-harnesses: install
 	$(BIN)/python benchmarks/check_harnesses.py $(if $(ONLY),--only $(ONLY))
+
+# `vl4gaze eval` against lmms-eval 0.7.3 (llava_hf) on the same tiny LLaVA and ~200
+# GazeWorld items, whole processes interleaved, one torch thread: items/s ratios at batch
+# 1 and 8 (issue 20). Installs lmms-eval's virtualenv as check-harnesses does if missing.
+bench-eval-vs-lmms: install
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_eval_vs_lmms.py --install --startup
 
 clean:
 	rm -rf $(VENV) demo-out

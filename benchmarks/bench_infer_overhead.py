@@ -4,7 +4,8 @@ Builds a small GazeWorld benchmark and the tiny offline VLM, then times, on the 
 batches of the same items:
   raw      model.generate(requests) with the requests (messages + images) built beforehand;
   harness  infer.run_inference into a fresh run dir: prompt building (image loading,
-           k-shot draw), generation, Prediction records, JSON lines, flush + fsync per batch.
+           k-shot draw), generation, Prediction records, JSON lines, flush per batch,
+           fsync at most once a second.
 Both wall-clock and process CPU time are reported (the machine is shared; CPU time is
 the steadier figure). Repeats are interleaved and the minimum kept. "in-run" times the
 model calls inside the harness run itself (a timing proxy around generate), so the

@@ -61,11 +61,14 @@ class _FakeModel:
     dtype = torch.float32
 
     def __init__(self, continuations: list[list[int]]) -> None:
-        self.continuations = continuations
+        from transformers import GenerationConfig
 
-    def generate(self, input_ids, **options):
+        self.continuations = continuations
+        self.generation_config = GenerationConfig()
+
+    def generate(self, input_ids, generation_config):
         width = max(len(c) for c in self.continuations)
-        pad = options["pad_token_id"]
+        pad = generation_config.pad_token_id
         rows = [c + [pad] * (width - len(c)) for c in self.continuations]
         return torch.cat([input_ids, torch.tensor(rows)], dim=1)
 
@@ -78,6 +81,9 @@ def test_hf_generate_reads_the_box_centre(tokenizer, monkeypatch) -> None:
     model.tokenizer, model.device, model.do_sample = tokenizer, "cpu", False
     model.model = _FakeModel([[*_ids(tokenizer, ANSWER), eos],
                               [*_ids(tokenizer, "(0.5, 0.25)"), eos]])
+    # what __init__ sets up once per model (issue 20: no per-call merging)
+    model.dropped_ids, model._generation = dropped_special_ids(tokenizer), {}
+    model._checkpoint_generation = model.model.generation_config
     prompt = torch.tensor([[pad, 3, 4], [5, 6, 7]])
     monkeypatch.setattr(model, "encode", lambda requests: {"input_ids": prompt})
     answers = model.generate([Request([], None), Request([], None)], 40)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 
@@ -47,6 +48,38 @@ def test_batched_left_padded_generation_equals_one_by_one(tiny, bench):
     batched = tiny.generate(requests, 6)
     assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
     assert batched == [tiny.generate([r], 6)[0] for r in requests]  # greedy, pad-proof
+
+
+def test_generation_config_gives_the_keyword_options_answers(tiny, bench):
+    # generate() gets one merged GenerationConfig (issue 20): the same greedy answers as
+    # transformers' keyword options, and a new max_new_tokens takes effect
+    import torch
+
+    from vl4gaze.models.hf import decode_answers
+
+    requests = _requests(bench, 1)[:3]
+    inputs = tiny.encode(requests)
+    for limit in (7, 3, 7):
+        with torch.inference_mode():
+            out = tiny.model.generate(**inputs, max_new_tokens=limit, do_sample=False,
+                                      pad_token_id=tiny.tokenizer.pad_token_id,
+                                      temperature=None, top_p=None, top_k=None)
+        want = decode_answers(tiny.tokenizer, out[:, inputs["input_ids"].shape[1]:])
+        assert tiny.generate(requests, limit) == want
+        assert tiny.model.generation_config.max_new_tokens == limit
+
+
+def test_eval_answers_equal_at_batch_1_and_batch_8(tiny, bench, tmp_path):
+    # the batched (left-padded) and the one-by-one run write the same predictions
+    root, test, train = bench
+    runs = {}
+    for size in (1, 8):
+        run_inference(root, "tiny", tmp_path / f"b{size}", model=tiny, items=test,
+                      train_items=train, shots=1, batch_size=size, max_new_tokens=5,
+                      progress=False)
+        lines = (tmp_path / f"b{size}" / "predictions.jsonl").read_text().splitlines()
+        runs[size] = {row["item_id"]: row["raw"] for row in map(json.loads, lines)}
+    assert len(runs[1]) == len(test) and runs[1] == runs[8]
 
 
 def test_max_new_tokens_bounds_the_answer(tiny, bench):

@@ -437,3 +437,19 @@ def test_qwen25vl_pixels_follow_the_models_own_processor_resize(tmp_path):
     assert ours["tasks"]["point"]["metrics"]["avg_l2"]["value"] == pytest.approx(0, abs=1e-9)
     assert released["tasks"]["point"]["metrics"]["avg_l2"]["value"] > 0.1
     assert ours["qwen_resize"] == resize
+
+
+def test_no_object_items_no_sentence_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sentence model's load is most of scoring's start-up (issue 20): only object
+    # answers need it
+    from vl4gaze.metrics import description
+
+    def refuse(self: object) -> None:
+        raise AssertionError("the sentence model was loaded")
+
+    monkeypatch.setattr(description.SentenceEmbedder, "_load", refuse)
+    items = [it for it in make_items() if it.task != "object"]
+    scores, _ = score_predictions(items, oracle(items), n_boot=20)
+    assert "object" not in scores["tasks"] and scores["n_items"] == len(items)
+    with pytest.raises(AssertionError, match="sentence model"):
+        score_predictions(make_items(), oracle(make_items()), n_boot=20)
