@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,9 @@ import pytest
 pytest.importorskip("ray")
 
 from vl4gaze.build import build_benchmark, load_benchmark
-from vl4gaze.infer import prediction_files, read_predictions, run_inference
+from vl4gaze.infer import RunConfig, prediction_files, read_predictions, run_inference
 from vl4gaze.scale import (
-    annotate_samples_ray,
+    RayExecutor,
     build_benchmark_ray,
     check_executor,
     init_ray,
@@ -82,10 +83,9 @@ def test_ray_build_is_byte_identical(ray_session, scenes, bench):
 
 
 def test_ray_eval_oracle_matches_local_and_resumes(ray_session, bench, tmp_path):
-    local = run_inference(bench, "baseline:oracle", tmp_path / "local", batch_size=4,
-                          progress=False)
-    remote = run_inference_ray(bench, "baseline:oracle", tmp_path / "ray", replicas=2,
-                               batch_size=4, progress=False)
+    oracle = RunConfig("baseline:oracle", batch_size=4, progress=False)
+    local = run_inference(bench, tmp_path / "local", oracle)
+    remote = run_inference_ray(bench, tmp_path / "ray", replace(oracle, replicas=2))
     assert remote.answered == local.answered == local.total
     assert _answers(tmp_path / "ray") == _answers(tmp_path / "local")
     assert (json.loads((tmp_path / "ray" / "config.json").read_text())
@@ -101,22 +101,20 @@ def test_ray_eval_oracle_matches_local_and_resumes(ray_session, bench, tmp_path)
     half = len(lines) // 2
     (partial / "predictions.jsonl").write_text("\n".join(lines[:half]) + "\n"
                                                + lines[half][:20])
-    resumed = run_inference_ray(bench, "baseline:oracle", partial, replicas=1, batch_size=4,
-                                progress=False)
+    resumed = run_inference(bench, partial, replace(oracle, executor="ray"))
     assert resumed.skipped == half and resumed.answered == len(lines) - half
     ids = [json.loads(line)["item_id"] for line in _lines(partial)]
     assert len(ids) == len(set(ids)) == len(lines)
     assert _answers(partial) == _answers(tmp_path / "local")
-    again = run_inference_ray(bench, "baseline:oracle", partial, batch_size=4, progress=False)
+    again = run_inference_ray(bench, partial, oracle)
     assert again.answered == 0 and len(_lines(partial)) == len(lines)
 
 
 def test_ray_eval_tiny_model_matches_local(ray_session, bench, tmp_path):
-    common = {"limit": 1, "batch_size": 4, "max_new_tokens": 8,
-              "model_options": {"device": "cpu"}}
-    run_inference(bench, "tiny", tmp_path / "local", progress=False, **common)
-    result = run_inference_ray(bench, "tiny", tmp_path / "ray", replicas=1, progress=False,
-                               **common)
+    tiny = RunConfig("tiny", limit=1, batch_size=4, max_new_tokens=8, progress=False,
+                     model_options={"device": "cpu"})
+    run_inference(bench, tmp_path / "local", tiny)
+    result = run_inference_ray(bench, tmp_path / "ray", tiny)
     assert result.answered == len(_answers(tmp_path / "local")) > 0
     assert _answers(tmp_path / "ray") == _answers(tmp_path / "local")
 
@@ -126,9 +124,8 @@ def test_ray_annotate_boxes_matches_local(ray_session, scenes, tmp_path):
 
     source = f"gazeworld:{scenes}"
     local = run_annotate([source], tmp_path / "local")
-    remote = run_annotate([source], tmp_path / "ray",
-                          annotate_fn=lambda samples, **kw: annotate_samples_ray(
-                              samples, replicas=2, batch_size=16, **kw))
+    remote = run_annotate([source], tmp_path / "ray", executor=RayExecutor(replicas=2),
+                          batch_size=16)
     assert remote == local
     for name in ("samples.jsonl", "annotations.jsonl", "annotation_report.json"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
