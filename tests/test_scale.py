@@ -148,3 +148,42 @@ def test_cli_eval_and_build_on_ray(ray_session, scenes, bench, tmp_path):
     bad = runner.invoke(app, ["build", f"gazeworld:{scenes}", "-o", str(tmp_path / "b"),
                               "--executor", "spark"])
     assert bad.exit_code == 2 and "'local'" in bad.output and "'ray'" in bad.output
+
+
+def test_ray_executor_raises_the_workers_error_on_the_driver(ray_session):
+    def make():
+        def fn(batch):
+            raise PermissionError(f"cannot write {batch}")
+
+        return fn
+
+    with pytest.raises(PermissionError, match=r"cannot write \[1\]"):
+        list(RayExecutor().map_batches(make, [1], batch_size=1, label="t", progress=False))
+    doubled = RayExecutor(replicas=2).map_batches(
+        lambda: (lambda batch: [2 * x for x in batch]), list(range(10)), batch_size=3,
+        label="t", progress=False, replicas=True)
+    assert sorted(x for batch in doubled for x in batch) == [2 * x for x in range(10)]
+
+
+def test_ray_render_reports_a_broken_source_as_the_local_one_does(ray_session, tmp_path):
+    """Ray renders with build.write_image: a truncated source is a named failure, not a
+    crashed task, and the images written are the local bytes."""
+    from PIL import Image
+
+    from vl4gaze.build import render_plan
+
+    good, bad = tmp_path / "good.png", tmp_path / "bad.jpg"
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(good)
+    Image.new("RGB", (32, 24), (10, 200, 10)).save(bad)
+    bad.write_bytes(bad.read_bytes()[:60])
+    box = {"x1": 0.1, "y1": 0.1, "x2": 0.5, "y2": 0.5}
+    plan = [{"dest": "images/a.png", "src": str(good), "box": None},
+            {"dest": "images/b.png", "src": str(good), "box": box},
+            {"dest": "images/c.jpg", "src": str(bad), "box": box}]
+    results = {}
+    for name, executor in (("local", None), ("ray", RayExecutor())):
+        root = tmp_path / name
+        written, failed = render_plan(root, plan, progress=False, executor=executor)
+        results[name] = (written, sorted(failed), _files(root))
+    assert results["ray"] == results["local"]
+    assert results["local"][:2] == (2, ["images/c.jpg"])
