@@ -21,7 +21,8 @@ from vl4gaze.report.config import ReportConfig
 from vl4gaze.train.config import TrainConfig
 
 #: config.json as the code before RunConfig wrote it for the call in
-#: test_config_json_is_byte_identical_to_the_old_one (only BENCH differs).
+#: test_config_json_is_byte_identical_to_the_old_one (BENCH and PROMPT, the prompt
+#: templates' hash, filled in: they depend on the machine and on the prompts' version).
 OLD_CONFIG_JSON = """{
   "batch_size": 3,
   "bench": "BENCH",
@@ -34,7 +35,7 @@ OLD_CONFIG_JSON = """{
     "device": "cpu"
   },
   "point_convention": "norm",
-  "prompt_config": "f7cd12bd2f2dcfe7",
+  "prompt_config": "PROMPT",
   "seed": 3,
   "selections": [
     {
@@ -61,6 +62,13 @@ def bench(tmp_path):
     return root, test, train
 
 
+def _old_json(root: Path) -> str:
+    from vl4gaze.prompting import prompt_config
+
+    return (OLD_CONFIG_JSON.replace("BENCH", str(root.resolve()))
+            .replace("PROMPT", prompt_config(root.resolve(), shots=1, seed=3)))
+
+
 def _old_style_config() -> RunConfig:
     return RunConfig("hf:some/model", shots=1, seed=3, tasks=["point", "object"], limit=2,
                      batch_size=3, max_new_tokens=32, point_convention="norm", progress=False,
@@ -72,15 +80,14 @@ def test_config_json_is_byte_identical_to_the_old_one(bench, tmp_path):
     run = tmp_path / "run"
     run_inference(root, run, _old_style_config(), model=OracleBaseline(), items=test,
                   train_items=train)
-    expected = OLD_CONFIG_JSON.replace("BENCH", str(root.resolve()))
-    assert (run / "config.json").read_text() == expected
+    assert (run / "config.json").read_text() == _old_json(root)
 
 
 def test_a_run_of_the_old_format_resumes_and_round_trips(bench, tmp_path):
     root, test, train = bench
     run = tmp_path / "run"
     run.mkdir()
-    (run / "config.json").write_text(OLD_CONFIG_JSON.replace("BENCH", str(root.resolve())))
+    (run / "config.json").write_text(_old_json(root))
     config = RunConfig.from_record(json.loads((run / "config.json").read_text()),
                                    progress=False)
     assert config == dataclasses.replace(_old_style_config(),
