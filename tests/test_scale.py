@@ -161,7 +161,7 @@ def test_ray_executor_raises_the_workers_error_on_the_driver(ray_session):
         list(RayExecutor().map_batches(make, [1], batch_size=1, label="t", progress=False))
     doubled = RayExecutor(replicas=2).map_batches(
         lambda: (lambda batch: [2 * x for x in batch]), list(range(10)), batch_size=3,
-        label="t", progress=False, replicas=True)
+        label="t", progress=False, per_replica=True)
     assert sorted(x for batch in doubled for x in batch) == [2 * x for x in range(10)]
 
 

@@ -33,11 +33,11 @@ class Executor(Protocol):
 
     def map_batches(self, make_fn: Callable[[], BatchFn], items: Sequence[Any], *,
                     batch_size: int, label: str, unit: str = "items", progress: bool = True,
-                    console: Console | None = None, replicas: bool = False,
+                    console: Console | None = None, per_replica: bool = False,
                     gpus_per_model: int = 1) -> Iterator[Any]:
         """``fn(batch)`` for every batch of ``batch_size`` items, as each finishes.
 
-        ``replicas=True``: ``make_fn`` is costly (a model): it runs once per replica, and
+        ``per_replica=True``: ``make_fn`` is costly (a model): it runs once per replica, and
         each replica gets ``gpus_per_model`` GPUs when the cluster has GPUs. The progress
         log counts input items. A result may come in any order (Ray); an exception
         raised by ``fn`` is raised here, on the driver."""
@@ -54,7 +54,7 @@ class LocalExecutor:
 
     def map_batches(self, make_fn: Callable[[], BatchFn], items: Sequence[Any], *,
                     batch_size: int, label: str, unit: str = "items", progress: bool = True,
-                    console: Console | None = None, replicas: bool = False,
+                    console: Console | None = None, per_replica: bool = False,
                     gpus_per_model: int = 1) -> Iterator[Any]:
         if not items:
             return

@@ -483,5 +483,5 @@ def _answers(plan: RunPlan, model: Model | None, train_items: Sequence[QAItem] |
                       None if train_items is None else list(train_items))
     return executor.map_batches(
         make_fn, plan.todo, batch_size=config.batch_size, label=f"eval {config.model}",
-        progress=config.progress, console=console, replicas=True,
+        progress=config.progress, console=console, per_replica=True,
         gpus_per_model=int(config.model_options.get("tensor_parallel_size", 1)))

@@ -143,16 +143,16 @@ class RayExecutor:
 
     def map_batches(self, make_fn: Callable[[], BatchFn], items: Sequence[Any], *,
                     batch_size: int, label: str, unit: str = "items", progress: bool = True,
-                    console: Console | None = None, replicas: bool = False,
+                    console: Console | None = None, per_replica: bool = False,
                     gpus_per_model: int = 1) -> Iterator[Any]:
         if not items:
             return
         ray = init_ray()
-        workers = self.replicas if replicas else max(
+        workers = self.replicas if per_replica else max(
             1, int(ray.cluster_resources().get("CPU", 1)))
         ds = ray.data.from_items([{"row": pickle.dumps(item)} for item in items],
                                  override_num_blocks=_blocks(len(items), workers, batch_size))
-        if replicas:
+        if per_replica:
             done = ds.map_batches(
                 _Replica, batch_size=batch_size,
                 compute=ray.data.ActorPoolStrategy(size=self.replicas),
@@ -370,7 +370,7 @@ def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "box
     for chunk in executor.map_batches(partial(_chunk_annotator, options, vlm),
                                       list(enumerate(samples)), batch_size=batch_size,
                                       label="annotating", unit="samples", progress=progress,
-                                      replicas=vlm is not None):
+                                      per_replica=vlm is not None):
         for index, sample, record in zip(chunk["index"], chunk["samples"], chunk["records"],
                                          strict=True):
             labelled[index], records[index] = sample, record
