@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from vl4gaze.build import build_benchmark
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.models.tiny import tiny_model_path
     from vl4gaze.scale import build_benchmark_ray, init_ray, run_inference_ray
     from vl4gaze.sources.gazeworld import synthesize
@@ -66,13 +66,11 @@ def main() -> None:
             biggest = root / f"local{scenes}"
         assert biggest is not None
         for per_task in args.per_task:
-            common = {"limit": per_task, "batch_size": args.batch_size,
-                      "max_new_tokens": args.max_new_tokens,
-                      "model_options": {"device": "cpu"}}
-            t_local, res = _timed(run_inference, biggest, "tiny", root / f"run_l{per_task}",
-                                  progress=False, **common)
-            t_ray, _ = _timed(run_inference_ray, biggest, "tiny", root / f"run_r{per_task}",
-                              replicas=args.replicas, progress=False, **common)
+            config = RunConfig("tiny", limit=per_task, batch_size=args.batch_size,
+                               max_new_tokens=args.max_new_tokens, progress=False,
+                               model_options={"device": "cpu"}, replicas=args.replicas)
+            t_local, res = _timed(run_inference, biggest, root / f"run_l{per_task}", config)
+            t_ray, _ = _timed(run_inference_ray, biggest, root / f"run_r{per_task}", config)
             print(f"| eval tiny ({args.replicas} replicas) | {per_task}/task | {res.total} "
                   f"| {t_local:.2f} | {t_ray:.2f} | {t_ray / t_local:.2f} |", flush=True)
     finally:

@@ -45,7 +45,7 @@ def main() -> None:
     import torch
 
     from vl4gaze.build import build_benchmark, load_benchmark
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.models import Request, load_model
     from vl4gaze.prompting import ShotSampler, build_messages
     from vl4gaze.sources.gazeworld import synthesize
@@ -83,9 +83,9 @@ def main() -> None:
                     inside[1] += time.process_time() - cpu
 
         def harness(run: Path) -> None:
-            run_inference(bench, "tiny", run, model=Timed(), items=items, train_items=train,
-                          shots=args.shots, batch_size=bs, max_new_tokens=args.max_new_tokens,
-                          progress=False)
+            config = RunConfig("tiny", shots=args.shots, batch_size=bs,
+                               max_new_tokens=args.max_new_tokens, progress=False)
+            run_inference(bench, run, config, model=Timed(), items=items, train_items=train)
 
         raw_t, har_t, own = [], [], []
         for r in range(args.repeats):

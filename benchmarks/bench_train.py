@@ -33,14 +33,16 @@ def make_bench(root: Path, scenes: int) -> Path:
 def run_one(bench: Path, out: Path, steps: int, group: bool, shrink: bool) -> dict:
     """Child process: train, then report throughput and peak memory."""
     from vl4gaze.train import data
+    from vl4gaze.train.config import TrainConfig
     from vl4gaze.train.sft import train
 
     if not shrink:  # as before the shrinking: every step decodes the full-size PNGs
         data.fixed_image_size = lambda processor: None
 
     start = time.perf_counter()
-    train(bench, "tiny", out, max_steps=steps, batch_size=8, group_by_length=group,
-          logging_steps=steps, save_steps=10_000, merge=False)
+    train(bench, out, TrainConfig("tiny", max_steps=steps, batch_size=8,
+                                  group_by_length=group, logging_steps=steps,
+                                  save_steps=10_000, merge=False))
     wall = time.perf_counter() - start
     summary = json.loads((out / "vl4gaze_train.json").read_text())
     metrics = summary["metrics"]

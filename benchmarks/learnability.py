@@ -74,7 +74,7 @@ def make_base(out: Path, args: argparse.Namespace) -> Path:
 
 def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) -> tuple[Path, float]:
     """Fine-tune the base on the benchmark; returns the checkpoint and its wall seconds."""
-    from vl4gaze.train.data import parse_task_mix
+    from vl4gaze.train.config import TrainConfig
     from vl4gaze.train.sft import train
 
     opts = {"bench": bench.name, "base": base.name, "steps": args.steps, "bs": args.batch_size,
@@ -87,10 +87,11 @@ def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) ->
     if timing.is_file() and (ckpt / "config.json").is_file():
         return ckpt, float(timing.read_text())
     start = time.perf_counter()
-    train(bench, f"hf:{base}", ckpt, max_steps=args.steps, batch_size=args.batch_size,
-          lr=args.lr, lora=args.lora, unfreeze_vision=args.unfreeze_vision,
-          task_mix=parse_task_mix(args.task_mix), seed=args.seed, group_by_length=True,
-          logging_steps=max(1, args.steps // 10), save_steps=10_000, loss_per=args.loss_per)
+    train(bench, ckpt, TrainConfig(
+        f"hf:{base}", max_steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+        lora=args.lora, unfreeze_vision=args.unfreeze_vision, task_mix=args.task_mix,
+        seed=args.seed, group_by_length=True, logging_steps=max(1, args.steps // 10),
+        save_steps=10_000, loss_per=args.loss_per))
     wall = time.perf_counter() - start
     timing.write_text(f"{wall:.1f}\n")
     return ckpt, wall
@@ -98,11 +99,11 @@ def train_model(out: Path, bench: Path, base: Path, args: argparse.Namespace) ->
 
 def evaluate(bench: Path, spec: str, run: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Answer the first ``limit`` test items per task and score them."""
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.score import score_run
 
-    run_inference(bench, spec, run, tasks=args.tasks, limit=args.limit, seed=args.seed,
-                  max_new_tokens=args.max_new_tokens)
+    run_inference(bench, run, RunConfig(spec, tasks=args.tasks, limit=args.limit,
+                                        seed=args.seed, max_new_tokens=args.max_new_tokens))
     return score_run(run)
 
 

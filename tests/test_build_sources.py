@@ -117,14 +117,15 @@ PERFECT = {"object": ("label_match", 1.0), "direction": ("accuracy", 1.0),
 def test_oracle_scores_perfectly_on_every_source(kind, tmp_path):
     pytest.importorskip("vl4gaze.score")
     from vl4gaze.build import build_benchmark
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.score import score_run
 
     spec = _source_spec(kind, tmp_path)
     manifest = build_benchmark([spec], tmp_path / "bench", progress=False)
     # the GazeFollow fixture holds one row the release marks invalid (in_or_out = -1)
     assert manifest["source_problems"] == (1 if kind == "gazefollow" else 0)
-    run_inference(tmp_path / "bench", "baseline:oracle", tmp_path / "run", progress=False)
+    run_inference(tmp_path / "bench", tmp_path / "run",
+                  RunConfig("baseline:oracle", progress=False))
     scores = score_run(tmp_path / "run", n_boot=10, embedder=_ExactEmbedder())
     assert scores["n_missing"] == 0 and scores["parse_rate"] == 1.0
     assert scores["tasks"], f"{kind}: no test items"

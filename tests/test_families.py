@@ -67,7 +67,7 @@ def _end_token(path: Path) -> str:
 @pytest.mark.parametrize("name", FAMILY_PARAMS)
 def test_eval_batched_equals_one_by_one_and_two_shot(name: str, family_root: Path,
                                                      bench: Path, tmp_path: Path) -> None:
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.models import Request, load_model
 
     path = _family_path(family_root, name)
@@ -78,9 +78,9 @@ def test_eval_batched_equals_one_by_one_and_two_shot(name: str, family_root: Pat
                 for it, k in zip(test, (0, 2), strict=False)]
     batched = model.generate(requests, 4)
     assert batched == [model.generate([r], 4)[0] for r in requests]
-    result = run_inference(bench, f"hf:{path}", tmp_path / "run", model=model, items=test[:1],
-                           train_items=train, shots=2, batch_size=1, max_new_tokens=4,
-                           progress=False)
+    config = RunConfig(f"hf:{path}", shots=2, batch_size=1, max_new_tokens=4, progress=False)
+    result = run_inference(bench, tmp_path / "run", config, model=model, items=test[:1],
+                           train_items=train)
     assert (result.answered, result.errors) == (1, 0)
 
 
@@ -141,11 +141,13 @@ def test_training_pictures_are_the_eval_pictures(name: str, family_root: Path) -
 
 def _trained(name: str, family_root: Path, bench: Path, out: Path, *, lora: bool) -> Path:
     """Two steps of two examples; the LoRA run also measures lengths (--max-length)."""
+    from vl4gaze.train.config import TrainConfig
     from vl4gaze.train.sft import train
 
-    return train(bench, f"hf:{_family_path(family_root, name)}", out, lora=lora, max_steps=2,
-                 batch_size=2, logging_steps=1, save_steps=100, lr=1e-3, merge=True,
-                 max_length=8192 if lora else None, group_by_length=lora)
+    return train(bench, out, TrainConfig(
+        f"hf:{_family_path(family_root, name)}", lora=lora, max_steps=2, batch_size=2,
+        logging_steps=1, save_steps=100, lr=1e-3, merge=True,
+        max_length=8192 if lora else None, group_by_length=lora))
 
 
 @pytest.fixture(scope="module")
@@ -205,11 +207,12 @@ def test_no_prompt_path_fails_before_the_weights(family_root: Path, tmp_path: Pa
         weights.unlink()  # would raise OSError if the weights were loaded first
     with pytest.raises(ValueError, match="has no chat template and is not a prefix/suffix"):
         HFModel(str(path), device="cpu")
+    from vl4gaze.train.config import TrainConfig
     from vl4gaze.train.sft import train
 
     # Training checks it before reading the benchmark (absent here) or loading weights.
     with pytest.raises(ValueError, match="has no chat template and is not a prefix/suffix"):
-        train(tmp_path / "no-bench", f"hf:{path}", tmp_path / "out")
+        train(tmp_path / "no-bench", tmp_path / "out", TrainConfig(f"hf:{path}"))
 
 
 def test_tiny_model_shrinks_large_pictures_as_its_processor_does(tmp_path: Path,

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from test_infer_fixtures import make_bench, write_items
 
 from vl4gaze.infer import (
+    RunConfig,
     parse_shard,
     prediction_files,
     read_prediction_file,
@@ -38,7 +39,8 @@ def bench(tmp_path):
 def _run(bench, run, **kw):
     root, test, train = bench
     kw.setdefault("progress", False)
-    return run_inference(root, "baseline:oracle", run, items=test, train_items=train, **kw)
+    return run_inference(root, run, RunConfig("baseline:oracle", **kw), items=test,
+                         train_items=train)
 
 
 def _lines(path: Path) -> list[dict]:
@@ -91,8 +93,9 @@ def test_per_item_errors_are_recorded_and_the_run_goes_on(bench, tmp_path):
     root, test, _ = bench
     bad = {test[1].id}
     model = Flaky(bad)
-    result = run_inference(root, "flaky", tmp_path / "run", model=model, items=test,
-                           batch_size=4, progress=False)
+    result = run_inference(root, tmp_path / "run", RunConfig("flaky", batch_size=4,
+                                                             progress=False),
+                           model=model, items=test)
     assert (result.answered, result.errors) == (16, 1)
     preds = {p["item_id"]: p for p in _lines(result.predictions)}
     assert preds[test[1].id]["error"] == "RuntimeError: CUDA out of memory (pretend)"
@@ -120,8 +123,8 @@ def test_fatal_backend_errors_stop_the_run(bench, tmp_path):
             raise FatalBackendError("401 Unauthorized")
 
     with pytest.raises(FatalBackendError):
-        run_inference(root, "denied", tmp_path / "run", model=Denied(), items=test,
-                      progress=False)
+        run_inference(root, tmp_path / "run", RunConfig("denied", progress=False),
+                      model=Denied(), items=test)
 
 
 def test_torn_last_line_is_dropped_and_the_item_answered_again(bench, tmp_path):
@@ -203,7 +206,7 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_infer_fixtures import read_items
-from vl4gaze.infer import run_inference
+from vl4gaze.infer import RunConfig, run_inference
 from vl4gaze.models.baselines import OracleBaseline
 
 class Slow(OracleBaseline):
@@ -211,8 +214,9 @@ class Slow(OracleBaseline):
         time.sleep(0.15)
         return super().generate(requests, max_new_tokens)
 
-run_inference(Path(sys.argv[1]), "baseline:oracle", Path(sys.argv[3]), model=Slow(),
-              items=read_items(Path(sys.argv[2])), batch_size=2, progress=False)
+run_inference(Path(sys.argv[1]), Path(sys.argv[3]),
+              RunConfig("baseline:oracle", batch_size=2, progress=False), model=Slow(),
+              items=read_items(Path(sys.argv[2])))
 """
 
 
@@ -240,8 +244,8 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(bench, tmp_path
     assert 8 <= done_before < 16
     with log.open("ab") as f:  # and a torn write on top
         f.write(b'{"item_id": "tor')
-    result = run_inference(root, "baseline:oracle", run, model=OracleBaseline(), items=test,
-                           progress=False)
+    result = run_inference(root, run, RunConfig("baseline:oracle", progress=False),
+                           model=OracleBaseline(), items=test)
     ids = [p["item_id"] for p in _lines(log)]
     assert sorted(ids) == sorted(it.id for it in test)  # nothing lost, nothing twice
     assert result.skipped == done_before

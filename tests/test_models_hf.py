@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 from PIL import Image
 from test_infer_fixtures import make_bench
 
-from vl4gaze.infer import run_inference
+from vl4gaze.infer import RunConfig, run_inference
 from vl4gaze.models import Request, load_model
 from vl4gaze.models.vllm import INSTALL_HINT, VLLMModel, to_vllm_messages
 from vl4gaze.prompting import ShotSampler, build_messages
@@ -102,9 +102,10 @@ def test_tiny_spec_names_and_options(tiny):
 
 def test_eval_with_the_tiny_model_end_to_end(tiny, bench, tmp_path):
     root, test, train = bench
-    result = run_inference(root, "tiny", tmp_path / "run", model=tiny, items=test,
-                           train_items=train, shots=1, batch_size=4, max_new_tokens=4,
-                           limit=1, progress=False)
+    config = RunConfig("tiny", shots=1, batch_size=4, max_new_tokens=4, limit=1,
+                       progress=False)
+    result = run_inference(root, tmp_path / "run", config, model=tiny, items=test,
+                           train_items=train)
     assert (result.answered, result.errors) == (4, 0)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_infer_fixtures import make_bench
 
-from vl4gaze.infer import run_inference
+from vl4gaze.infer import RunConfig, run_inference
 from vl4gaze.models import BackendError, FatalBackendError, Request, load_model
 from vl4gaze.models.base import last_user_text, message_images
 from vl4gaze.models.openai_api import OpenAIModel, to_openai_messages
@@ -137,10 +137,11 @@ def test_eval_over_http_keeps_answers_records_errors_and_never_writes_the_key(
     with running_server(create_app(Echo(), model_id="echo", api_key=SECRET,
                                    faults=faults)) as url:
         result = run_inference(
-            root, "openai:echo", tmp_path / "run", items=test, train_items=train, shots=1,
-            batch_size=4, progress=False,
-            model_options={"base_url": url, "api_key_env": "VL4GAZE_TEST_KEY",
-                           "concurrency": 1, "max_retries": 3})
+            root, tmp_path / "run", RunConfig(
+                "openai:echo", shots=1, batch_size=4, progress=False,
+                model_options={"base_url": url, "api_key_env": "VL4GAZE_TEST_KEY",
+                               "concurrency": 1, "max_retries": 3}),
+            items=test, train_items=train)
     assert (result.answered, result.errors) == (8, 1)
     assert faults.requests == 9  # one retry after the 429; the answered items not re-asked
     config = json.loads((tmp_path / "run" / "config.json").read_text())

@@ -210,7 +210,7 @@ def test_the_task_flows_through_eval_score_and_report(toy_bench, tmp_path):
 
 
 def test_each_task_gets_its_own_answer_budget_unless_one_is_given(toy_bench, tmp_path):
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
 
     bench, test, _ = toy_bench
 
@@ -226,12 +226,15 @@ def test_each_task_gets_its_own_answer_budget_unless_one_is_given(toy_bench, tmp
 
     mixed = [it for it in test if it.task in (Task.POINT, "side")]
     model = Recorder()
-    run_inference(bench, "recorder", tmp_path / "own", model=model, items=mixed,
-                  batch_size=len(mixed), progress=False)
+    run_inference(bench, tmp_path / "own",
+                  RunConfig("recorder", batch_size=len(mixed), progress=False),
+                  model=model, items=mixed)
     assert model.calls == [(64, ["point"]), (4, ["side"])]  # one batch, one call per budget
     model = Recorder()
-    run_inference(bench, "recorder", tmp_path / "given", model=model, items=mixed,
-                  batch_size=len(mixed), max_new_tokens=9, progress=False)
+    run_inference(bench, tmp_path / "given",
+                  RunConfig("recorder", batch_size=len(mixed), max_new_tokens=9,
+                            progress=False),
+                  model=model, items=mixed)
     assert model.calls == [(9, ["point", "side"])]
 
 

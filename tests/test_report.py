@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw
 
-from vl4gaze.report import RunError, load_runs, write_report
+from vl4gaze.report import ReportConfig, RunError, load_runs, write_report
 from vl4gaze.report.plots import accuracy_by_reason, direction_confusion
 from vl4gaze.report.runs import parsed_direction, parsed_point, short_model_name
 from vl4gaze.report.tables import main_table_latex, main_table_markdown
@@ -383,7 +383,8 @@ def test_gallery_keeps_and_shows_failures_first(tmp_path):
     assert verdict({"parsed": "x", "correct": True, "error": None}) == "correct"
     assert verdict({"parsed": "x", "correct": None, "error": None}) == "na"
 
-    index = write_report(runs, tmp_path / "R", load_items=loader(items), max_items_per_task=1)
+    index = write_report(runs, tmp_path / "R", ReportConfig(max_items_per_task=1),
+                         load_items=loader(items))
     html = index.read_text()
     order = [part.split('"')[0] for part in html.split('data-id="')[1:]]
     assert order == ["dir002", "obj004", "poi000", "amb006"]  # as written, ties by task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,9 @@ import pytest
 pytest.importorskip("ray")
 
 from vl4gaze.build import build_benchmark, load_benchmark
-from vl4gaze.infer import prediction_files, read_predictions, run_inference
+from vl4gaze.infer import RunConfig, prediction_files, read_predictions, run_inference
 from vl4gaze.scale import (
-    annotate_samples_ray,
+    RayExecutor,
     build_benchmark_ray,
     check_executor,
     init_ray,
@@ -82,10 +83,9 @@ def test_ray_build_is_byte_identical(ray_session, scenes, bench):
 
 
 def test_ray_eval_oracle_matches_local_and_resumes(ray_session, bench, tmp_path):
-    local = run_inference(bench, "baseline:oracle", tmp_path / "local", batch_size=4,
-                          progress=False)
-    remote = run_inference_ray(bench, "baseline:oracle", tmp_path / "ray", replicas=2,
-                               batch_size=4, progress=False)
+    oracle = RunConfig("baseline:oracle", batch_size=4, progress=False)
+    local = run_inference(bench, tmp_path / "local", oracle)
+    remote = run_inference_ray(bench, tmp_path / "ray", replace(oracle, replicas=2))
     assert remote.answered == local.answered == local.total
     assert _answers(tmp_path / "ray") == _answers(tmp_path / "local")
     assert (json.loads((tmp_path / "ray" / "config.json").read_text())
@@ -101,22 +101,20 @@ def test_ray_eval_oracle_matches_local_and_resumes(ray_session, bench, tmp_path)
     half = len(lines) // 2
     (partial / "predictions.jsonl").write_text("\n".join(lines[:half]) + "\n"
                                                + lines[half][:20])
-    resumed = run_inference_ray(bench, "baseline:oracle", partial, replicas=1, batch_size=4,
-                                progress=False)
+    resumed = run_inference(bench, partial, replace(oracle, executor="ray"))
     assert resumed.skipped == half and resumed.answered == len(lines) - half
     ids = [json.loads(line)["item_id"] for line in _lines(partial)]
     assert len(ids) == len(set(ids)) == len(lines)
     assert _answers(partial) == _answers(tmp_path / "local")
-    again = run_inference_ray(bench, "baseline:oracle", partial, batch_size=4, progress=False)
+    again = run_inference_ray(bench, partial, oracle)
     assert again.answered == 0 and len(_lines(partial)) == len(lines)
 
 
 def test_ray_eval_tiny_model_matches_local(ray_session, bench, tmp_path):
-    common = {"limit": 1, "batch_size": 4, "max_new_tokens": 8,
-              "model_options": {"device": "cpu"}}
-    run_inference(bench, "tiny", tmp_path / "local", progress=False, **common)
-    result = run_inference_ray(bench, "tiny", tmp_path / "ray", replicas=1, progress=False,
-                               **common)
+    tiny = RunConfig("tiny", limit=1, batch_size=4, max_new_tokens=8, progress=False,
+                     model_options={"device": "cpu"})
+    run_inference(bench, tmp_path / "local", tiny)
+    result = run_inference_ray(bench, tmp_path / "ray", tiny)
     assert result.answered == len(_answers(tmp_path / "local")) > 0
     assert _answers(tmp_path / "ray") == _answers(tmp_path / "local")
 
@@ -126,9 +124,8 @@ def test_ray_annotate_boxes_matches_local(ray_session, scenes, tmp_path):
 
     source = f"gazeworld:{scenes}"
     local = run_annotate([source], tmp_path / "local")
-    remote = run_annotate([source], tmp_path / "ray",
-                          annotate_fn=lambda samples, **kw: annotate_samples_ray(
-                              samples, replicas=2, batch_size=16, **kw))
+    remote = run_annotate([source], tmp_path / "ray", executor=RayExecutor(replicas=2),
+                          batch_size=16)
     assert remote == local
     for name in ("samples.jsonl", "annotations.jsonl", "annotation_report.json"):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
@@ -151,3 +148,42 @@ def test_cli_eval_and_build_on_ray(ray_session, scenes, bench, tmp_path):
     bad = runner.invoke(app, ["build", f"gazeworld:{scenes}", "-o", str(tmp_path / "b"),
                               "--executor", "spark"])
     assert bad.exit_code == 2 and "'local'" in bad.output and "'ray'" in bad.output
+
+
+def test_ray_executor_raises_the_workers_error_on_the_driver(ray_session):
+    def make():
+        def fn(batch):
+            raise PermissionError(f"cannot write {batch}")
+
+        return fn
+
+    with pytest.raises(PermissionError, match=r"cannot write \[1\]"):
+        list(RayExecutor().map_batches(make, [1], batch_size=1, label="t", progress=False))
+    doubled = RayExecutor(replicas=2).map_batches(
+        lambda: (lambda batch: [2 * x for x in batch]), list(range(10)), batch_size=3,
+        label="t", progress=False, per_replica=True)
+    assert sorted(x for batch in doubled for x in batch) == [2 * x for x in range(10)]
+
+
+def test_ray_render_reports_a_broken_source_as_the_local_one_does(ray_session, tmp_path):
+    """Ray renders with build.write_image: a truncated source is a named failure, not a
+    crashed task, and the images written are the local bytes."""
+    from PIL import Image
+
+    from vl4gaze.build import render_plan
+
+    good, bad = tmp_path / "good.png", tmp_path / "bad.jpg"
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(good)
+    Image.new("RGB", (32, 24), (10, 200, 10)).save(bad)
+    bad.write_bytes(bad.read_bytes()[:60])
+    box = {"x1": 0.1, "y1": 0.1, "x2": 0.5, "y2": 0.5}
+    plan = [{"dest": "images/a.png", "src": str(good), "box": None},
+            {"dest": "images/b.png", "src": str(good), "box": box},
+            {"dest": "images/c.jpg", "src": str(bad), "box": box}]
+    results = {}
+    for name, executor in (("local", None), ("ray", RayExecutor())):
+        root = tmp_path / name
+        written, failed = render_plan(root, plan, progress=False, executor=executor)
+        results[name] = (written, sorted(failed), _files(root))
+    assert results["ray"] == results["local"]
+    assert results["local"][:2] == (2, ["images/c.jpg"])

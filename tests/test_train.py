@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from train_fixtures import write_bench
 
 from vl4gaze.schema import QAItem, Task
+from vl4gaze.train.config import TrainConfig
 from vl4gaze.train.data import (
     build_dataset,
     check_max_length,
@@ -233,8 +234,9 @@ def test_train_adapter_then_resume_merged(bench: Path, tmp_path: Path, monkeypat
 
     monkeypatch.setenv("VL4GAZE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "ckpt"
-    train(bench, "tiny", out, max_steps=6, batch_size=4, save_steps=3, logging_steps=1,
-          merge=False, seed=1, task_mix={Task.DIRECTION.value: 1})
+    train(bench, out, TrainConfig("tiny", max_steps=6, batch_size=4, save_steps=3,
+                                  logging_steps=1, merge=False, seed=1,
+                                  task_mix={Task.DIRECTION.value: 1}))
     summary = json.loads((out / "vl4gaze_train.json").read_text())
     losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
     assert len(losses) == 6 and losses[-1] < losses[0]
@@ -251,8 +253,9 @@ def test_train_adapter_then_resume_merged(bench: Path, tmp_path: Path, monkeypat
                                            return_dict=True, return_tensors="pt")
     assert model.generate(**inputs, max_new_tokens=3).shape[1] > inputs["input_ids"].shape[1]
 
-    train(bench, "tiny", out, max_steps=8, batch_size=4, save_steps=3, logging_steps=1,
-          merge=True, seed=1, resume=True, task_mix={Task.DIRECTION.value: 1})
+    train(bench, out, TrainConfig("tiny", max_steps=8, batch_size=4, save_steps=3,
+                                  logging_steps=1, merge=True, seed=1, resume=True,
+                                  task_mix={Task.DIRECTION.value: 1}))
     summary = json.loads((out / "vl4gaze_train.json").read_text())
     assert summary["resumed_from"].endswith("checkpoint-6")
     assert summary["global_step"] == 8
@@ -284,9 +287,10 @@ def test_train_with_example_loss(bench: Path, tmp_path: Path, monkeypatch, capsy
 
     monkeypatch.setenv("VL4GAZE_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ValueError, match="loss_per='sentence'"):
-        train(bench, "tiny", tmp_path / "bad", loss_per="sentence")
-    out = train(bench, "tiny", tmp_path / "ckpt", lora=False, max_steps=6, batch_size=4,
-                logging_steps=1, save_steps=100, loss_per="example", seed=1)
+        train(bench, tmp_path / "bad", TrainConfig("tiny", loss_per="sentence"))
+    out = train(bench, tmp_path / "ckpt", TrainConfig(
+        "tiny", lora=False, max_steps=6, batch_size=4, logging_steps=1, save_steps=100,
+        loss_per="example", seed=1))
     summary = json.loads((out / "vl4gaze_train.json").read_text())
     losses = [h["loss"] for h in summary["log_history"] if "loss" in h]
     assert summary["loss_per"] == "example"

@@ -24,11 +24,10 @@ import os
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,6 +41,9 @@ from vl4gaze.tasks import registry
 from vl4gaze.tasks.context import PairContext, SampleContext
 from vl4gaze.tasks.refs import Draft, Options, draw_marker, person_ref, rng_for
 from vl4gaze.tasks.social import MAX_PAIRS_PER_IMAGE
+
+if TYPE_CHECKING:
+    from vl4gaze.executor import Executor
 
 #: Benchmark splits; a source's own split maps onto them (``val`` goes to train: the
 #: benchmark's test stays the source's official test, comparable with published numbers).
@@ -611,13 +613,15 @@ def _write_plan(plan: dict[str, tuple[str, _Markers]], used: set[str],
 
 
 def render_images(bench: Path, *, link: bool = False, workers: int = 2,
-                  progress: bool = True) -> int:
+                  progress: bool = True, executor: Executor | None = None) -> int:
     """Write every planned image that is missing or incomplete: clean images copied (hard
     link when possible) or symlinked, marked images drawn once per person. Returns how
-    many were written; raises ValueError naming the images that could not be."""
+    many were written; raises ValueError naming the images that could not be.
+    ``executor`` (default: ``workers`` local threads) says where they are written."""
     bench = Path(bench)
     plan = pq.read_table(bench / PLAN_FILE).to_pylist()
-    written, failed = render_plan(bench, plan, link=link, workers=workers, progress=progress)
+    written, failed = render_plan(bench, plan, link=link, workers=workers, progress=progress,
+                                  executor=executor)
     if failed:
         dest, message = next(iter(sorted(failed.items())))
         raise ValueError(f"{len(failed)} planned image(s) could not be written (their items "
@@ -625,45 +629,70 @@ def render_images(bench: Path, *, link: bool = False, workers: int = 2,
     return written
 
 
+#: Plan entries per executor batch: one per thread here, many per Ray task.
+_RENDER_BATCH = {"local": 1, "ray": 64}
+
+
 def render_plan(bench: Path, plan: list[dict[str, Any]], *, link: bool = False,
-                workers: int = 2, progress: bool = True) -> tuple[int, dict[str, str]]:
+                workers: int = 2, progress: bool = True, executor: Executor | None = None
+                ) -> tuple[int, dict[str, str]]:
     """Render plan entries; returns (images written, {dest: why it failed}).
 
     Every image is written to a temporary name and renamed, so a file under its final name
     is complete. An existing file is still checked (``image_complete``) rather than trusted
     by its name: one truncated by an older version or by hand is written again. Sources are
     decoded (size-bounded) before use, so a truncated JPEG is a reported failure here."""
-    from vl4gaze.sources._common import load_image
+    from vl4gaze.executor import LocalExecutor
 
     bench = Path(bench)
+    executor = executor or LocalExecutor(workers=workers)
     todo = [p for p in plan if not image_complete(bench / p["dest"])]
     failed: dict[str, str] = {}
-
-    def one(entry: dict[str, Any]) -> None:
-        dest = bench / entry["dest"]
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with load_image(entry["src"]) as image:
-                drawn = marked(image, entry)
-            if os.path.lexists(dest):
-                dest.unlink()
-            with atomic_path(dest) as tmp:
-                if drawn is None:
-                    _place(entry["src"], tmp, link)
-                else:
-                    save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
-                    drawn.save(tmp, format=_FORMATS.get(dest.suffix.lower()), **save)
-        except OSError as error:
-            if isinstance(error, (PermissionError, IsADirectoryError)) or error.errno in (
-                    errno.ENOSPC, errno.EROFS, errno.EDQUOT):
-                raise  # the output folder, not the image: one clear error for the build
-            failed[entry["dest"]] = _image_error(entry["src"], error)
-
-    with ProgressLog("writing images", len(todo), enabled=progress and bool(todo),
-                     unit="images") as bar, ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(one, todo):
-            bar.advance()
+    for found in executor.map_batches(partial(_image_writer, str(bench), link), todo,
+                                      batch_size=_RENDER_BATCH.get(executor.name, 1),
+                                      label="writing images", unit="images",
+                                      progress=progress):
+        failed.update(found)
     return len(todo) - len(failed), failed
+
+
+def _image_writer(bench: str, link: bool) -> Callable[[list[dict[str, Any]]], dict[str, str]]:
+    """The executor function of ``render_plan``: plan entries -> {dest: why it failed}."""
+    def write(entries: list[dict[str, Any]]) -> dict[str, str]:
+        failed = {}
+        for entry in entries:
+            why = write_image(Path(bench), entry, link=link)
+            if why is not None:
+                failed[entry["dest"]] = why
+        return failed
+
+    return write
+
+
+def write_image(bench: Path, entry: dict[str, Any], *, link: bool = False) -> str | None:
+    """Write one plan entry (atomically); None, or why its source could not be read.
+    An error of the output folder (permissions, full disk) is raised: it stops the build."""
+    from vl4gaze.sources._common import load_image
+
+    dest = bench / entry["dest"]
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with load_image(entry["src"]) as image:
+            drawn = marked(image, entry)
+        if os.path.lexists(dest):
+            dest.unlink()
+        with atomic_path(dest) as tmp:
+            if drawn is None:
+                _place(entry["src"], tmp, link)
+            else:
+                save = {"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}
+                drawn.save(tmp, format=_FORMATS.get(dest.suffix.lower()), **save)
+    except OSError as error:
+        if isinstance(error, (PermissionError, IsADirectoryError)) or error.errno in (
+                errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+            raise  # the output folder, not the image: one clear error for the build
+        return _image_error(entry["src"], error)
+    return None
 
 
 #: Temporary files keep their final name's format (their own suffix is ``.tmp``).

@@ -14,6 +14,9 @@ import typer
 from rich.console import Console
 
 import vl4gaze
+from vl4gaze.report.config import report_help
+from vl4gaze.run_config import run_help
+from vl4gaze.train.config import train_help
 
 app = typer.Typer(
     name="vl4gaze",
@@ -37,8 +40,6 @@ Executor = Literal["local", "ray"]
 Convention = Literal["auto", "norm", "norm1000", "pixel", "percent", "qwen2-vl", "qwen2.5-vl",
                      "qwen3-vl", "glm-v", "internvl", "molmo", "paligemma", "llava-pad",
                      "llava-crop"]
-MODEL_HELP = ("hf:NAME_OR_PATH | openai:MODEL | vllm:NAME_OR_PATH | baseline:NAME | "
-              "tiny[:SEED] | tiny-gaze[:SEED] (see `vl4gaze list models`)")
 
 
 def _fail(message: str) -> None:
@@ -185,12 +186,12 @@ def annotate(
     from vl4gaze.annotate import run_annotate
 
     try:
-        from vl4gaze.scale import annotate_with
+        from vl4gaze.executor import get_executor
 
         report = run_annotate(
             sources, out, annotator=annotator, coco=coco, tolerance=tolerance,
             threshold=threshold, cache_path=cache, keep_source_targets=keep_source_targets,
-            progress=True, annotate_fn=annotate_with(executor, replicas=replicas),
+            progress=True, executor=get_executor(executor, replicas=replicas),
         )
     except (ValueError, OSError, ImportError) as error:
         _fail(str(error))
@@ -236,18 +237,19 @@ def build(
 ) -> None:
     """Turn gaze samples into the tasks' question-answer items (Parquet + card)."""
     from vl4gaze.build import BuildConfig, build_benchmark, render_images
-    from vl4gaze.scale import check_executor
+    from vl4gaze.executor import get_executor
 
-    build_fn, render_fn = build_benchmark, render_images
     try:
-        if check_executor(executor) == "ray":
-            from vl4gaze.scale import build_benchmark_ray, render_images_ray
-
-            build_fn, render_fn = build_benchmark_ray, render_images_ray
+        runner = get_executor(executor)
     except (ValueError, ImportError) as err:
         _fail(str(err))
+    build_fn = build_benchmark
+    if runner.name == "ray":  # sources are read on Ray too: a build of its own
+        from vl4gaze.scale import build_benchmark_ray
+
+        build_fn = build_benchmark_ray
     if render_only:
-        n = render_fn(out, link=images == "link")
+        n = render_images(out, link=images == "link", executor=runner)
         console.print(f"wrote {n} images under {out / 'images'}")
         return
     caps: dict[str, int] = {}
@@ -296,13 +298,12 @@ def export(
 @app.command("eval")
 def eval_(
     bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
-    model: Annotated[str, typer.Option(help=MODEL_HELP)],
+    model: Annotated[str, typer.Option(help=run_help("model"))],
     out: Annotated[Path, typer.Option("-o", "--out", help="Run directory.")],
-    shots: Annotated[int, typer.Option(help="In-context examples per question.")] = 0,
+    shots: Annotated[int, typer.Option(help=run_help("shots"))] = 0,
     tasks: Annotated[list[str] | None, typer.Option(
-        help="Tasks to run: object, direction, point, ambiguity (default: all); repeat or "
-             "comma-separate. Another choice later extends the run.")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most N items per task.")] = None,
+        help=run_help("tasks") + " Repeat or comma-separate.")] = None,
+    limit: Annotated[int | None, typer.Option(help=run_help("limit"))] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. "
                                                       "http://localhost:8000/v1.")] = None,
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API "
@@ -314,45 +315,30 @@ def eval_(
     item_timeout: Annotated[float, typer.Option(
         min=0.001, help="API models: seconds an item may take, retries and waits "
                         "included; then it is recorded as an error.")] = 600.0,
-    batch_size: Annotated[int, typer.Option(help="Items per model call and per log flush.")
-                          ] = 8,
+    batch_size: Annotated[int, typer.Option(help=run_help("batch_size"))] = 8,
     max_new_tokens: Annotated[int | None, typer.Option(
-        min=1, help="Longest answer in tokens, for every task (default: each task's own "
-                    "limit, 64 for the built-in tasks).")] = None,
-    shard: Annotated[str, typer.Option(help="This process's part i/N of the items "
-                                            "(data-parallel runs).")] = "0/1",
+        min=1, help=run_help("max_new_tokens"))] = None,
+    shard: Annotated[str, typer.Option(help=run_help("shard"))] = "0/1",
     point_convention: Annotated[Convention, typer.Option(
-        help="How the scorer reads points: a scale (norm, norm1000, pixel, percent) forces "
-             "plain numbers; a family names its native forms (plain numbers then follow the "
-             "question's format); auto: the family from the model's name.")] = "auto",
+        help=run_help("point_convention"))] = "auto",
     seed: SeedOpt = 0,
     device: Annotated[str | None, typer.Option(help="cpu | cuda | cuda:1 | mps "
                                                     "(default: best available).")] = None,
     dtype: Annotated[Literal["auto", "float32", "float16", "bfloat16"], typer.Option(
         help="Model weights' dtype.")] = "auto",
-    progress: Annotated[bool, typer.Option(help="Show progress (a bar on a terminal, plain "
-                                                "lines in a log).")] = True,
+    progress: Annotated[bool, typer.Option(help=run_help("progress"))] = True,
     score: Annotated[bool, typer.Option(help="Score the run when inference is done.")] = True,
-    retry_errors: Annotated[bool, typer.Option(
-        help="Ask again the items whose answer was an error (the newer answer wins).")
-    ] = False,
-    executor: Annotated[Executor, typer.Option(
-        help="ray: model replicas on Ray Data (RAY_ADDRESS names the cluster; the same "
-             "resumable log).")] = "local",
-    replicas: Annotated[int, typer.Option(
-        help="Ray: model replicas (one GPU each when the cluster has GPUs).")] = 1,
+    retry_errors: Annotated[bool, typer.Option(help=run_help("retry_errors"))] = False,
+    executor: Annotated[Executor, typer.Option(help=run_help("executor"))] = "local",
+    replicas: Annotated[int, typer.Option(help=run_help("replicas"))] = 1,
     tensor_parallel: Annotated[int, typer.Option(
         help="vllm: GPUs per model replica (tensor parallel).")] = 1,
 ) -> None:
     """Ask a model every question (resumable), then score the answers."""
-    from vl4gaze.infer import parse_shard, run_inference
+    from vl4gaze.infer import run_inference
     from vl4gaze.models import FatalBackendError
+    from vl4gaze.run_config import RunConfig
 
-    try:
-        part = parse_shard(shard)
-    except ValueError as exc:
-        _fail(str(exc))
-    task_list = [t.strip() for arg in tasks or [] for t in arg.split(",") if t.strip()]
     kind = model.partition(":")[0]
     options: dict = {"device": device, "dtype": dtype} if kind != "vllm" else {"dtype": dtype}
     if kind == "openai":
@@ -363,18 +349,13 @@ def eval_(
     if kind == "vllm" and tensor_parallel > 1:
         options["tensor_parallel_size"] = tensor_parallel
     try:
-        from vl4gaze.scale import check_executor
-
-        infer_fn, extra = run_inference, {}
-        if check_executor(executor) == "ray":
-            from vl4gaze.scale import run_inference_ray
-
-            infer_fn, extra = run_inference_ray, {"replicas": replicas}
-        result = infer_fn(
-            bench, model, out, model_options=options, shots=shots, tasks=task_list or None,
-            limit=limit, seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens,
-            shard=part, point_convention=point_convention, progress=progress,
-            retry_errors=retry_errors, **extra)
+        config = RunConfig(
+            model, model_options=options, shots=shots,
+            tasks=tuple(t for arg in tasks or [] for t in arg.split(",")), limit=limit,
+            seed=seed, batch_size=batch_size, max_new_tokens=max_new_tokens, shard=shard,
+            point_convention=point_convention, progress=progress, retry_errors=retry_errors,
+            executor=executor, replicas=replicas)
+        result = run_inference(bench, out, config)
     except (ValueError, ImportError, OSError, FatalBackendError) as exc:
         _fail(str(exc))
     console.print(f"{result.answered} answered now, {result.skipped} already done, "
@@ -382,7 +363,7 @@ def eval_(
     if result.errors:
         console.print(f"{result.errors} items ended in an error: rerun with --retry-errors "
                       "to ask them again", style="yellow")
-    if part[1] > 1:
+    if config.shard[1] > 1:
         console.print(f"shard {shard}: run `vl4gaze score {out}` once every shard is done")
         return
     if not score:
@@ -433,46 +414,39 @@ def score(
 @app.command()
 def train(
     bench: Annotated[Path, typer.Argument(help="Benchmark directory.")],
-    model: Annotated[str, typer.Option(help="hf:NAME_OR_PATH | tiny[:SEED] | "
-                                            "tiny-gaze[:SEED]")],
+    model: Annotated[str, typer.Option(help=train_help("model"))],
     out: Annotated[Path, typer.Option("-o", "--out", help="Checkpoint directory.")],
-    lora: Annotated[bool, typer.Option(help="LoRA (default) or full fine-tuning.")] = True,
-    epochs: Annotated[float, typer.Option(help="Passes over the training items.")] = 1.0,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimizer steps "
-                                                       "(overrides --epochs).")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default: 2e-4 LoRA, 1e-5 "
-                                                  "full; 2e-3/1e-3 for tiny).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Examples per device per step.")] = 8,
-    grad_accum: Annotated[int, typer.Option(help="Gradient accumulation steps.")] = 1,
-    max_length: Annotated[int | None, typer.Option(help="Truncate to N tokens (error if an "
-                                                        "answer would be lost).")] = None,
+    lora: Annotated[bool, typer.Option(help=train_help("lora"))] = True,
+    epochs: Annotated[float, typer.Option(help=train_help("epochs"))] = 1.0,
+    max_steps: Annotated[int | None, typer.Option(help=train_help("max_steps"))] = None,
+    lr: Annotated[float | None, typer.Option(help=train_help("lr"))] = None,
+    batch_size: Annotated[int, typer.Option(help=train_help("batch_size"))] = 8,
+    grad_accum: Annotated[int, typer.Option(help=train_help("grad_accum"))] = 1,
+    max_length: Annotated[int | None, typer.Option(help=train_help("max_length"))] = None,
     seed: SeedOpt = 0,
-    task_mix: Annotated[str | None, typer.Option(help="Task ratios, e.g. "
-                                                      "direction=2,point=1,object=1.")] = None,
-    merge: Annotated[bool, typer.Option(help="Merge LoRA into a standalone model, or save "
-                                             "the adapter only.")] = True,
-    unfreeze_vision: Annotated[bool, typer.Option(help="Train the vision tower too.")] = False,
-    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in "
-                                              "OUT/checkpoints.")] = False,
-    group_by_length: Annotated[bool, typer.Option(help="Batch examples of similar length.")]
-    = False,
-    deepspeed: Annotated[str | None, typer.Option(help="DeepSpeed config JSON (under "
-                                                       "accelerate launch).")] = None,
-    loss_per: Annotated[str, typer.Option(help="Average the loss per answer 'token' (TRL's "
-                                               "default) or per 'example'.")] = "token",
+    task_mix: Annotated[str | None, typer.Option(help=train_help("task_mix"))] = None,
+    merge: Annotated[bool, typer.Option(help=train_help("merge"))] = True,
+    unfreeze_vision: Annotated[bool, typer.Option(help=train_help("unfreeze_vision"))
+                               ] = False,
+    resume: Annotated[bool, typer.Option(help=train_help("resume"))] = False,
+    group_by_length: Annotated[bool, typer.Option(help=train_help("group_by_length"))
+                               ] = False,
+    deepspeed: Annotated[str | None, typer.Option(help=train_help("deepspeed"))] = None,
+    loss_per: Annotated[str, typer.Option(help=train_help("loss_per"))] = "token",
 ) -> None:
     """Fine-tune a VLM on the benchmark's training split (TRL + PEFT); eval it as hf:OUT."""
-    from vl4gaze.train.data import parse_task_mix
-    from vl4gaze.train.sft import train as run_train
+    from vl4gaze.train.config import TrainConfig
 
     try:
-        mix = parse_task_mix(task_mix)
-        done = run_train(bench, model, out, lora=lora, epochs=epochs, max_steps=max_steps,
-                         lr=lr, batch_size=batch_size, grad_accum=grad_accum,
-                         max_length=max_length, seed=seed, task_mix=mix, merge=merge,
-                         unfreeze_vision=unfreeze_vision, resume=resume,
-                         group_by_length=group_by_length, deepspeed=deepspeed,
-                         loss_per=loss_per)
+        config = TrainConfig(model, lora=lora, epochs=epochs, max_steps=max_steps, lr=lr,
+                             batch_size=batch_size, grad_accum=grad_accum,
+                             max_length=max_length, seed=seed, task_mix=task_mix,
+                             merge=merge, unfreeze_vision=unfreeze_vision, resume=resume,
+                             group_by_length=group_by_length, deepspeed=deepspeed,
+                             loss_per=loss_per)
+        from vl4gaze.train.sft import train as run_train
+
+        done = run_train(bench, out, config)
     except (ValueError, OSError) as err:
         _fail(str(err))
     console.print(f"trained: evaluate with `vl4gaze eval {bench} --model hf:{done} "
@@ -483,15 +457,18 @@ def train(
 def report(
     runs: Annotated[list[Path], typer.Argument(help="Run directories.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Report directory.")],
-    max_items: Annotated[int, typer.Option(help="Gallery items per task (0: all).")] = 40,
+    max_items: Annotated[int, typer.Option(
+        help=report_help("max_items_per_task").replace("the CLI's 0", "0"))] = 40,
+    title: Annotated[str, typer.Option(help=report_help("title"))] = "vl4gaze report",
 ) -> None:
     """Tables, plots and an HTML gallery of one or more runs."""
-    from vl4gaze.report import RunError, load_runs, write_report
+    from vl4gaze.report import ReportConfig, RunError, load_runs, write_report
     from vl4gaze.report.tables import rich_table
 
     try:
-        index = write_report(runs, out, max_items_per_task=max_items or None, console=console)
-    except RunError as exc:
+        config = ReportConfig(max_items_per_task=max_items or None, title=title)
+        index = write_report(runs, out, config, console=console)
+    except (RunError, ValueError) as exc:
         _fail(str(exc))
     Console(markup=False, highlight=False).print(rich_table(load_runs(runs)))
     console.print(f"open {index} in a browser")

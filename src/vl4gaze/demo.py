@@ -100,11 +100,11 @@ def _prepare(out: Path, params: dict[str, Any], console: Console) -> None:
 def _evaluate(bench: Path, spec: str, run: Path, size: DemoSize, seed: int, shots: int,
               console: Console) -> Path:
     """Infer (resumable) and score one model: the same two calls as `vl4gaze eval`."""
-    from vl4gaze.infer import run_inference
+    from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.score import score_run
 
-    run_inference(bench, spec, run, shots=shots, limit=size.eval_limit, seed=seed,
-                  max_new_tokens=size.max_new_tokens, console=console)
+    run_inference(bench, run, RunConfig(spec, shots=shots, limit=size.eval_limit, seed=seed,
+                                        max_new_tokens=size.max_new_tokens), console=console)
     score_run(run)
     return run
 
@@ -112,6 +112,7 @@ def _evaluate(bench: Path, spec: str, run: Path, size: DemoSize, seed: int, shot
 def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
     """Fine-tune the tiny VLM (full; docs/learnability.md), unless a finished checkpoint is
     already there."""
+    from vl4gaze.train.config import TrainConfig
     from vl4gaze.train.data import parse_task_mix
     from vl4gaze.train.sft import train
 
@@ -121,10 +122,10 @@ def _train(bench: Path, ckpt: Path, size: DemoSize, seed: int) -> Path:
     counts = json.loads((bench / "manifest.json").read_text())["counts"]["split_task"]
     mix = {t: w for t, w in (parse_task_mix(size.task_mix) or {}).items()
            if counts.get(f"train/{t}")} or None
-    return train(bench, f"{size.model}:{seed}", ckpt, max_steps=size.train_steps, lora=False,
-                 lr=size.lr, batch_size=size.batch_size, seed=seed, group_by_length=True,
-                 task_mix=mix, loss_per=size.loss_per,
-                 logging_steps=max(1, size.train_steps // 10))
+    return train(bench, ckpt, TrainConfig(
+        f"{size.model}:{seed}", max_steps=size.train_steps, lora=False, lr=size.lr,
+        batch_size=size.batch_size, seed=seed, group_by_length=True, task_mix=mix,
+        loss_per=size.loss_per, logging_steps=max(1, size.train_steps // 10)))
 
 
 def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool = False,
@@ -135,7 +136,7 @@ def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool
     with ``quick``, ``QUICK``); ``size`` replaces the preset entirely.
     """
     from vl4gaze.build import build_benchmark
-    from vl4gaze.report import load_runs, write_report
+    from vl4gaze.report import ReportConfig, load_runs, write_report
     from vl4gaze.report.tables import rich_table
     from vl4gaze.sources.gazeworld import synthesize
 
@@ -174,8 +175,9 @@ def run_demo(out: Path, *, scenes: int | None = None, seed: int = 0, quick: bool
     runs.append(stages.run("Evaluate the fine-tuned tiny VLM zero-shot", lambda: _evaluate(
         bench, f"hf:{ckpt}", runs_dir / "tiny-sft", size, seed, 0, console)))
     report = stages.run("Write the report", lambda: write_report(
-        runs, out / "report", max_items_per_task=size.gallery_items,
-        title="vl4gaze demo on GazeWorld", console=console))
+        runs, out / "report", ReportConfig(max_items_per_task=size.gallery_items,
+                                           title="vl4gaze demo on GazeWorld"),
+        console=console))
 
     (out / "timings.json").write_text(json.dumps(stages.seconds, indent=2) + "\n")
     Console().print(rich_table(load_runs(runs), title="vl4gaze demo: main results (95% CI)"))

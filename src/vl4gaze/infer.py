@@ -20,13 +20,15 @@ of an item wins (its ``attempt`` counts the tries).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,8 @@ from vl4gaze.models.base import (
     PartialBatchError,
     Request,
 )
-from vl4gaze.progress import ProgressLog
 from vl4gaze.prompting import ShotSampler, build_messages, prompt_config, read_manifest
+from vl4gaze.run_config import RunConfig, parse_shard  # noqa: F401 (parse_shard: re-export)
 from vl4gaze.schema import Prediction, QAItem
 
 PREDICTIONS = "predictions.jsonl"
@@ -63,17 +65,6 @@ class RunResult:
     skipped: int  # already answered before this call
     answered: int  # answered by this call
     errors: int  # of those, how many carry an error
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/N"`` -> (i, N) with 0 <= i < N; a clear error otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match:
-        raise ValueError(f"shard {text!r} must look like i/N, e.g. 0/4")
-    index, count = int(match[1]), int(match[2])
-    if count < 1 or not 0 <= index < count:
-        raise ValueError(f"shard {text!r}: need 0 <= i < N")
-    return index, count
 
 
 def predictions_path(run: Path, shard: tuple[int, int] = (0, 1)) -> Path:
@@ -266,6 +257,16 @@ def _heatmaps(model: Model, requests: list[Request]) -> list[list[list[float]] |
         return [None] * len(requests)
 
 
+def item_messages(item: QAItem, bench: Path, sampler: ShotSampler | None) -> list[dict[str, Any]]:
+    """The chat messages of one item, with its in-context examples (every executor)."""
+    return build_messages(item, bench, shots=sampler.shots_for(item) if sampler else [])
+
+
+def prompt_error(err: BaseException) -> str:
+    """The ``error`` of an item whose prompt could not be built."""
+    return f"prompt: {type(err).__name__}: {err}"
+
+
 def predict_batch(
     model: Model,
     model_spec: str,
@@ -291,13 +292,11 @@ def predict_batch(
     attempts = attempts or {}
     for i, item in enumerate(batch):
         try:
-            shots = sampler.shots_for(item) if sampler else []
-            requests.append(Request(build_messages(item, bench, shots=shots), item))
+            requests.append(Request(item_messages(item, bench, sampler), item))
             slots.append(i)
         except Exception as err:
             results[i] = Prediction(item.id, model_spec, prompt_hash, "",
-                                    error=f"prompt: {type(err).__name__}: {err}",
-                                    attempt=attempts.get(item.id, 1))
+                                    error=prompt_error(err), attempt=attempts.get(item.id, 1))
     groups: dict[int, list[int]] = {}  # budget -> positions in requests, in batch order
     for n, slot in enumerate(slots):
         groups.setdefault(token_limit(batch[slot].task, max_new_tokens), []).append(n)
@@ -328,7 +327,7 @@ class RunPlan:
 
     bench: Path
     run: Path
-    options: dict[str, Any]
+    config: RunConfig
     prompt_hash: str
     todo_all: list[QAItem]  # this shard's items
     todo: list[QAItem]  # of those, the ones not answered yet (or errored, when retrying)
@@ -336,132 +335,164 @@ class RunPlan:
     attempts: dict[str, int]  # item id -> the try number its next answer gets (retries)
 
 
-def prepare_run(
-    bench: Path,
-    model_spec: str,
-    run: Path,
-    *,
-    model_options: dict[str, Any] | None = None,
-    shots: int = 0,
-    tasks: Sequence[str] | None = None,
-    limit: int | None = None,
-    seed: int = 0,
-    batch_size: int = 8,
-    max_new_tokens: int | None = None,
-    shard: tuple[int, int] = (0, 1),
-    point_convention: str = "auto",
-    items: Sequence[QAItem] | None = None,
-    retry_errors: bool = False,
-) -> RunPlan:
+def prepare_run(bench: Path, run: Path, config: RunConfig, *,
+                items: Sequence[QAItem] | None = None) -> RunPlan:
     """Write (or check) ``config.json`` and find what is left to answer.
 
     Shared by every executor (local, Ray), so that a run may switch executors and resume.
-    Everything that can be refused (batch size, task names, a changed benchmark) is
-    checked before anything is written.
+    Everything that can be refused (the record's fields, a changed benchmark) is checked
+    before anything is written.
     """
     bench, run = Path(bench).resolve(), Path(run)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    from vl4gaze.tasks.registry import task_names, token_limits
-
-    known = task_names()
-    unknown = sorted({str(t) for t in tasks or ()} - set(known))
-    if unknown:
-        raise ValueError(f"unknown task {unknown[0]!r}; tasks are {', '.join(known)}")
     if items is None and not (bench / "data").is_dir():
         raise FileNotFoundError(f"{bench}: not a benchmark directory (no data/ folder)")
+    from vl4gaze.tasks.registry import token_limits
+
     run.mkdir(parents=True, exist_ok=True)
-    prompt_hash = prompt_config(bench, shots=shots, seed=seed)
-    options = {k: v for k, v in (model_options or {}).items() if v is not None}
-    if any("key" in k and k != "api_key_env" for k in options):
-        raise ValueError("pass API keys by environment variable name (api_key_env), "
-                         "never as a value: they would be written to config.json")
-    config = {
-        "bench": str(bench), "bench_hash": bench_hash(bench), "model": model_spec,
-        "shots": shots,
-        "tasks": sorted(str(t) for t in tasks) if tasks else None, "limit": limit,
-        "prompt_config": prompt_hash, "point_convention": point_convention, "seed": seed,
-        "batch_size": batch_size,
-        "model_options": {k: (str(v) if isinstance(v, Path) else v)
-                          for k, v in options.items()},
-    }
+    prompt_hash = prompt_config(bench, shots=config.shots, seed=config.seed)
     test_items = items if items is not None else _load_split(bench, "test")
     # The budget of the tasks this benchmark holds (one number for the paper's four).
-    config["max_new_tokens"] = token_limits(max_new_tokens, {it.task for it in test_items})
-    write_config(run, config)
-    todo_all = select_items(test_items, tasks=tasks, limit=limit, shard=shard)
-    out_path = predictions_path(run, shard)
+    budget = token_limits(config.max_new_tokens, {it.task for it in test_items})
+    write_config(run, config.record(bench=bench, bench_hash=bench_hash(bench),
+                                    prompt_config=prompt_hash, max_new_tokens=budget))
+    todo_all = select_items(test_items, tasks=config.tasks, limit=config.limit,
+                            shard=config.shard)
+    out_path = predictions_path(run, config.shard)
     repair_tail(out_path)
     done = read_predictions(run)
     todo = [item for item in todo_all if item.id not in done
-            or (retry_errors and done[item.id].error is not None)]
+            or (config.retry_errors and done[item.id].error is not None)]
     attempts = {item.id: done[item.id].attempt + 1 for item in todo if item.id in done}
-    return RunPlan(bench, run, options, prompt_hash, todo_all, todo, out_path, attempts)
+    return RunPlan(bench, run, config, prompt_hash, todo_all, todo, out_path, attempts)
+
+
+@dataclass
+class Answerer:
+    """One model ready to answer batches of items (built once per executor replica)."""
+
+    model: Model
+    model_spec: str
+    bench: Path
+    prompt_hash: str
+    sampler: ShotSampler | None
+    max_new_tokens: int | None  # None: each task's own
+
+    def __call__(self, batch: list[QAItem]) -> list[Prediction]:
+        return predict_batch(self.model, self.model_spec, batch, self.bench,
+                             prompt_hash=self.prompt_hash, sampler=self.sampler,
+                             max_new_tokens=self.max_new_tokens)
+
+
+def make_answerer(bench: Path, config: RunConfig, prompt_hash: str, model: Model | None = None,
+                  train_items: Sequence[QAItem] | None = None) -> Answerer:
+    """Load the model (unless given) and the shot pool: what answering needs."""
+    if model is None:
+        from vl4gaze.models import load_model
+
+        model = load_model(config.model, bench=bench, seed=config.seed, **config.model_options)
+    sampler = None
+    if config.shots:
+        pool = train_items if train_items is not None else _load_split(bench, "train")
+        sampler = ShotSampler(list(pool), config.shots, config.seed)
+    return Answerer(model, config.model, bench, prompt_hash, sampler, config.max_new_tokens)
+
+
+class PredictionLog:
+    """The append-only log of one shard, written by the driver whatever the executor.
+
+    Each batch is one ``write``, flushed at once (a killed process keeps every batch
+    written) and fsynced at most every ``FSYNC_EVERY_S`` and on close (a machine crash
+    loses at most the last second). An item this call did not ask for, or already wrote
+    (a Ray task retried), is not written again; ``attempt`` is set here from the plan
+    (``--retry-errors``)."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.path = plan.out_path
+        self.attempts = plan.attempts
+        self.wanted = {item.id for item in plan.todo}
+        self.written: set[str] = set()
+        self.answered = self.errors = 0
+
+    def __enter__(self) -> PredictionLog:
+        self._file = self.path.open("ab")
+        self._synced = time.monotonic()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def write(self, preds: Iterable[Prediction]) -> None:
+        new = []
+        for pred in preds:
+            if pred.item_id in self.wanted and pred.item_id not in self.written:
+                self.written.add(pred.item_id)
+                attempt = self.attempts.get(pred.item_id, 1)
+                new.append(pred if pred.attempt == attempt
+                           else dataclasses.replace(pred, attempt=attempt))
+        if not new:
+            return
+        self._file.write("".join(p.to_json() + "\n" for p in new).encode())
+        self._file.flush()
+        if time.monotonic() - self._synced >= FSYNC_EVERY_S:
+            os.fsync(self._file.fileno())
+            self._synced = time.monotonic()
+        self.answered += len(new)
+        self.errors += sum(p.error is not None for p in new)
 
 
 def run_inference(
     bench: Path,
-    model_spec: str,
     run: Path,
+    config: RunConfig,
     *,
     model: Model | None = None,
-    model_options: dict[str, Any] | None = None,
-    shots: int = 0,
-    tasks: Sequence[str] | None = None,
-    limit: int | None = None,
-    seed: int = 0,
-    batch_size: int = 8,
-    max_new_tokens: int | None = None,
-    shard: tuple[int, int] = (0, 1),
-    point_convention: str = "auto",
     items: Sequence[QAItem] | None = None,
     train_items: Sequence[QAItem] | None = None,
-    progress: bool = True,
     console: Console | None = None,
-    retry_errors: bool = False,
 ) -> RunResult:
     """Answer the benchmark's test items into ``run`` (resuming what is there).
 
-    ``model_options`` go to :func:`vl4gaze.models.load_model` and are recorded in
+    ``config.model_options`` go to :func:`vl4gaze.models.load_model` and are recorded in
     config.json: pass secrets only by environment-variable NAME (``api_key_env``).
-    ``items`` / ``train_items`` replace reading the benchmark (tests, notebooks).
-    ``max_new_tokens`` None: each task's own answer budget (64 for the built-in tasks).
+    ``model`` is a ready Model (local executor only); ``items`` / ``train_items`` replace
+    reading the benchmark (tests, notebooks). ``config.executor`` says where the batches
+    run (:mod:`vl4gaze.executor`); the log is written here either way.
+    ``config.max_new_tokens`` None: each task's own answer budget (64 for the built-in
+    tasks).
     """
-    plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
-                       tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,
-                       max_new_tokens=max_new_tokens, shard=shard,
-                       point_convention=point_convention, items=items,
-                       retry_errors=retry_errors)
-    bench, run, options, prompt_hash = plan.bench, plan.run, plan.options, plan.prompt_hash
-    todo_all, todo, out_path = plan.todo_all, plan.todo, plan.out_path
-    result_skipped = len(todo_all) - len(todo)
-    answered = errors = 0
-    if todo:
-        if model is None:
-            from vl4gaze.models import load_model
+    if model is not None and config.executor != "local":
+        raise ValueError(f"executor {config.executor!r} loads the model in each replica: "
+                         "pass the model spec, not a model object")
+    plan = prepare_run(bench, run, config, items=items)
+    skipped = len(plan.todo_all) - len(plan.todo)
+    with PredictionLog(plan) as log:
+        for preds in _answers(plan, model, train_items, console):
+            log.write(preds)
+    return RunResult(plan.run, plan.out_path, len(plan.todo_all), skipped, log.answered,
+                     log.errors)
 
-            model = load_model(model_spec, bench=bench, seed=seed, **options)
-        sampler = None
-        if shots:
-            pool = train_items if train_items is not None else _load_split(bench, "train")
-            sampler = ShotSampler(pool, shots, seed)
-        with (
-            ProgressLog(f"eval {model_spec}", len(todo), enabled=progress,
-                        console=console) as bar,
-            out_path.open("ab") as log,
-        ):
-            synced = time.monotonic()
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start:start + batch_size]
-                preds = predict_batch(model, model_spec, batch, bench, prompt_hash=prompt_hash,
-                                      sampler=sampler, max_new_tokens=max_new_tokens,
-                                      attempts=plan.attempts)
-                log.write("".join(p.to_json() + "\n" for p in preds).encode())
-                log.flush()  # a killed process keeps every flushed batch
-                if time.monotonic() - synced >= FSYNC_EVERY_S or start + batch_size >= len(todo):
-                    os.fsync(log.fileno())  # a machine crash: at most the last second
-                    synced = time.monotonic()
-                answered += len(preds)
-                errors += sum(p.error is not None for p in preds)
-                bar.advance(len(preds))
-    return RunResult(run, out_path, len(todo_all), result_skipped, answered, errors)
+
+def _answers(plan: RunPlan, model: Model | None, train_items: Sequence[QAItem] | None,
+             console: Console | None) -> Iterator[list[Prediction]]:
+    """Batches of predictions for ``plan.todo`` from the config's executor."""
+    config = plan.config
+    if not plan.todo:
+        return iter(())
+    from vl4gaze.executor import get_executor
+
+    executor = get_executor(config.executor, replicas=config.replicas,
+                            gpus_per_replica=config.gpus_per_replica,
+                            cpus_per_replica=config.cpus_per_replica)
+    if executor.name == "ray" and config.model.startswith("vllm:") and config.use_ray_llm:
+        from vl4gaze.scale import ray_llm_available, vllm_answers
+
+        if ray_llm_available():
+            return vllm_answers(plan, train_items, console)
+    make_fn = partial(make_answerer, plan.bench, config, plan.prompt_hash, model,
+                      None if train_items is None else list(train_items))
+    return executor.map_batches(
+        make_fn, plan.todo, batch_size=config.batch_size, label=f"eval {config.model}",
+        progress=config.progress, console=console, per_replica=True,
+        gpus_per_model=int(config.model_options.get("tensor_parallel_size", 1)))

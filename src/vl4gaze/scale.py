@@ -25,21 +25,26 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
-from collections.abc import Iterable, Iterator, Sequence
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vl4gaze.schema import Box, GazeSample, Prediction, QAItem
+from vl4gaze.executor import EXECUTORS, BatchFn, check_executor
+from vl4gaze.progress import ProgressLog
+from vl4gaze.schema import GazeSample, Prediction, QAItem
 
-EXECUTORS = ("local", "ray")
+if TYPE_CHECKING:
+    from vl4gaze.infer import RunPlan, RunResult
+    from vl4gaze.run_config import RunConfig
+
+__all__ = ["EXECUTORS", "RayExecutor", "annotate_samples_ray", "build_benchmark_ray",
+           "check_executor", "init_ray", "run_inference_ray"]
 INSTALL_HINT = "Ray is not installed: pip install 'vl4gaze[scale]' (ray[data] >= 2.40)"
 #: ``Dataset`` blocks per replica: enough to keep every replica busy and the driver's
 #: writes steady, few enough that scheduling stays cheap.
@@ -48,7 +53,8 @@ _BLOCKS_PER_REPLICA = 8
 
 # -- Ray itself -------------------------------------------------------------------------
 
-def _ray() -> Any:
+def ray_module() -> Any:
+    """``ray``, or ImportError with the install line."""
     try:
         import ray
     except ImportError as err:
@@ -60,9 +66,9 @@ def init_ray(address: str | None = None, **options: Any) -> Any:
     """Connect to Ray once (``address``, else ``RAY_ADDRESS``, else a local instance).
 
     ``options`` go to ``ray.init`` (``num_cpus``, ``object_store_memory``...). Ray Data's
-    own progress bars are turned off: the driver shows one rich bar per stage.
+    own progress bars are turned off: the driver shows one progress log per stage.
     """
-    ray = _ray()
+    ray = ray_module()
     if not ray.is_initialized():
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         options.setdefault("include_dashboard", False)
@@ -73,20 +79,6 @@ def init_ray(address: str | None = None, **options: Any) -> Any:
     context.print_on_execution_start = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     return ray
-
-
-def check_executor(executor: str) -> str:
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor {executor!r}: expected one of {', '.join(EXECUTORS)}")
-    return executor
-
-
-def annotate_with(executor: str, *, replicas: int = 1) -> Any:
-    """The ``annotate_fn`` for :func:`vl4gaze.annotate.run_annotate` (None: local)."""
-    if check_executor(executor) == "local":
-        return None
-    _ray()  # a clear message now rather than after reading every source
-    return partial(annotate_samples_ray, replicas=replicas)
 
 
 def _gpus_per_replica(ray: Any, requested: float | None, per_model: int = 1) -> float:
@@ -100,144 +92,99 @@ def _blocks(n: int, replicas: int, batch_size: int) -> int:
     return max(1, min(-(-n // batch_size), replicas * _BLOCKS_PER_REPLICA))
 
 
-def _bar(enabled: bool, label: str, total: int, console: Console | None = None) -> Progress:
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console or Console(stderr=True),
-                    disable=not enabled, transient=True)
+# -- the executor -----------------------------------------------------------------------
+
+def _outcome(fn: BatchFn, rows: np.ndarray) -> dict[str, list[bytes]]:
+    """Run ``fn`` on one batch of pickled items; its result (or its exception, raised
+    again on the driver) and the batch's size, as one pickled row."""
+    items = [pickle.loads(row) for row in rows]
+    try:
+        outcome: tuple[Any, BaseException | None] = (fn(items), None)
+    except Exception as err:
+        outcome = (None, err)
+    try:
+        blob = pickle.dumps((*outcome, len(items)))
+    except Exception:  # an exception that does not pickle: its type and message
+        blob = pickle.dumps((None, RuntimeError(f"{type(outcome[1]).__name__}: "
+                                                f"{outcome[1]}"), len(items)))
+    return {"outcome": [blob]}
+
+
+def _task(batch: dict[str, np.ndarray], make_fn: Callable[[], BatchFn]
+          ) -> dict[str, list[bytes]]:
+    return _outcome(make_fn(), batch["row"])
+
+
+class _Replica:
+    """One actor of the pool: builds the stage's function (loads its model) once."""
+
+    def __init__(self, make_fn: Callable[[], BatchFn]) -> None:
+        self.fn = make_fn()
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[bytes]]:
+        return _outcome(self.fn, batch["row"])
+
+
+@dataclass(frozen=True)
+class RayExecutor:
+    """Batches as Ray Data tasks, or on a pool of ``replicas`` actors (one model each).
+
+    Items go to the workers pickled and results come back to the driver as each batch
+    finishes, in any order. BENCH and source paths must be readable on every Ray node."""
+
+    replicas: int = 1
+    gpus_per_replica: float | None = None
+    cpus_per_replica: float = 1.0
+    name: ClassVar[str] = "ray"
+
+    def __post_init__(self) -> None:
+        if self.replicas < 1:
+            raise ValueError(f"replicas must be >= 1, got {self.replicas}")
+
+    def map_batches(self, make_fn: Callable[[], BatchFn], items: Sequence[Any], *,
+                    batch_size: int, label: str, unit: str = "items", progress: bool = True,
+                    console: Console | None = None, per_replica: bool = False,
+                    gpus_per_model: int = 1) -> Iterator[Any]:
+        if not items:
+            return
+        ray = init_ray()
+        workers = self.replicas if per_replica else max(
+            1, int(ray.cluster_resources().get("CPU", 1)))
+        ds = ray.data.from_items([{"row": pickle.dumps(item)} for item in items],
+                                 override_num_blocks=_blocks(len(items), workers, batch_size))
+        if per_replica:
+            done = ds.map_batches(
+                _Replica, batch_size=batch_size,
+                compute=ray.data.ActorPoolStrategy(size=self.replicas),
+                num_gpus=_gpus_per_replica(ray, self.gpus_per_replica, gpus_per_model),
+                num_cpus=self.cpus_per_replica, fn_constructor_kwargs={"make_fn": make_fn})
+        else:
+            done = ds.map_batches(_task, batch_size=batch_size, fn_kwargs={"make_fn": make_fn})
+        with ProgressLog(label, len(items), enabled=progress, console=console,
+                         unit=unit) as bar:
+            for batch in done.iter_batches(batch_size=None, batch_format="numpy"):
+                for blob in batch["outcome"]:
+                    result, error, n = pickle.loads(blob)
+                    if error is not None:
+                        raise error
+                    yield result
+                    bar.advance(n)
 
 
 # -- eval -------------------------------------------------------------------------------
 
-class _Predictor:
-    """One model replica: loads the model once, answers batches of item JSON."""
+def run_inference_ray(bench: Path, run: Path, config: RunConfig, **options: Any
+                      ) -> RunResult:
+    """:func:`vl4gaze.infer.run_inference` with ``config.executor`` set to ``ray``.
 
-    def __init__(self, bench: str, model_spec: str, options: dict[str, Any], seed: int,
-                 shots: int, train_items: list[str] | None, prompt_hash: str,
-                 max_new_tokens: int | None) -> None:
-        from vl4gaze.models import load_model
-        from vl4gaze.prompting import ShotSampler
+    ``config.replicas`` model copies answer in parallel (one GPU each when the cluster has
+    GPUs, or ``config.gpus_per_replica``); the driver writes the same resumable log."""
+    from vl4gaze.infer import run_inference
 
-        self.bench = Path(bench)
-        self.spec = model_spec
-        self.prompt_hash = prompt_hash
-        self.max_new_tokens = max_new_tokens
-        self.model = load_model(model_spec, bench=self.bench, seed=seed, **options)
-        self.sampler = None
-        if shots:
-            if train_items is None:
-                from vl4gaze.build import load_benchmark
-
-                pool = load_benchmark(self.bench, "train")
-            else:
-                pool = [QAItem.from_json(t) for t in train_items]
-            self.sampler = ShotSampler(pool, shots, seed)
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
-        from vl4gaze.infer import predict_batch
-        from vl4gaze.models.base import FatalBackendError
-
-        items = [QAItem.from_json(t) for t in batch["item"]]
-        try:
-            preds = predict_batch(self.model, self.spec, items, self.bench,
-                                  prompt_hash=self.prompt_hash, sampler=self.sampler,
-                                  max_new_tokens=self.max_new_tokens)
-        except FatalBackendError as err:  # the driver stops the run with this message
-            return {"prediction": [""], "fatal": [str(err)]}
-        return {"prediction": [p.to_json() for p in preds], "fatal": [""] * len(preds)}
+    return run_inference(bench, run, dataclasses.replace(config, executor="ray"), **options)
 
 
-def run_inference_ray(
-    bench: Path,
-    model_spec: str,
-    run: Path,
-    *,
-    model_options: dict[str, Any] | None = None,
-    shots: int = 0,
-    tasks: Sequence[str] | None = None,
-    limit: int | None = None,
-    seed: int = 0,
-    batch_size: int = 8,
-    max_new_tokens: int | None = None,
-    shard: tuple[int, int] = (0, 1),
-    point_convention: str = "auto",
-    replicas: int = 1,
-    gpus_per_replica: float | None = None,
-    cpus_per_replica: float = 1.0,
-    use_ray_llm: bool = True,
-    items: Sequence[QAItem] | None = None,
-    train_items: Sequence[QAItem] | None = None,
-    progress: bool = True,
-    console: Console | None = None,
-    retry_errors: bool = False,
-) -> Any:
-    """:func:`vl4gaze.infer.run_inference` on Ray: same arguments, same run directory.
-
-    ``replicas`` model copies answer in parallel (one GPU each when the cluster has GPUs,
-    or ``gpus_per_replica``). BENCH must be on a path every Ray node can read.
-    """
-    from vl4gaze.infer import RunResult, prepare_run
-    from vl4gaze.models import FatalBackendError
-
-    if replicas < 1:
-        raise ValueError(f"replicas must be >= 1, got {replicas}")
-    # The same set-up as the local executor: a run may switch executors and resume.
-    plan = prepare_run(bench, model_spec, run, model_options=model_options, shots=shots,
-                       tasks=tasks, limit=limit, seed=seed, batch_size=batch_size,
-                       max_new_tokens=max_new_tokens, shard=shard,
-                       point_convention=point_convention, items=items,
-                       retry_errors=retry_errors)
-    bench, run, options, prompt_hash = plan.bench, plan.run, plan.options, plan.prompt_hash
-    todo_all, todo, out_path = plan.todo_all, plan.todo, plan.out_path
-    skipped = len(todo_all) - len(todo)
-    answered = errors = 0
-    if not todo:
-        return RunResult(run, out_path, len(todo_all), skipped, 0, 0)
-
-    ray = init_ray()
-    ds = ray.data.from_items([{"item": item.to_json()} for item in todo],
-                             override_num_blocks=_blocks(len(todo), replicas, batch_size))
-    if model_spec.startswith("vllm:") and use_ray_llm and _ray_llm_available():
-        results = _vllm_processor(ds, bench, model_spec, options, seed=seed, shots=shots,
-                                  train_items=train_items, prompt_hash=prompt_hash,
-                                  max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                  replicas=replicas)
-    else:
-        results = ds.map_batches(
-            _Predictor, batch_size=batch_size,
-            compute=ray.data.ActorPoolStrategy(size=replicas),
-            num_gpus=_gpus_per_replica(ray, gpus_per_replica,
-                                       int(options.get("tensor_parallel_size", 1))),
-            num_cpus=cpus_per_replica,
-            fn_constructor_kwargs={
-                "bench": str(bench), "model_spec": model_spec, "options": options,
-                "seed": seed, "shots": shots, "prompt_hash": prompt_hash,
-                "max_new_tokens": max_new_tokens,
-                "train_items": None if train_items is None
-                else [t.to_json() for t in train_items]})
-    wanted = {item.id for item in todo}
-    written: set[str] = set()
-    with _bar(progress, model_spec, len(todo), console) as bar, out_path.open("ab") as log:
-        task_id = bar.add_task(model_spec, total=len(todo))
-        for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-            fatal = [f for f in batch.get("fatal", ()) if f]
-            preds = [Prediction.from_json(p) for p in batch["prediction"] if p]
-            # A retried Ray task must not log an item twice.
-            preds = [dataclasses.replace(p, attempt=plan.attempts.get(p.item_id, 1))
-                     for p in preds if p.item_id in wanted and p.item_id not in written]
-            if preds:
-                log.write("".join(p.to_json() + "\n" for p in preds).encode())
-                log.flush()
-                os.fsync(log.fileno())
-            written.update(p.item_id for p in preds)
-            answered += len(preds)
-            errors += sum(p.error is not None for p in preds)
-            bar.advance(task_id, len(preds))
-            if fatal:
-                raise FatalBackendError(fatal[0])
-    return RunResult(run, out_path, len(todo_all), skipped, answered, errors)
-
-
-def _ray_llm_available() -> bool:
+def ray_llm_available() -> bool:
     try:
         import ray.data.llm  # noqa: F401
         import vllm  # noqa: F401
@@ -246,63 +193,65 @@ def _ray_llm_available() -> bool:
     return True
 
 
-def _vllm_processor(ds: Any, bench: Path, model_spec: str, options: dict[str, Any], *,
-                    seed: int, shots: int, train_items: Sequence[QAItem] | None,
-                    prompt_hash: str, max_new_tokens: int | None, batch_size: int,
-                    replicas: int) -> Any:
-    """Ray Data LLM: a vLLM engine per replica (tensor parallel inside it), prompts built
-    by CPU workers, results as Prediction JSON. Needs GPUs and vLLM (not run in CI)."""
+def vllm_answers(plan: RunPlan, train_items: Sequence[QAItem] | None,
+                 console: Console | None = None) -> Iterator[list[Prediction]]:
+    """Ray Data LLM: a vLLM engine per replica (tensor parallel inside it, the engine
+    arguments of ``models.vllm``), prompts built by CPU workers as the local path builds
+    them, results as Predictions. Needs GPUs and vLLM (not run in CI)."""
     import ray.data.llm as llm
 
-    from vl4gaze.models.vllm import to_vllm_messages
-    from vl4gaze.prompting import ShotSampler, build_messages
+    from vl4gaze.infer import item_messages, prompt_error
+    from vl4gaze.models.vllm import engine_args, to_vllm_messages
+    from vl4gaze.prompting import ShotSampler
     from vl4gaze.tasks.registry import token_limit
 
+    config, bench, todo = plan.config, plan.bench, plan.todo
+    ray = init_ray()
+    ds = ray.data.from_items([{"item": item.to_json()} for item in todo],
+                             override_num_blocks=_blocks(len(todo), config.replicas,
+                                                         config.batch_size))
     sampler = None
-    if shots:
+    if config.shots:
         from vl4gaze.build import load_benchmark
 
-        sampler = ShotSampler(train_items if train_items is not None
-                              else load_benchmark(bench, "train"), shots, seed)
-    name = model_spec.removeprefix("vllm:")
-    engine = {"tensor_parallel_size": int(options.get("tensor_parallel_size", 1)),
-              "dtype": options.get("dtype", "auto"), "seed": seed,
-              "limit_mm_per_prompt": {"image": int(options.get("max_images", 8))},
-              "trust_remote_code": bool(options.get("trust_remote_code", False))}
-    for key in ("max_model_len", "gpu_memory_utilization"):
-        if options.get(key):
-            engine[key] = options[key]
-    common = {"model_source": name, "engine_kwargs": engine, "batch_size": batch_size,
-              "concurrency": replicas}
+        sampler = ShotSampler(list(train_items) if train_items is not None
+                              else load_benchmark(bench, "train"), config.shots, config.seed)
+    engine = engine_args(**{**config.model_options, "seed": config.seed})
+    common = {"model_source": config.model.removeprefix("vllm:"), "engine_kwargs": engine,
+              "batch_size": config.batch_size, "concurrency": config.replicas}
     try:  # Ray >= 2.5x: per-stage configs and row-level errors
-        config = llm.vLLMEngineProcessorConfig(**common, should_continue_on_error=True,
-                                               prepare_multimodal_stage=True)
+        processor_config = llm.vLLMEngineProcessorConfig(
+            **common, should_continue_on_error=True, prepare_multimodal_stage=True)
     except (TypeError, ValueError):  # Ray 2.4x: the older spelling
-        config = llm.vLLMEngineProcessorConfig(**common, has_image=True)
+        processor_config = llm.vLLMEngineProcessorConfig(**common, has_image=True)
     build = getattr(llm, "build_processor", None) or llm.build_llm_processor
+    spec, prompt_hash, max_new_tokens = config.model, plan.prompt_hash, config.max_new_tokens
 
     def preprocess(row: dict[str, Any]) -> dict[str, Any]:
         item = QAItem.from_json(row["item"])
         try:
-            shots_for = sampler.shots_for(item) if sampler else []
-            messages = to_vllm_messages(build_messages(item, bench, shots=shots_for),
+            messages = to_vllm_messages(item_messages(item, bench, sampler),
                                         image_parts="data_url")
-            prompt_error = ""
+            error = ""
         except Exception as err:  # logged as the item's error, like the local path
-            messages = [{"role": "user", "content": "."}]
-            prompt_error = f"prompt: {type(err).__name__}: {err}"
-        return {"item_id": item.id, "prompt_error": prompt_error, "messages": messages,
+            messages, error = [{"role": "user", "content": "."}], prompt_error(err)
+        return {"item_id": item.id, "prompt_error": error, "messages": messages,
                 "sampling_params": {"temperature": 0.0,
                                     "max_tokens": token_limit(item.task, max_new_tokens)}}
 
     def postprocess(row: dict[str, Any]) -> dict[str, Any]:
         error = row.get("prompt_error") or row.get("__inference_error__") or None
         raw = "" if error else str(row.get("generated_text", "")).strip()
-        pred = Prediction(row["item_id"], model_spec, prompt_hash, raw, error=error)
-        return {"prediction": pred.to_json(), "fatal": ""}
+        return {"prediction": Prediction(row["item_id"], spec, prompt_hash, raw,
+                                         error=error).to_json()}
 
-    processor = build(config, preprocess=preprocess, postprocess=postprocess)
-    return processor(ds)
+    results = build(processor_config, preprocess=preprocess, postprocess=postprocess)(ds)
+    with ProgressLog(f"eval {spec}", len(todo), enabled=config.progress,
+                     console=console) as bar:
+        for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
+            preds = [Prediction.from_json(p) for p in batch["prediction"] if p]
+            yield preds
+            bar.advance(len(preds))
 
 
 # -- build ------------------------------------------------------------------------------
@@ -313,22 +262,21 @@ def build_benchmark_ray(sources: list[str], out: Path, config: Any = None, *,
     """:func:`vl4gaze.build.build_benchmark` with sources read and images rendered on Ray.
 
     Items are generated on the driver in source order, so the Parquet files, the image plan
-    and the manifest are byte-identical to a local build.
+    and the manifest are byte-identical to a local build. The images are written by
+    ``build.write_image`` on Ray workers (:class:`RayExecutor`).
     """
-    from dataclasses import replace
-
-    from vl4gaze.build import BuildConfig, build_from_samples, dataset_card
+    from vl4gaze.build import BuildConfig, build_from_samples, dataset_card, render_images
 
     config = config if config is not None else BuildConfig(**options)
     images = config.images
     ray = init_ray()
     problems: list = []
     manifest = build_from_samples(_read_sources_ray(ray, sources, problems), out,
-                                  replace(config, images="none"), progress=progress,
-                                  sources=sources, problems=problems,
+                                  dataclasses.replace(config, images="none"),
+                                  progress=progress, sources=sources, problems=problems,
                                   allow_empty=allow_empty)
-    rendered = render_images_ray(out, link=images == "link", progress=progress) \
-        if images != "none" else 0
+    rendered = render_images(out, link=images == "link", progress=progress,
+                             executor=RayExecutor()) if images != "none" else 0
     # What build_from_samples would have recorded had it rendered the images itself.
     manifest["options"]["images"] = images
     manifest["images"]["rendered_at_build"] = rendered
@@ -362,58 +310,6 @@ def _read_sources_ray(ray: Any, sources: list[str], problems: list
         yield from samples
 
 
-def _render_batch(batch: pa.Table, bench: str, link: bool) -> dict[str, list[int]]:
-    """Write one batch of planned images (the same bytes as ``build.render_images``)."""
-    from PIL import Image
-
-    from vl4gaze.tasks.refs import draw_marker
-
-    root = Path(bench)
-    for entry in batch.to_pylist():
-        dest = root / entry["dest"]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if entry["box"] is None:
-            if link:
-                os.symlink(os.path.abspath(entry["src"]), dest)
-                continue
-            try:
-                os.link(entry["src"], dest)
-            except OSError:
-                shutil.copyfile(entry["src"], dest)
-            continue
-        with Image.open(entry["src"]) as image:
-            marked = draw_marker(image, Box(**entry["box"]))
-        marked.save(dest, **({"quality": 95} if dest.suffix in (".jpg", ".jpeg") else {}))
-    return {"written": [batch.num_rows]}
-
-
-def render_images_ray(bench: Path, *, link: bool = False, batch_size: int = 64,
-                      progress: bool = True) -> int:
-    """:func:`vl4gaze.build.render_images` as Ray Data tasks; returns how many were written."""
-    from vl4gaze.build import PLAN_FILE
-
-    ray = init_ray()
-    bench = Path(bench).resolve()
-    plan = pq.read_table(bench / PLAN_FILE)
-    missing = [not (bench / d).exists() for d in plan["dest"].to_pylist()]
-    todo = plan.filter(pa.array(missing, type=pa.bool_()))
-    if todo.num_rows == 0:
-        return 0
-    workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    step = -(-todo.num_rows // _blocks(todo.num_rows, workers, batch_size))
-    ds = ray.data.from_arrow([todo.slice(i, step) for i in range(0, todo.num_rows, step)])
-    done = ds.map_batches(_render_batch, batch_format="pyarrow", batch_size=batch_size,
-                          fn_kwargs={"bench": str(bench), "link": link})
-    written = 0
-    with _bar(progress, "writing images", todo.num_rows) as bar:
-        task_id = bar.add_task("images", total=todo.num_rows)
-        for batch in done.iter_batches(batch_size=None, batch_format="numpy"):
-            n = int(np.sum(batch["written"]))
-            written += n
-            bar.advance(task_id, n)
-    return written
-
-
 # -- annotate ---------------------------------------------------------------------------
 
 #: Annotator figures (outside what ``annotate.annotation_report`` derives from the records) that
@@ -421,43 +317,37 @@ def render_images_ray(bench: Path, *, link: bool = False, batch_size: int = 64,
 _SUMMED = {"model_calls", "cache_hits"}
 
 
-def _annotate_chunk(batch: dict[str, np.ndarray], options: dict[str, Any],
-                    model: Any = None) -> dict[str, list[str]]:
+def _chunk_annotator(options: dict[str, Any], spec: str | None = None
+                     ) -> Callable[[list[tuple[int, GazeSample]]], dict[str, Any]]:
+    """The executor function of :func:`annotate_samples_ray`: (index, sample) pairs ->
+    their labelled samples and records, and the chunk's report. ``spec``: a VLM, loaded
+    once (per replica)."""
     from vl4gaze.annotate import annotate_samples
 
-    samples = [GazeSample.from_json(s) for s in batch["sample"]]
-    result = annotate_samples(samples, model=model, **options)
-    return {"sample": [s.to_json() for s in result.samples],
-            "record": [json.dumps(r, sort_keys=True) for r in result.records],
-            "index": list(batch["index"]),
-            # The chunk's report once (first row): its counts are summed on the driver.
-            "report": [json.dumps(result.report)] + [""] * (len(samples) - 1)}
-
-
-class _VLMAnnotatorActor:
-    """Holds one VLM; annotates batches of samples with it."""
-
-    def __init__(self, spec: str, options: dict[str, Any]) -> None:
+    model = None
+    if spec is not None:
         from vl4gaze.models import load_model
 
-        self.model = load_model(spec)
-        self.options = options
+        model = load_model(spec)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
-        return _annotate_chunk(batch, self.options, self.model)
+    def annotate(chunk: list[tuple[int, GazeSample]]) -> dict[str, Any]:
+        result = annotate_samples([s for _, s in chunk], model=model, **options)
+        return {"index": [i for i, _ in chunk], "samples": result.samples,
+                "records": result.records, "report": result.report}
+
+    return annotate
 
 
 def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "boxes",
-                         replicas: int = 1, batch_size: int = 64,
-                         gpus_per_replica: float | None = None, progress: bool = False,
-                         model: Any = None, **options: Any) -> Any:
+                         executor: RayExecutor | None = None, batch_size: int = 64,
+                         progress: bool = False, model: Any = None, **options: Any) -> Any:
     """:func:`vl4gaze.annotate.annotate_samples` on Ray; the same samples, records and report.
 
-    The box rule runs as Ray tasks; ``vlm:SPEC`` runs ``replicas`` actors, each holding the
-    model (one GPU each when the cluster has GPUs). ``model`` (a ready Model) is not
-    shipped: give ``vlm:SPEC`` instead so each replica loads its own.
+    The box rule runs as Ray tasks; ``vlm:SPEC`` runs ``executor.replicas`` actors, each
+    holding the model (one GPU each when the cluster has GPUs). ``model`` (a ready Model)
+    is not shipped: give ``vlm:SPEC`` instead so each replica loads its own.
     """
-    from vl4gaze.annotate import AnnotationResult, annotation_report
+    from vl4gaze.annotate import AnnotationResult, annotate_samples, annotation_report
 
     if model is not None:
         raise ValueError("annotate on Ray loads the model in each replica: pass "
@@ -470,40 +360,25 @@ def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "box
         options["batch_size"] = options.get("vlm_batch_size", 8)
     options.pop("vlm_batch_size", None)
     if not samples:
-        from vl4gaze.annotate import annotate_samples
-
         return annotate_samples([], **options)
-    ray = init_ray()
-    rows = [{"index": i, "sample": s.to_json()} for i, s in enumerate(samples)]
-    ds = ray.data.from_items(rows, override_num_blocks=_blocks(len(rows), replicas,
-                                                               batch_size))
-    if annotator.startswith("vlm:"):
-        done = ds.map_batches(
-            _VLMAnnotatorActor, batch_size=batch_size,
-            compute=ray.data.ActorPoolStrategy(size=replicas),
-            num_gpus=_gpus_per_replica(ray, gpus_per_replica),
-            fn_constructor_kwargs={"spec": annotator.removeprefix("vlm:"), "options": options})
-    else:
-        done = ds.map_batches(_annotate_chunk, batch_size=batch_size,
-                              fn_kwargs={"options": options})
+    executor = executor or RayExecutor()
+    vlm = annotator.removeprefix("vlm:") if annotator.startswith("vlm:") else None
     labelled: list[GazeSample | None] = [None] * len(samples)
     records: list[dict[str, Any] | None] = [None] * len(samples)
     extra: dict[str, Any] = {}
     derived = {*annotation_report(annotator, [], {}), "person"}
-    with _bar(progress, "annotating", len(samples)) as bar:
-        task_id = bar.add_task("annotate", total=len(samples))
-        for batch in done.iter_batches(batch_size=None, batch_format="numpy"):
-            for index, sample, record in zip(batch["index"], batch["sample"], batch["record"],
-                                             strict=True):
-                labelled[int(index)] = GazeSample.from_json(sample)
-                records[int(index)] = json.loads(record)
-            for chunk in (r for r in batch["report"] if r):
-                for key, value in json.loads(chunk).items():
-                    if key in _SUMMED:
-                        extra[key] = extra.get(key, 0) + value
-                    elif key not in derived:
-                        extra.setdefault(key, value)
-            bar.advance(task_id, len(batch["index"]))
+    for chunk in executor.map_batches(partial(_chunk_annotator, options, vlm),
+                                      list(enumerate(samples)), batch_size=batch_size,
+                                      label="annotating", unit="samples", progress=progress,
+                                      per_replica=vlm is not None):
+        for index, sample, record in zip(chunk["index"], chunk["samples"], chunk["records"],
+                                         strict=True):
+            labelled[index], records[index] = sample, record
+        for key, value in chunk["report"].items():
+            if key in _SUMMED:
+                extra[key] = extra.get(key, 0) + value
+            elif key not in derived:
+                extra.setdefault(key, value)
     if any(r is None for r in records):
         raise RuntimeError("annotate on Ray lost samples: some batches returned nothing")
     report = annotation_report(annotator, records, extra)  # type: ignore[arg-type]

@@ -18,13 +18,17 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vl4gaze.annotate.boxes import DEFAULT_TOLERANCE, pick_object
 from vl4gaze.annotate.similarity import DEFAULT_THRESHOLD, Embedder, similarities
 from vl4gaze.geometry import box_iou
 from vl4gaze.schema import GazeSample, SceneObject, Target
+
+if TYPE_CHECKING:
+    from vl4gaze.executor import Executor
 
 #: Target.rule when an annotator found nothing, or the VLM's two answers disagreed.
 BOX_NONE = "box:none"
@@ -344,12 +348,14 @@ def run_annotate(
     embedder: Embedder | None = None,
     problems: list | None = None,
     progress: bool = False,
-    annotate_fn: Any = None,
+    executor: Executor | None = None,
+    batch_size: int = 64,
 ) -> dict[str, Any]:
     """Read ``sources``, annotate them, write OUT (see the module docstring); return the report.
 
-    ``annotate_fn`` replaces :func:`annotate_samples` (same arguments and result), e.g.
-    ``vl4gaze.scale.annotate_samples_ray`` to annotate on a Ray cluster.
+    ``executor`` (:func:`vl4gaze.executor.get_executor`) says where: ``local`` (the
+    default) annotates here in one pass; ``ray`` maps chunks of ``batch_size`` samples
+    through Ray workers (``vl4gaze.scale.annotate_samples_ray``), with the same output.
 
     ``coco`` adds objects from a COCO instances file to samples without any (matched by file
     name; GazeFollow's original names are used too). The VLM cache defaults to
@@ -375,7 +381,12 @@ def run_annotate(
             names = gazefollow_original_names(path) if kind == "gazefollow" else None
             read = attach_objects(read, index, original_names=names)
         samples.extend(read)
-    result = (annotate_fn or annotate_samples)(
+    annotate = annotate_samples
+    if executor is not None and executor.name != "local":
+        from vl4gaze.scale import annotate_samples_ray
+
+        annotate = partial(annotate_samples_ray, executor=executor, batch_size=batch_size)
+    result = annotate(
         samples, annotator=annotator, model=model, tolerance=tolerance, threshold=threshold,
         cache_path=cache_path if cache_path is not None else out / "cache.sqlite",
         embedder=embedder, keep_source_targets=keep_source_targets, progress=progress,

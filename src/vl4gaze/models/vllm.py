@@ -42,6 +42,24 @@ def to_vllm_messages(messages: list[dict[str, Any]], image_parts: str = "pil"
                               image_part=lambda image: {"type": "image_pil", "image_pil": image})
 
 
+def engine_args(*, dtype: str = "auto", tensor_parallel_size: int = 1,
+                gpu_memory_utilization: float = 0.9, max_model_len: int | None = None,
+                max_images: int = 8, seed: int = 0, trust_remote_code: bool = False,
+                **_ignored: Any) -> dict[str, Any]:
+    """vLLM engine arguments (all but the model) from vl4gaze's model options: one place
+    for :class:`VLLMModel` and the Ray Data LLM path (``vl4gaze.scale``). Options meant
+    for other back ends (``device``) are ignored."""
+    kwargs: dict[str, Any] = {
+        "dtype": dtype, "seed": seed, "tensor_parallel_size": int(tensor_parallel_size),
+        "gpu_memory_utilization": gpu_memory_utilization,
+        "limit_mm_per_prompt": {"image": int(max_images)},
+        "trust_remote_code": bool(trust_remote_code),
+    }
+    if max_model_len:
+        kwargs["max_model_len"] = max_model_len
+    return kwargs
+
+
 class VLLMModel:
     """A vLLM engine in this process; ``generate`` sends the batch in one ``chat`` call."""
 
@@ -63,16 +81,10 @@ class VLLMModel:
         self.name = name or f"vllm:{name_or_path}"
         self.image_parts = image_parts
         self._vllm = vllm
-        kwargs: dict[str, Any] = {
-            "model": name_or_path, "dtype": dtype, "seed": seed,
-            "tensor_parallel_size": tensor_parallel_size,
-            "gpu_memory_utilization": gpu_memory_utilization,
-            "limit_mm_per_prompt": {"image": max_images},
-            "trust_remote_code": trust_remote_code,
-        }
-        if max_model_len:
-            kwargs["max_model_len"] = max_model_len
-        self.llm = vllm.LLM(**kwargs)
+        self.llm = vllm.LLM(model=name_or_path, **engine_args(
+            dtype=dtype, tensor_parallel_size=tensor_parallel_size,
+            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
+            max_images=max_images, seed=seed, trust_remote_code=trust_remote_code))
 
     def generate(self, requests: list[Request], max_new_tokens: int) -> list[str]:
         if not requests:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from vl4gaze.report.config import ReportConfig
 from vl4gaze.report.gallery import build_cards, write_gallery
 from vl4gaze.report.plots import run_colors, write_plots
 from vl4gaze.report.runs import Run, RunError, coverage_warnings, load_bench_items, load_runs
@@ -48,14 +49,16 @@ def collect_items(runs: Sequence[Run], load_items: ItemLoader | None = None,
     return items, benches
 
 
-def write_report(runs: Sequence[Path], out: Path, *, max_items_per_task: int | None = 40,
-                 title: str = "vl4gaze report", load_items: ItemLoader | None = None,
-                 console: Console | None = None) -> Path:
+def write_report(runs: Sequence[Path], out: Path, config: ReportConfig | None = None, *,
+                 load_items: ItemLoader | None = None, console: Console | None = None
+                 ) -> Path:
     """Write the whole report for ``runs`` into ``out``; return the path of index.html.
 
-    ``max_items_per_task`` bounds the gallery (None shows every item); ``load_items``
-    reads a benchmark's items by id (the default reads the BENCH directory on disk).
+    ``config.max_items_per_task`` bounds the gallery (None shows every item);
+    ``load_items`` reads a benchmark's items by id (the default reads the BENCH directory
+    on disk).
     """
+    config = config or ReportConfig()
     console = console or Console(stderr=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,9 +70,9 @@ def write_report(runs: Sequence[Path], out: Path, *, max_items_per_task: int | N
     write_tables(loaded, out)
     plots = write_plots(loaded, items, out / "plots")
     colors = run_colors(loaded)
-    cards = build_cards(loaded, items, benches, colors, out, max_items_per_task)
+    cards = build_cards(loaded, items, benches, colors, out, config.max_items_per_task)
     index = write_gallery(out, runs=loaded, cards=cards, colors=colors,
-                          table=main_table_cells(loaded), plots=plots, title=title,
+                          table=main_table_cells(loaded), plots=plots, title=config.title,
                           warnings=warnings, note=MAIN_NOTE)
     console.print(f"report: {len(loaded)} run(s), {len(cards)} gallery item(s), "
                   f"{sum(len(p) for p in plots.values())} plot file(s) -> {index}")

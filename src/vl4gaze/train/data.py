@@ -26,23 +26,37 @@ def parse_task_mix(text: str | None) -> dict[str, float] | None:
     """``"direction=2,point=1"`` -> ``{"direction": 2.0, "point": 1.0}`` (None when empty)."""
     if not text:
         return None
-    mix: dict[str, float] = {}
+    mix: dict[str, float | str] = {}
     for chunk in text.split(","):
         name, sep, value = chunk.partition("=")
         name = name.strip()
         if not sep or name not in registry.task_names():
             raise ValueError(f"--task-mix: bad entry {chunk!r}; expected TASK=WEIGHT with TASK "
                              f"one of {', '.join(registry.task_names())}")
+        mix[name] = value
+    return check_task_mix(mix)
+
+
+def check_task_mix(mix: Mapping[str, float | str]) -> dict[str, float]:
+    """Task -> weight, checked: known tasks, numbers >= 0, not all zero."""
+    tasks = registry.task_names()
+    out: dict[str, float] = {}
+    for name, value in mix.items():
+        name = str(getattr(name, "value", name))  # a Task or its name
+        if name not in tasks:
+            raise ValueError(f"--task-mix: unknown task {name!r}; tasks are "
+                             f"{', '.join(tasks)}")
         try:
             weight = float(value)
-        except ValueError as err:
-            raise ValueError(f"--task-mix: weight of {name!r} is not a number: {value!r}") from err
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"--task-mix: weight of {name!r} is not a number: {value!r}"
+                             ) from err
         if weight < 0:
             raise ValueError(f"--task-mix: weight of {name!r} is negative: {weight}")
-        mix[name] = weight
-    if not any(mix.values()):
+        out[name] = weight
+    if not any(out.values()):
         raise ValueError("--task-mix: all weights are zero")
-    return mix
+    return out
 
 
 def load_items(bench: Path, split: str = "train") -> list[QAItem]:

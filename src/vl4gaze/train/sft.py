@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from rich.console import Console
 from vl4gaze.progress import quiet_library_bars
 from vl4gaze.prompting import prompt_path
 from vl4gaze.train.collate import AnswerCollator
+from vl4gaze.train.config import TrainConfig
 from vl4gaze.train.data import (
     build_dataset,
     check_max_length,
@@ -32,7 +32,7 @@ from vl4gaze.train.data import (
     token_lengths,
 )
 from vl4gaze.train.lora import _group_of, freeze_vision, make_lora_config
-from vl4gaze.train.loss import LOSS_PER, example_weighted_trainer
+from vl4gaze.train.loss import example_weighted_trainer
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -63,32 +63,8 @@ def _is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def train(
-    bench: Path,
-    model_spec: str,
-    out: Path,
-    *,
-    lora: bool = True,
-    epochs: float = 1.0,
-    max_steps: int | None = None,
-    lr: float | None = None,
-    batch_size: int = 8,
-    grad_accum: int = 1,
-    max_length: int | None = None,
-    seed: int = 0,
-    task_mix: Mapping[str, float] | None = None,
-    merge: bool = True,
-    unfreeze_vision: bool = False,
-    resume: bool = False,
-    lora_rank: int = 16,
-    group_by_length: bool = False,
-    gradient_checkpointing: bool | None = None,
-    save_steps: int = 200,
-    logging_steps: int = 10,
-    deepspeed: str | None = None,
-    loss_per: str = "token",
-) -> Path:
-    """Fine-tune ``model_spec`` on ``bench``'s train split and write a checkpoint to ``out``.
+def train(bench: Path, out: Path, config: TrainConfig) -> Path:
+    """Fine-tune ``config.model`` on ``bench``'s train split and write a checkpoint to ``out``.
 
     Returns ``out``; ``hf:<out>`` is the trained model's spec. ``max_length`` truncates
     (None: never); an example whose answer it would cut completely is an error, since it
@@ -102,8 +78,9 @@ def train(
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTConfig, SFTTrainer
 
-    if loss_per not in LOSS_PER:
-        raise ValueError(f"loss_per={loss_per!r}: expected one of {', '.join(LOSS_PER)}")
+    c = config
+    model_spec, lora, seed, max_length = c.model, c.lora, c.seed, c.max_length
+    lr, unfreeze_vision, task_mix = c.lr, c.unfreeze_vision, c.task_mix
     bench, out = Path(bench), Path(out)
     quiet_library_bars()
     base_path = resolve_model(model_spec)
@@ -114,7 +91,7 @@ def train(
     prompt_path(processor, base_path)  # fail before building the data or loading weights
     items = mix_tasks(load_items(bench, "train"), task_mix, seed=seed)
     dataset = build_dataset(items, bench, processor)
-    if max_length is not None or group_by_length:
+    if max_length is not None or c.group_by_length:
         full, prompt = token_lengths(dataset, processor)
         cut = check_max_length(dataset, full, prompt, max_length)
         if cut:
@@ -134,44 +111,46 @@ def train(
         lr = DEFAULT_LR[family][0 if lora else 1]
     peft_config = None
     if lora:
-        peft_config = make_lora_config(model, rank=lora_rank, alpha=2 * lora_rank,
+        peft_config = make_lora_config(model, rank=c.lora_rank, alpha=2 * c.lora_rank,
                                        unfreeze_vision=unfreeze_vision, train_head=tiny)
     elif not unfreeze_vision:
         freeze_vision(model)
+    gradient_checkpointing = c.gradient_checkpointing
     if gradient_checkpointing is None:
         gradient_checkpointing = cuda and not tiny
 
     ckpt_dir = out / "checkpoints"
     args = SFTConfig(
         output_dir=str(ckpt_dir),
-        num_train_epochs=epochs,
-        max_steps=max_steps if max_steps is not None else -1,
+        num_train_epochs=c.epochs,
+        max_steps=c.max_steps if c.max_steps is not None else -1,
         learning_rate=lr,
         lr_scheduler_type="cosine",
         warmup_steps=0.03,
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
+        per_device_train_batch_size=c.batch_size,
+        gradient_accumulation_steps=c.grad_accum,
         max_length=None,  # AnswerCollator truncates (TRL does not, for vision data)
         assistant_only_loss=False,  # the labels come from AnswerCollator
         bf16=bf16,
         fp16=False,
         use_cpu=not cuda,
         activation_checkpointing=gradient_checkpointing,
-        train_sampling_strategy="group_by_length" if group_by_length else "random",
+        train_sampling_strategy="group_by_length" if c.group_by_length else "random",
         seed=seed,
         data_seed=seed,
         save_strategy="steps",
-        save_steps=save_steps,
+        save_steps=c.save_steps,
         save_total_limit=2,
-        logging_steps=logging_steps,
+        logging_steps=c.logging_steps,
         # A log file (SLURM, nohup, CI) gets plain loss lines, not a redrawn tqdm bar.
         disable_tqdm=not sys.stderr.isatty(),
         report_to="none",
         remove_unused_columns=False,
         dataloader_num_workers=0,
-        deepspeed=deepspeed,
+        deepspeed=c.deepspeed,
     )
-    trainer_class = example_weighted_trainer(SFTTrainer) if loss_per == "example" else SFTTrainer
+    trainer_class = (example_weighted_trainer(SFTTrainer) if c.loss_per == "example"
+                     else SFTTrainer)
     trainer = trainer_class(model=model, args=args, train_dataset=dataset,
                            processing_class=processor, peft_config=peft_config,
                            data_collator=AnswerCollator(processor, max_length))
@@ -180,19 +159,20 @@ def train(
         console.print(f"training {len(trained['adapted'])} LoRA-adapted modules, whole: "
                       f"{', '.join(trained['whole']) or 'none'}" if lora else
                       f"full fine-tuning, frozen: {', '.join(trained['frozen']) or 'nothing'}")
-    last = last_complete_checkpoint(ckpt_dir) if resume else None
-    if resume and last is None:
+    last = last_complete_checkpoint(ckpt_dir) if c.resume else None
+    if c.resume and last is None:
         console.print(f"[yellow]no checkpoint in {ckpt_dir}: starting from scratch[/yellow]")
     result = trainer.train(resume_from_checkpoint=last)
 
-    _save(trainer, processor, out, lora=lora, merge=merge, base_path=base_path)
+    _save(trainer, processor, out, lora=lora, merge=c.merge, base_path=base_path)
     if _is_main():
         summary: dict[str, Any] = {
             "bench": str(bench.resolve()), "model": model_spec, "base": base_path,
-            "lora": lora, "merged": bool(lora and merge), "unfreeze_vision": unfreeze_vision,
-            "lr": lr, "epochs": epochs, "max_steps": max_steps, "batch_size": batch_size,
-            "grad_accum": grad_accum, "max_length": max_length, "seed": seed,
-            "task_mix": dict(task_mix) if task_mix else None, "loss_per": loss_per,
+            "lora": lora, "merged": bool(lora and c.merge), "unfreeze_vision": unfreeze_vision,
+            "lr": lr, "epochs": c.epochs, "max_steps": c.max_steps,
+            "batch_size": c.batch_size, "grad_accum": c.grad_accum, "max_length": max_length,
+            "seed": seed, "task_mix": dict(task_mix) if task_mix else None,
+            "loss_per": c.loss_per,
             "n_examples": len(dataset), "trained_modules": trained,
             "resumed_from": last, "global_step": result.global_step,
             "train_loss": result.training_loss, "metrics": result.metrics,
