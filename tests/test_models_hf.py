@@ -74,9 +74,10 @@ def test_eval_answers_equal_at_batch_1_and_batch_8(tiny, bench, tmp_path):
     root, test, train = bench
     runs = {}
     for size in (1, 8):
-        run_inference(root, "tiny", tmp_path / f"b{size}", model=tiny, items=test,
-                      train_items=train, shots=1, batch_size=size, max_new_tokens=5,
-                      progress=False)
+        config = RunConfig("tiny", shots=1, batch_size=size, max_new_tokens=5,
+                           progress=False)
+        run_inference(root, tmp_path / f"b{size}", config, model=tiny, items=test,
+                      train_items=train)
         lines = (tmp_path / f"b{size}" / "predictions.jsonl").read_text().splitlines()
         runs[size] = {row["item_id"]: row["raw"] for row in map(json.loads, lines)}
     assert len(runs[1]) == len(test) and runs[1] == runs[8]

@@ -252,6 +252,7 @@ def test_oracle_is_perfect_and_unread_answers_are_wrong(tmp_path):
     summary, _ = score_predictions(items, junk, n_boot=20)
     assert all(summary["tasks"][t]["metrics"]["accuracy"]["value"] == 0.0
                for t in ("mutual", "shared", "whom"))
+    assert all(summary["tasks"][t]["parse_rate"] == 0.0 for t in ("mutual", "shared", "whom"))
     refusing = [Prediction(it.id, "r", "p", "It cannot be determined.") for it in items]
     summary, _ = score_predictions(items, refusing, n_boot=20)
     assert summary["tasks"]["mutual"]["metrics"]["decline_rate"]["value"] == 1.0

@@ -168,7 +168,9 @@ def score_choice(out: ItemScore, chosen: str | None, truth: str, positive: str,
                  declines: bool) -> None:
     """Fill a two-choice item's score: correct when the choice is the truth; an unread
     answer (or a refusal) is wrong either way."""
-    out.parsed = {"choice": chosen, "declines": declines}
+    # Unread (neither choice nor a refusal): parsed None, so the parse rate counts it.
+    out.parsed = ({"choice": chosen, "declines": declines}
+                  if chosen is not None or declines else None)
     out.correct = chosen == truth
     out.score = float(out.correct)
     out.values.update({"truth": truth == positive, "accuracy": out.correct,
