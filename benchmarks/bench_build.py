@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from vl4gaze.build import build_from_samples, render_images
+from vl4gaze.build import _image_key, build_from_samples, render_images
 from vl4gaze.schema import Box, GazeSample, InOut, Person, Point, Target
 from vl4gaze.sources.gazefollow import read_gazefollow
 
@@ -78,7 +78,7 @@ def from_files(n_train: int, n_test: int) -> None:
         rows = write_release(root, n_train, n_test, 10, 0)
         start, cpu = time.perf_counter(), time.process_time()
         samples = read_gazefollow(str(root), image_size_fn=lambda path: (640, 480))
-        keys = ((s, f"gazefollow/{os.path.relpath(s.image, root)}") for s in samples)
+        keys = ((s, _image_key(s, [str(root)])) for s in samples)  # as build_benchmark does
         manifest = build_from_samples(keys,
                                       Path(folder) / "b", images="none", progress=False)
         seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu

@@ -106,6 +106,7 @@ class _Builder:
         self.descriptions: list[tuple[str, str]] = []  # (image key, description), recent
         self.samples = 0
         self._dest_memo: dict[tuple, str] = {}
+        self._head: tuple[Box | None, dict[str, float] | None] = (None, None)
 
     # -- images ---------------------------------------------------------------------
     def _image(self, sample: GazeSample, key: str, markers: tuple[Box, ...]) -> str:
@@ -138,12 +139,13 @@ class _Builder:
         item_id = item_hash(draft.task, sample_id, draft.template_id, draft.question,
                             draft.answer, target, ref_kind, image)
         head = draft.ref.head
+        if head is not self._head[0]:  # a sample's rows share its head box: round it once
+            self._head = (head, None if head is None else _head_dict(head.as_tuple()))
         rank = hashlib.blake2b(f"{self.options.seed}:{item_id}".encode(),
                                digest_size=8).hexdigest()
         return (item_id, draft.task, image, sample.width, sample.height, sample.source, split,
                 draft.question, draft.answer, target, ref_kind,
-                None if head is None else _head_dict(head.as_tuple()),
-                draft.template_id, sample_id, base, rank)
+                self._head[1], draft.template_id, sample_id, base, rank)
 
     def _emit(self, row: tuple, lookalike: bool = False) -> None:
         rows = self.lookalike_rows if lookalike else self.rows
@@ -372,11 +374,16 @@ def _unique(table: pa.Table) -> pa.Table:
 def _image_key(sample: GazeSample, roots: list[str]) -> str:
     """The image's name relative to its source root, so that moving a dataset folder does
     not change any item id; absolute when it lies under none of the roots."""
+    image = sample.image
+    normal = os.path.normpath(image) == image
     for root in roots:
-        rel = os.path.relpath(sample.image, root)
+        prefix = root.rstrip(os.sep) + os.sep
+        if normal and image.startswith(prefix):  # relpath's answer, without its cost
+            return f"{sample.source}/{image[len(prefix):]}"
+        rel = os.path.relpath(image, root)
         if not rel.startswith(".."):
             return f"{sample.source}/{rel}"
-    return f"{sample.source}/{sample.image}"
+    return f"{sample.source}/{image}"
 
 
 def _roots(path: str) -> list[str]:

@@ -312,9 +312,9 @@ VALIDATE_TRUSTED = os.environ.get("VL4GAZE_VALIDATE_TRUSTED", "") not in ("", "0
 
 
 @cache
-def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
-    return tuple((f.name, f.default) for f in dataclasses.fields(cls)
-                 if f.default is not dataclasses.MISSING)
+def _defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING}
 
 
 def trusted(cls: type[R], **values: Any) -> R:
@@ -330,8 +330,7 @@ def trusted(cls: type[R], **values: Any) -> R:
         return cls(**values)
     record = object.__new__(cls)
     fields = record.__dict__
-    for name, default in _defaults(cls):
-        fields[name] = default
+    fields.update(_defaults(cls))
     fields.update(values)  # frozen: __setattr__ refuses, the instance dict does not
     return record
 
