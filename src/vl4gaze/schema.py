@@ -4,6 +4,8 @@ Every coordinate is normalized to [0, 1] of the original image, x to the right a
 y down. Records are frozen and validated on construction, so a stage never receives a
 box with its corners swapped or a point far outside the image; errors name the field
 and the value. ``to_dict`` / ``from_dict`` (and the JSON variants) round-trip exactly.
+The one exception is ``trusted``: readers that have checked every value themselves build
+their records with it, so each record is validated once, at the edge.
 """
 
 from __future__ import annotations
