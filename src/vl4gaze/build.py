@@ -39,7 +39,7 @@ from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import Box, GazeSample, QAItem, content_id
 from vl4gaze.tasks import registry
 from vl4gaze.tasks.context import PairContext, SampleContext
-from vl4gaze.tasks.refs import Draft, Options, draw_marker, person_ref, rng_for
+from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, person_ref, rng_for
 from vl4gaze.tasks.social import MAX_PAIRS_PER_IMAGE
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ class _Builder:
         self.samples = 0
         self._dest_memo: dict[tuple, str] = {}
         self._head: tuple[Box | None, dict[str, float] | None] = (None, None)
+        self._ref_images: tuple[Ref | None, str, str, str] = (None, "", "", "")
 
     # -- images ---------------------------------------------------------------------
     def _image(self, sample: GazeSample, key: str, markers: tuple[Box, ...]) -> str:
@@ -131,9 +132,14 @@ class _Builder:
     # -- rows -------------------------------------------------------------------------
     def _row(self, sample: GazeSample, draft: Draft, key: str, split: str, sample_id: str
              ) -> tuple:
-        markers = draft.ref.markers
-        image = self._image(sample, key, markers)
-        base = self._image(sample, key, ()) if markers else image
+        ref = draft.ref
+        if ref is not self._ref_images[0] or key != self._ref_images[1]:
+            # A sample's drafts share its Ref: its image paths are found once.
+            markers = ref.markers
+            image = self._image(sample, key, markers)
+            base = self._image(sample, key, ()) if markers else image
+            self._ref_images = (ref, key, image, base)
+        _, _, image, base = self._ref_images
         target = _JSON.encode(draft.target)
         ref_kind = draft.ref.kind.value
         item_id = item_hash(draft.task, sample_id, draft.template_id, draft.question,
@@ -776,9 +782,9 @@ def counts_of(tables: dict[str, pa.Table]) -> dict[str, Any]:
                 by[column][entry["values"]] += entry["counts"]
         for entry in pc.value_counts(table["task"]).to_pylist():
             by_split_task[f"{split}/{entry['values']}"] += entry["counts"]
-        hooked = table.filter(pc.is_in(table["task"], pa.array(sorted(hooks), pa.string())))
-        for task, target in zip(hooked["task"].to_pylist(), hooked["target"].to_pylist(),
-                                strict=True):
+        hooked = pc.is_in(table["task"], pa.array(sorted(hooks), pa.string()))
+        for task, target in zip(table["task"].filter(hooked).to_pylist(),
+                                table["target"].filter(hooked).to_pylist(), strict=True):
             for key, value in hooks[task](json.loads(target)):
                 by.setdefault(key, Counter())[value] += 1
     result: dict[str, Any] = {k: dict(sorted(v.items())) for k, v in by.items()}
