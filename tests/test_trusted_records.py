@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vl4gaze import schema
-from vl4gaze.build import build_from_samples
+from vl4gaze.build import _image_key, build_from_samples
 from vl4gaze.geometry import box_from_pixels
 from vl4gaze.schema import Box, GazeSample, Person, Point, trusted
 from vl4gaze.sources._common import clipped_box, clipped_point
@@ -123,3 +123,17 @@ def test_clipped_point_is_a_valid_point(x, y):
     fast = clipped_point(x, y)
     assert fast.to_json() == Point(fast.x, fast.y).to_json()
     assert 0.0 <= fast.x <= 1.0 and 0.0 <= fast.y <= 1.0
+
+
+segment = st.sampled_from(["a", "b", ".", "..", "", "img 1.jpg", "x.png"])
+
+
+@given(st.lists(segment, min_size=1, max_size=5), st.sampled_from(["/data/gf", "/data", "/"]))
+def test_image_key_equals_the_relpath_form(parts, root):
+    """The builder's image key skips relpath for a normal path under the root: same key."""
+    image = "/data/gf/" + "/".join(parts)
+    sample = trusted(GazeSample, image=image, width=1, height=1, source="gazefollow",
+                     source_id="s", split="train", person=trusted(Person, head=None))
+    rel = os.path.relpath(image, root)
+    expected = f"gazefollow/{rel}" if not rel.startswith("..") else f"gazefollow/{image}"
+    assert _image_key(sample, [root]) == expected
