@@ -5,8 +5,12 @@ a quarter looking out of frame, 4.8K test people with 10 annotators each; gazed-
 labels as the annotation stage would add them), streams them through
 ``build_from_samples(..., images="none")`` and prints items per second and peak memory.
 A second, small run renders marked images to give the per-image cost of ``images="write"``.
+``--from-files`` instead writes a release-format pair of annotation files (as
+``bench_read_gazefollow.py`` does) and builds from them through the GazeFollow reader,
+so reading is part of the figure (no object labels there: no object items).
 
     .venv/bin/python benchmarks/bench_build.py [--train N] [--test N] [--render N]
+    .venv/bin/python benchmarks/bench_build.py --from-files [--train N] [--test N]
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from vl4gaze.build import build_from_samples, render_images
+from vl4gaze.build import _image_key, build_from_samples, render_images
 from vl4gaze.schema import Box, GazeSample, InOut, Person, Point, Target
+from vl4gaze.sources.gazefollow import read_gazefollow
 
 LABELS = ("mug", "book", "phone", "ball", "laptop", "dog", "window", "plate", "kite", "tv")
 
@@ -63,12 +68,40 @@ def gazefollow_like(n_train: int, n_test: int, seed: int = 0,
         yield from picture("test", number, 1, 10)
 
 
+def from_files(n_train: int, n_test: int) -> None:
+    """Write GazeFollow-format annotation files, then read + build them in one go."""
+    from bench_read_gazefollow import write_release  # a sibling script
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "gazefollow"
+        root.mkdir()
+        rows = write_release(root, n_train, n_test, 10, 0)
+        start, cpu = time.perf_counter(), time.process_time()
+        samples = read_gazefollow(str(root), image_size_fn=lambda path: (640, 480))
+        keys = ((s, _image_key(s, [str(root)])) for s in samples)  # as build_benchmark does
+        manifest = build_from_samples(keys,
+                                      Path(folder) / "b", images="none", progress=False)
+        seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    items = manifest["counts"]["total"]
+    print(f"annotation rows: {rows:,}; items: {items:,} {manifest['counts']['task']}")
+    print(f"read + build (images='none'): {seconds:.1f} s wall, {cpu_s:.1f} s CPU, "
+          f"{items / cpu_s:,.0f} items per CPU second; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"peak RSS: {rss_mb:,.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=120_000)
     parser.add_argument("--test", type=int, default=4_800)
     parser.add_argument("--render", type=int, default=300, help="marked images to time")
+    parser.add_argument("--from-files", action="store_true",
+                        help="build from release-format annotation files (reader included)")
     args = parser.parse_args()
+    if args.from_files:
+        from_files(args.train, args.test)
+        return
 
     start, cpu = time.perf_counter(), time.process_time()
     n_samples = sum(1 for _ in gazefollow_like(args.train, args.test))

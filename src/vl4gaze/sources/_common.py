@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from PIL import Image
 
-from vl4gaze.schema import Box
+from vl4gaze.schema import Box, Point, trusted
 from vl4gaze.sources.problems import ProblemLog
 
 #: How far outside the image (as a fraction of its side) a coordinate may lie before it
@@ -118,6 +118,23 @@ def far_out(value: float, extent: float = 1.0) -> bool:
 
 def clip01(value: float) -> float:
     return min(1.0, max(0.0, value))
+
+
+def clipped_point(x: float, y: float) -> Point:
+    """A Point of two numbers clipped to [0, 1]: valid by construction, so built without
+    re-validation (``schema.trusted``; readers build hundreds of thousands of them)."""
+    return trusted(Point, x=clip01(float(x)), y=clip01(float(y)))
+
+
+def clipped_box(x1: float, y1: float, x2: float, y2: float, width: float = 1.0,
+                height: float = 1.0) -> Box:
+    """The Box of two corners in a ``width`` x ``height`` frame (pixels; 1 x 1: already
+    normalized): corners put in order, then normalized and clipped, so valid by
+    construction and built without re-validation (equal to ``geometry.box_from_pixels``)."""
+    x1, x2 = sorted((float(x1), float(x2)))
+    y1, y2 = sorted((float(y1), float(y2)))
+    return trusted(Box, x1=clip01(x1 / width), y1=clip01(y1 / height),
+                   x2=clip01(x2 / width), y2=clip01(y2 / height))
 
 
 def no_area(box: Box) -> bool:

@@ -30,14 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vl4gaze.geometry import box_from_pixels
-from vl4gaze.schema import GazeSample, InOut, Person, Point
+from vl4gaze.schema import GazeSample, InOut, Person, trusted
 from vl4gaze.sources._common import (
     FAR_OUT,
     ImageSizeFn,
     area_message,
     check_file,
-    clip01,
+    clipped_box,
+    clipped_point,
     csv_rows,
     exists_at_all,
     far_out,
@@ -268,6 +268,14 @@ def _samples(
             log.add(file, first_line, "path",
                     f"{size_problem(absolute, error)} ({n_rows} row(s) skipped)")
             continue
+        if not (isinstance(width, int) and isinstance(height, int) and width > 0
+                and height > 0):
+            log.add(file, first_line, "path", f"image size {width!r}x{height!r} of "
+                    f"{absolute} is not a positive pixel count")
+            continue
+        # Every value below is checked here or when its row was parsed (numbers finite and
+        # near range, then clipped; boxes ordered): the records are built without a
+        # second validation (``schema.trusted``), which was most of reading's time.
         persons: list[tuple[Person, _PersonRows]] = []
         for rows in people.values():
             first = rows.rows[0]
@@ -280,19 +288,20 @@ def _samples(
                 log.add(file, first.line, bad,
                         f"{bad}={value!r} is far outside the {width}x{height} image")
                 continue
-            head = box_from_pixels(x1, y1, x2, y2, width, height)
+            head = clipped_box(x1, y1, x2, y2, width, height)
             if no_area(head):
                 log.add(file, first.line, "head_xmax" if head.x2 <= head.x1 else "head_ymax",
                         area_message(head, width, height))
                 continue
-            eye = Point(clip01(first.eye[0]), clip01(first.eye[1]))
-            persons.append((Person(head=head, eye=eye, index=len(persons)), rows))
+            eye = clipped_point(*first.eye)
+            persons.append((trusted(Person, head=head, eye=eye, index=len(persons)), rows))
         for person, rows in persons:
             first = rows.rows[0]
             gaze = ()
             if first.inout is InOut.IN:
-                gaze = tuple(Point(clip01(r.gaze[0]), clip01(r.gaze[1])) for r in rows.rows)
-            yield GazeSample(
+                gaze = tuple(clipped_point(*r.gaze) for r in rows.rows)
+            yield trusted(
+                GazeSample,
                 image=absolute,
                 width=width,
                 height=height,
