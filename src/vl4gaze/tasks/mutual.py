@@ -16,7 +16,6 @@ from vl4gaze.schema import QAItem
 from vl4gaze.tasks import social
 from vl4gaze.tasks.context import PairContext
 from vl4gaze.tasks.refs import MARKERS, Draft, choose
-from vl4gaze.tasks.registry import TaskSpec
 
 SUFFIX = "Answer yes or no."
 TEXTS = (
@@ -81,20 +80,6 @@ def instruction(point: str) -> str:
             f"{MARKERS[1].name} box, or named in the question). Answer yes or no.")
 
 
-SPEC = TaskSpec(
-    name="mutual",
-    group="social",
-    metrics=social.METRICS,
-    headline="balanced_accuracy",
-    instruction=instruction,
-    detail=social.detail,
-    score_item=score_item,
-    aggregate=social.aggregate,
-    single=social.single,
-    make_pair=make_pair,
-    counts=social.counts("mutual"),
-    balance=social.balance,
-    baselines=social.baselines(social.head_mutual),
-    max_new_tokens=16,
-    vocabulary=(SUFFIX, TEXTS, social.YES, social.NO),
-)
+SPEC = social.spec("mutual", instruction=instruction, score_item=score_item,
+                   make_pair=make_pair, head=social.head_mutual, max_new_tokens=16,
+                   vocabulary=(SUFFIX, TEXTS, social.YES, social.NO))

@@ -16,7 +16,6 @@ from vl4gaze.schema import QAItem
 from vl4gaze.tasks import mutual, social
 from vl4gaze.tasks.context import PairContext
 from vl4gaze.tasks.refs import Draft, choose
-from vl4gaze.tasks.registry import TaskSpec
 
 SUFFIX = "Answer yes or no."
 TEXTS = (
@@ -51,20 +50,6 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     mutual.yes_no(item, raw, out)
 
 
-SPEC = TaskSpec(
-    name="shared",
-    group="social",
-    metrics=social.METRICS,
-    headline="balanced_accuracy",
-    instruction=mutual.instruction,
-    detail=social.detail,
-    score_item=score_item,
-    aggregate=social.aggregate,
-    single=social.single,
-    make_pair=make_pair,
-    counts=social.counts("shared"),
-    balance=social.balance,
-    baselines=social.baselines(social.head_shared),
-    max_new_tokens=16,
-    vocabulary=(SUFFIX, TEXTS),
-)
+SPEC = social.spec("shared", instruction=mutual.instruction, score_item=score_item,
+                   make_pair=make_pair, head=social.head_shared, max_new_tokens=16,
+                   vocabulary=(SUFFIX, TEXTS))

@@ -39,7 +39,7 @@ from vl4gaze.tasks.refs import (
     r6,
     text_phrase,
 )
-from vl4gaze.tasks.registry import Metric
+from vl4gaze.tasks.registry import Metric, TaskSpec
 
 #: Growth of the other person's head box, per side, as a share of its larger side.
 HEAD_MARGIN = 0.25
@@ -275,3 +275,14 @@ def head_whom(ask: Any) -> str:
 def baselines(head: Any) -> dict[str, Any]:
     """A social task's baselines: a fair coin, the train majority, the geometric floor."""
     return {"random": _random, "center": _center, "head": head}
+
+
+def spec(name: str, *, instruction: Any, score_item: Any, make_pair: Any, head: Any,
+         max_new_tokens: int, vocabulary: tuple[object, ...]) -> TaskSpec:
+    """The ``TaskSpec`` of a social task: what the three share (group, metrics and
+    headline, aggregation, counts, balance, baselines) around the task's own parts."""
+    return TaskSpec(
+        name=name, group="social", metrics=METRICS, headline="balanced_accuracy",
+        instruction=instruction, detail=detail, score_item=score_item, aggregate=aggregate,
+        single=single, make_pair=make_pair, counts=counts(name), balance=balance,
+        baselines=baselines(head), max_new_tokens=max_new_tokens, vocabulary=vocabulary)

@@ -17,7 +17,6 @@ from vl4gaze.schema import QAItem
 from vl4gaze.tasks import social
 from vl4gaze.tasks.context import PairContext
 from vl4gaze.tasks.refs import MARKERS, Draft, choose
-from vl4gaze.tasks.registry import TaskSpec
 
 NOBODY = "Nobody in the image."
 SUFFIX = "Answer with {b} or with nobody."
@@ -78,20 +77,6 @@ def instruction(point: str) -> str:
             "as the question names them, or answer 'Nobody in the image.'")
 
 
-SPEC = TaskSpec(
-    name="whom",
-    group="social",
-    metrics=social.METRICS,
-    headline="balanced_accuracy",
-    instruction=instruction,
-    detail=social.detail,
-    score_item=score_item,
-    aggregate=social.aggregate,
-    single=social.single,
-    make_pair=make_pair,
-    counts=social.counts("whom"),
-    balance=social.balance,
-    baselines=social.baselines(social.head_whom),
-    max_new_tokens=24,
-    vocabulary=(SUFFIX, TEXTS, NOBODY),
-)
+SPEC = social.spec("whom", instruction=instruction, score_item=score_item,
+                   make_pair=make_pair, head=social.head_whom, max_new_tokens=24,
+                   vocabulary=(SUFFIX, TEXTS, NOBODY))
