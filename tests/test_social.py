@@ -217,7 +217,9 @@ def test_selecting_tasks_keeps_the_other_tasks_items_unchanged(tmp_path):
 def test_the_default_build_is_the_paper_tasks(tmp_path):
     manifest = build_from_samples(_pictures(tmp_path / "src", 4), tmp_path / "b",
                                   progress=False)
-    assert set(manifest["counts"]["task"]) <= set(registry.groups()["paper"])
+    made = set(manifest["counts"]["task"])
+    assert {"direction", "point"} <= made <= set(registry.groups()["paper"])
+    assert manifest["tasks"] == list(registry.groups()["paper"])
 
 
 def test_cli_build_tasks_and_an_unknown_task(tmp_path):

@@ -38,9 +38,8 @@ from vl4gaze.build_config import IMAGE_MODES, BuildConfig
 from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import Box, GazeSample, QAItem, content_id
 from vl4gaze.tasks import registry
-from vl4gaze.tasks.context import PairContext, SampleContext
+from vl4gaze.tasks.context import MAX_PAIRS_PER_IMAGE, PairContext, SampleContext
 from vl4gaze.tasks.refs import Draft, Options, Ref, draw_marker, person_ref, rng_for
-from vl4gaze.tasks.social import MAX_PAIRS_PER_IMAGE
 
 if TYPE_CHECKING:
     from vl4gaze.executor import Executor
@@ -240,9 +239,9 @@ class _Builder:
                     ctx = PairContext(a, b, opts, rng_for(opts.seed, spec.name, pair_id),
                                       self._skipper(spec.name))
                     for draft in spec.make_pair(ctx):
-                        # whom asks both ways: the item is about the person marked red.
-                        first = a if draft.ref.head == a.person.head else b
-                        self._emit(self._row(first, draft, key, split, pair_id))
+                        # Both people share the picture's fields; the person asked about
+                        # (whom asks both ways) is the draft's own reference.
+                        self._emit(self._row(a, draft, key, split, pair_id))
 
     # -- the end ----------------------------------------------------------------------
     def _conflicts_to_test(self) -> None:

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from vl4gaze.schema import GazeSample
 from vl4gaze.tasks.refs import Draft, Options, Ref
 
+#: At most this many pairs of people per image (seeded choice), so crowds do not dominate.
+MAX_PAIRS_PER_IMAGE = 6
+
 
 @dataclass(frozen=True)
 class SampleContext:

@@ -64,14 +64,10 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
 
 
 def yes_no(item: QAItem, raw: str, out: ItemScore) -> None:
-    from vl4gaze.parse.ambiguity import parse_ambiguity
     from vl4gaze.parse.choice import parse_yes_no
 
     got = parse_yes_no(raw) if out.error is None else None
-    declines = out.error is None and got is None and parse_ambiguity(raw).declines
-    out.rule = got.rule if got else ("declines" if declines else None)
-    social.score_choice(out, got.value if got else None, item.target["label"], "yes",
-                        declines)
+    social.score_choice(out, got, raw, item.target["label"], "yes")
 
 
 def instruction(point: str) -> str:

@@ -251,7 +251,7 @@ def select(names: str | Sequence[str] | None) -> tuple[str, ...]:
     if names is None:
         names = ["paper"]
     elif isinstance(names, str):
-        names = [n for n in names.split(",")]
+        names = names.split(",")
     wanted: set[str] = set()
     known = groups()
     for raw in names:
@@ -260,7 +260,7 @@ def select(names: str | Sequence[str] | None) -> tuple[str, ...]:
             continue
         if name in known:
             wanted.update(known[name])
-        elif name in _SPECS or name in task_names():
+        elif name in known["all"]:
             wanted.add(name)
         else:
             raise ValueError(f"unknown task or group {name!r}; tasks: "

@@ -49,8 +49,6 @@ SAME_OBJECT_IOU = 0.5
 SAME_POINT = 0.06
 #: ... and more than this far apart at different things (in between: not asked).
 DIFFERENT_POINT = 0.2
-#: At most this many pairs of people per image (seeded choice), so crowds do not dominate.
-MAX_PAIRS_PER_IMAGE = 6
 
 YES, NO = "Yes.", "No."
 
@@ -164,10 +162,15 @@ def balance(target: Mapping[str, Any]) -> str:
     return str(target.get("label"))
 
 
-def score_choice(out: ItemScore, chosen: str | None, truth: str, positive: str,
-                 declines: bool) -> None:
-    """Fill a two-choice item's score: correct when the choice is the truth; an unread
-    answer (or a refusal) is wrong either way."""
+def score_choice(out: ItemScore, got: Any, raw: str, truth: str, positive: str) -> None:
+    """Fill a two-choice item's score from what the parser read (``got``: a
+    ``parse.choice.Choice`` or None): correct when the choice is the truth; an unread
+    answer (or a refusal, read as the ambiguity task reads it) is wrong either way."""
+    from vl4gaze.parse.ambiguity import parse_ambiguity
+
+    chosen = got.value if got else None
+    declines = out.error is None and got is None and parse_ambiguity(raw).declines
+    out.rule = got.rule if got else ("declines" if declines else None)
     # Unread (neither choice nor a refusal): parsed None, so the parse rate counts it.
     out.parsed = ({"choice": chosen, "declines": declines}
                   if chosen is not None or declines else None)

@@ -60,14 +60,10 @@ def make_pair(ctx: PairContext) -> Iterator[Draft]:
 
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """Read which choice the answer names; a refusal is a wrong answer."""
-    from vl4gaze.parse.ambiguity import parse_ambiguity
     from vl4gaze.parse.choice import parse_whom
 
     got = parse_whom(raw, item.target.get("other") or "") if out.error is None else None
-    declines = out.error is None and got is None and parse_ambiguity(raw).declines
-    out.rule = got.rule if got else ("declines" if declines else None)
-    social.score_choice(out, got.value if got else None, item.target["label"], "other",
-                        declines)
+    social.score_choice(out, got, raw, item.target["label"], "other")
 
 
 def instruction(point: str) -> str:
