@@ -267,3 +267,35 @@ def test_card_reports_where_targets_came_from(bench):
     card = (bench / "README.md").read_text()
     assert "## Gazed-object labels by rule" in card
     assert "| source | 1 |" in card and "| none | 5 |" in card
+
+
+def _files(bench: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(bench)): p.read_bytes() for p in sorted(bench.rglob("*"))
+            if p.is_file()}
+
+
+def test_shared_build_gives_the_bytes_of_one_pass(tmp_path, monkeypatch):
+    """Shares built in forked processes merge into exactly the one-pass benchmark: the
+    descriptions window crosses share borders, pictures' people are paired across them,
+    and an image listed under two splits in two shares still goes to test."""
+    import vl4gaze.build as build
+
+    samples = scene_samples(tmp_path / "src")
+    entries = [(s.__class__(**{**s.__dict__, "source_id": f"{copy}/{s.source_id}"}),
+                f"copy{copy}/{Path(s.image).name}") for copy in range(4) for s in samples]
+    # Each picture a's second person last: its pairs are made of people of two shares.
+    entries.sort(key=lambda e: e[0].source_id.endswith("a#1"))
+    # Picture b of the second copy (first share) listed again under test (last share).
+    clash = samples[2].__class__(**{**samples[2].__dict__, "split": "test",
+                                    "source_id": "clash"})
+    entries.append((clash, "copy1/b.png"))
+    options = {"progress": False, "images": "none", "absent_rate": 1.0, "tasks": "all"}
+    build_from_samples(entries, tmp_path / "one", workers=1, **options)
+    monkeypatch.setattr(build, "PARALLEL_MIN_SAMPLES", 1)
+    build_from_samples(iter(entries), tmp_path / "three", workers=3, **options)
+    one, three = _files(tmp_path / "one"), _files(tmp_path / "three")
+    assert one == three
+    items = load_benchmark(tmp_path / "one")
+    assert {i.split for i in items if i.sample_id in ("toy:1/b#0", "toy:clash")} == {"test"}
+    manifest = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    assert manifest["skipped"]["mutual:unbalanced"] == 4  # one pair per copy

@@ -12,6 +12,14 @@ files carry no timestamps. The images are independent of the Parquet: the build 
 ``image_plan.parquet`` (destination, source image, marker box) and ``render_images``
 turns it into files, at once (``images="write"`` or ``"link"``) or later
 (``images="none"``: the fast mode for GazeFollow-sized builds).
+
+Why a build may use both cores and still give the same bytes: a sample's items depend
+only on the sample, its image key and the 64 descriptions read before it (the
+absent-person questions borrow them), never on the other items. A large build is cut
+into contiguous shares of the samples; a forked process builds each share after the
+first from its own ``_Builder`` seeded with the window before it, and the driver merges
+the shares in order (first image split, plan entry and description win, as they would
+have in one pass) before the one ``finish``.
 """
 
 from __future__ import annotations
@@ -20,11 +28,13 @@ import contextlib
 import errno
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +64,11 @@ PLAN_FILE = "image_plan.parquet"
 BUILDING = ".vl4gaze-building"
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BATCH = 20_000
+#: The recent descriptions an absent-person question may borrow (``SampleContext``).
+_DESCRIPTION_WINDOW = 64
+#: Fewer samples than this are built in one process: a fork costs more than it saves.
+PARALLEL_MIN_SAMPLES = 20_000
+_Entry = tuple[GazeSample, str]
 
 _HEAD = pa.struct([(k, pa.float64()) for k in ("x1", "y1", "x2", "y2")])
 #: The fixed Parquet schema of a benchmark split (the QAItem fields; target as JSON text).
@@ -79,6 +94,7 @@ class _Builder:
     """Accumulates items, look-alike candidates and the image plan while samples stream."""
 
     def __init__(self, config: BuildConfig) -> None:
+        self.config = config
         self.options = Options(seed=config.seed, person_ref=config.person_ref,
                                point_format=config.point_format)
         self.absent_rate = config.absent_rate
@@ -209,9 +225,81 @@ class _Builder:
                     self._emit(self._row(sample, draft, key, split, sid), draft.reserve)
         if sample.person.description:
             self.descriptions.append((key, sample.person.description))
-            del self.descriptions[:-64]
+            del self.descriptions[:-_DESCRIPTION_WINDOW]
         if self.pair_specs and sample.others:
             self.people.setdefault(key, []).append(sample)
+
+    def add_all(self, entries: Iterable[_Entry], bar: ProgressLog, workers: int = 1) -> None:
+        """Every sample of ``entries``, in one pass, or in ``workers`` processes when there
+        are enough samples and the platform forks (the same result either way)."""
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            entries = list(entries)
+            if len(entries) >= PARALLEL_MIN_SAMPLES:
+                self._add_shared(entries, bar, workers)
+                return
+        for sample, key in entries:
+            self.add(sample, key)
+            if self.samples % 2000 == 0:
+                bar.update(self.samples)
+
+    def _add_shared(self, entries: list[_Entry], bar: ProgressLog, workers: int) -> None:
+        """The first share here, the others in forked processes, merged in order."""
+        global _FORKED
+        bounds = [len(entries) * i // workers for i in range(workers + 1)]
+        done = multiprocessing.get_context("fork").Value("q", 0, lock=False)
+        _FORKED = (entries, done)  # inherited by the forked workers, never pickled
+        try:
+            with ProcessPoolExecutor(workers - 1,
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_build_share, self.config, bounds[i], bounds[i + 1])
+                           for i in range(1, workers)]
+                for sample, key in entries[:bounds[1]]:
+                    self.add(sample, key)
+                    if self.samples % 2000 == 0:
+                        bar.update(self.samples + done.value)
+                for future in futures:
+                    while not future.done():
+                        bar.update(self.samples + done.value)
+                        with contextlib.suppress(TimeoutError):
+                            future.result(timeout=0.5)
+                    self._merge(future.result(), entries)
+        finally:
+            _FORKED = None
+
+    def share(self, first: int) -> dict[str, Any]:
+        """What a forked share hands back (``first``: its first sample's index in the
+        driver's list, so that people are named by index, not pickled)."""
+        self._flush()
+        mine = _FORKED[0][first:first + self.samples] if _FORKED and self.people else []
+        index = {id(s): first + i for i, (s, _) in enumerate(mine)}
+        return {"tables": self.tables, "lookalike_tables": self.lookalike_tables,
+                "plan": self.plan, "image_split": self.image_split,
+                "conflicts": self.conflicts, "skipped": self.skipped,
+                "target_rules": self.target_rules, "samples": self.samples,
+                "people": {k: [index[id(s)] for s in v] for k, v in self.people.items()}}
+
+    def _merge(self, share: dict[str, Any], entries: list[_Entry]) -> None:
+        """Add a later share's state as if its samples had come next in one pass."""
+        self._flush()
+        for mine, theirs in ((self.tables, share["tables"]),
+                             (self.lookalike_tables, share["lookalike_tables"])):
+            for split, tables in theirs.items():
+                mine.setdefault(split, []).extend(tables)
+        for dest, value in share["plan"].items():
+            self.plan.setdefault(dest, value)
+        clashes = {key for key, split in share["image_split"].items()
+                   if self.image_split.setdefault(key, split) != split}
+        if clashes:  # an image whose samples lie in two shares under two splits
+            for sample, key in entries:
+                if key in clashes:
+                    clashes.discard(key)
+                    self.conflicts.add(self._image(sample, key, ()))
+        self.conflicts |= share["conflicts"]
+        self.skipped.update(share["skipped"])
+        self.target_rules.update(share["target_rules"])
+        self.samples += share["samples"]
+        for key, people in share["people"].items():
+            self.people.setdefault(key, []).extend(entries[i][0] for i in people)
 
     def _skipper(self, task: str, keep: bool = True):
         def skip(reason: str) -> None:
@@ -310,6 +398,36 @@ class _Builder:
         kept = [_smallest(rows.filter(pc.equal(rows["_class"], c)), least)
                 .drop_columns(["_class"]) for c in sorted(found)]
         return pa.concat_tables([part.filter(pc.invert(mask)), *kept])
+
+
+#: The samples and the progress counter a forked share reads (set only while sharing).
+_FORKED: tuple[list[_Entry], Any] | None = None
+
+
+def _build_share(config: BuildConfig, start: int, stop: int) -> dict[str, Any]:
+    """In a forked worker: the items of samples ``start:stop``, with the descriptions
+    window the one pass would have had there."""
+    assert _FORKED is not None
+    entries, done = _FORKED
+    builder = _Builder(config)
+    builder.descriptions = _window_before(entries, start)
+    for sample, key in entries[start:stop]:
+        builder.add(sample, key)
+        if builder.samples % 2000 == 0:
+            done.value = builder.samples
+    done.value = builder.samples
+    return builder.share(start)
+
+
+def _window_before(entries: Sequence[_Entry], start: int) -> list[tuple[str, str]]:
+    """The last ``_DESCRIPTION_WINDOW`` (image key, description) before ``start``."""
+    window: list[tuple[str, str]] = []
+    for sample, key in reversed(entries[:start]):
+        if len(window) == _DESCRIPTION_WINDOW:
+            break
+        if sample.person.description:
+            window.append((key, sample.person.description))
+    return window[::-1]
 
 
 def item_hash(*parts: str) -> str:
@@ -436,6 +554,15 @@ def build_benchmark(
         sources=sources, problems=problems, allow_empty=allow_empty, **options)
 
 
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"workers={workers}: must be >= 1")
+    return workers
+
+
 class EmptyBuildError(ValueError):
     """The sources gave nothing to build from; the message says where and why."""
 
@@ -464,23 +591,22 @@ def build_from_samples(
     sources: list[str] | None = None,
     problems: list | None = None,
     allow_empty: bool = False,
+    workers: int | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Build from GazeSamples (optionally paired with image keys; else the absolute path
     names the image). ``build_benchmark`` reads sources and calls this. ``config``: the
-    build's options (or its fields as keywords, not both)."""
+    build's options (or its fields as keywords, not both). ``workers``: processes for
+    the items of a large build (default: the CPUs, at most 2; the same bytes for any)."""
     if config is not None and options:
         raise TypeError(f"pass the options in config or as keywords, not both "
                         f"({', '.join(sorted(options))})")
     config = config if config is not None else BuildConfig(**options)
     images = config.images
     builder = _Builder(config)
+    entries = (e if isinstance(e, tuple) else (e, e.image) for e in samples)
     with ProgressLog("building items", None, enabled=progress, unit="samples") as bar:
-        for entry in samples:
-            sample, key = entry if isinstance(entry, tuple) else (entry, entry.image)
-            builder.add(sample, key)
-            if builder.samples % 2000 == 0:
-                bar.update(builder.samples)
+        builder.add_all(entries, bar, workers=_workers(workers))
     splits = list(builder.finish(config.ambiguity_ratio, config.caps,
                                  config.balance_directions))
     if not allow_empty and not any(table.num_rows for _, table in splits):

@@ -234,6 +234,9 @@ def build(
     tasks: Annotated[str, typer.Option(
         help="Tasks and groups, comma-separated: paper (the VL4Gaze four), social (mutual, "
              "shared, whom), all, or task names.")] = "paper",
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Processes making the items of a large build (default: the CPUs, at "
+                    "most 2); any number gives the same bytes.")] = None,
 ) -> None:
     """Turn gaze samples into the tasks' question-answer items (Parquet + card)."""
     from vl4gaze.build import BuildConfig, build_benchmark, render_images
@@ -265,7 +268,7 @@ def build(
             balance_directions=balance_directions, absent_rate=absent_rate, images=images,
             tasks=tasks)
         manifest = build_fn(
-            sources, out, config, allow_empty=allow_empty,
+            sources, out, config, allow_empty=allow_empty, workers=workers,
             **({"allow_outside_root": True} if allow_outside_root else {}))
     except (ValueError, OSError) as err:
         _fail(str(err))

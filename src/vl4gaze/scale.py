@@ -258,7 +258,7 @@ def vllm_answers(plan: RunPlan, train_items: Sequence[QAItem] | None,
 
 def build_benchmark_ray(sources: list[str], out: Path, config: Any = None, *,
                         progress: bool = True, allow_empty: bool = False,
-                        **options: Any) -> dict[str, Any]:
+                        workers: int | None = None, **options: Any) -> dict[str, Any]:
     """:func:`vl4gaze.build.build_benchmark` with sources read and images rendered on Ray.
 
     Items are generated on the driver in source order, so the Parquet files, the image plan
@@ -274,7 +274,7 @@ def build_benchmark_ray(sources: list[str], out: Path, config: Any = None, *,
     manifest = build_from_samples(_read_sources_ray(ray, sources, problems), out,
                                   dataclasses.replace(config, images="none"),
                                   progress=progress, sources=sources, problems=problems,
-                                  allow_empty=allow_empty)
+                                  allow_empty=allow_empty, workers=workers)
     rendered = render_images(out, link=images == "link", progress=progress,
                              executor=RayExecutor()) if images != "none" else 0
     # What build_from_samples would have recorded had it rendered the images itself.
