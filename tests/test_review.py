@@ -20,9 +20,12 @@ from vl4gaze.build import SCHEMA, build_benchmark, load_benchmark
 from vl4gaze.cli import app as cli_app
 from vl4gaze.parse.points import parse_point
 from vl4gaze.review.app import create_app
-from vl4gaze.review.apply import check_fixed_target, export_reviewed, point_fix
+from vl4gaze.review.apply import answer_fix, check_fixed_target, export_reviewed, point_fix
 from vl4gaze.review.store import ReviewStore
+from vl4gaze.score import score_one
 from vl4gaze.sources.gazeworld import synthesize
+from vl4gaze.tasks import registry
+from vl4gaze.tasks.refs import MARKERS
 
 SCRIPT = "<script>window.__pwned = 1</script>"
 
@@ -134,7 +137,7 @@ def test_point_fix_answer_parses_back(built, x, y, fmt):
     item = _first(built, "point")
     item = type(item).from_dict({**item.to_dict(), "target": {**item.target, "format": fmt}})
     answer, target = point_fix(item, x, y)
-    check_fixed_target(target)
+    check_fixed_target("point", target)
     convention = {"norm": "norm", "norm1000": "norm1000", "pixel": "pixel"}[fmt]
     parsed = parse_point(answer, convention, image_size=(item.width, item.height))
     tolerance = {"norm": 0.0005, "norm1000": 0.0005, "pixel": 0.5 / item.width + 1e-9}[fmt]
@@ -268,25 +271,104 @@ def test_fixes_the_scorer_cannot_use_are_refused(bench, client):
     assert got["current_target"]["points"] == [[0.25, 0.75]]
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ({"mean": [0.5, 1.5]}, r"fixed_target\.mean\[1\]: 1\.5 is not a number in \[0, 1\]"),
-    ({"eye": [0.5]}, r"fixed_target\.eye: expected \[x, y\]"),
-    ({"gaze": [True, 0.2]}, r"fixed_target\.gaze\[0\]: True is not a number"),
-    ({"points": []}, r"fixed_target\.points: expected \[\[x, y\], \.\.\.\]"),
-    ({"points": [[0.1, 0.2], [0.3, -1]]}, r"fixed_target\.points\[1\]\[1\]"),
-    ({"box": [0.5, 0.5, 0.1, 0.9]}, r"fixed_target\.box: corners out of order"),
-    ({"box": [0.1, 0.2]}, r"fixed_target\.box: expected \[x1, y1, x2, y2\]"),
-    ({"direction": "north"}, r"fixed_target\.direction: 'north' is not one of right, upper"),
-    ({"ambiguous": "yes"}, r"fixed_target\.ambiguous: 'yes' is not true/false"),
-    ({"reason": "bored"}, r"fixed_target\.reason: 'bored' is not one of unspecified_person"),
+@pytest.mark.parametrize(("task", "target", "message"), [
+    ("point", {"mean": [0.5, 1.5]}, r"fixed_target\.mean\[1\]: 1\.5 is not a number in \[0, 1\]"),
+    ("point", {"eye": [0.5]}, r"fixed_target\.eye: expected \[x, y\]"),
+    ("direction", {"gaze": [True, 0.2]}, r"fixed_target\.gaze\[0\]: True is not a number"),
+    ("point", {"points": []}, r"fixed_target\.points: expected \[\[x, y\], \.\.\.\]"),
+    ("point", {"points": [[0.1, 0.2], [0.3, -1]]}, r"fixed_target\.points\[1\]\[1\]"),
+    ("object", {"box": [0.5, 0.5, 0.1, 0.9]}, r"fixed_target\.box: corners out of order"),
+    ("object", {"box": [0.1, 0.2]}, r"fixed_target\.box: expected \[x1, y1, x2, y2\]"),
+    ("direction", {"direction": "north"},
+     r"fixed_target\.direction: 'north' is not one of right, upper"),
+    ("ambiguity", {"ambiguous": "yes"}, r"fixed_target\.ambiguous: 'yes' is not true/false"),
+    ("ambiguity", {"reason": "bored"},
+     r"fixed_target\.reason: 'bored' is not one of unspecified_person"),
+    ("mutual", {"label": "maybe"}, r"fixed_target\.label: 'maybe' is not one of yes, no"),
+    ("shared", {"label": "other"}, r"fixed_target\.label: 'other' is not one of yes, no"),
+    ("whom", {"label": "yes"}, r"fixed_target\.label: 'yes' is not one of other, nobody"),
+    ("whom", {"other": " "}, r"fixed_target\.other: ' ' is not a phrase"),
+    ("mutual", {"first_looks_at_second": "yes"}, r"fixed_target\.first_looks_at_second: 'yes'"),
+    ("shared", {"rule": ""}, r"fixed_target\.rule: '' is not a rule name"),
+    ("shared", {"heads": [[0.1, 0.1, 0.2, 0.2]]}, r"fixed_target\.heads: expected one for each"),
+    ("whom", {"heads": [[0.1, 0.1, 0.2, 0.2], None]}, r"fixed_target\.heads\[1\]: a head box"),
+    ("mutual", {"heads": [[0.1, 0.1, 0.2, 0.2], [0.5, 0.5, 0.4, 0.6]]},
+     r"fixed_target\.heads\[1\]: corners out of order"),
+    ("whom", {"gazes": [None, [0.5, 1.5]]}, r"fixed_target\.gazes\[1\]\[1\]: 1\.5"),
+    # A field the task's target does not have: nothing would read it.
+    ("object", {"mean": [0.5, 0.5]}, r"fixed_target\.mean: a object target has no such field"),
+    ("mutual", {"other": "the man"}, r"fixed_target\.other: a mutual target has no such"),
 ])
-def test_each_fixed_target_field_is_checked_by_the_task_that_owns_it(target, message):
+def test_each_fixed_target_field_is_checked_by_the_items_task(task, target, message):
     with pytest.raises(ValueError, match=message):
-        check_fixed_target(target)
+        check_fixed_target(task, target)
 
 
-def test_well_formed_fixed_targets_pass_unchanged():
-    target = {"mean": [0.5, 1], "eye": [0, 0.2], "gaze": [0.3, 0.4], "points": [[0.1, 0.2]],
-              "box": None, "direction": "upper left", "ambiguous": False, "reason": None,
-              "label": "anything", "angle_deg": 12.5}
-    assert check_fixed_target(dict(target)) == target
+@pytest.mark.parametrize(("task", "target"), [
+    ("point", {"mean": [0.5, 1], "eye": [0, 0.2], "points": [[0.1, 0.2]], "format": "norm"}),
+    ("direction", {"gaze": [0.3, 0.4], "direction": "upper left", "angle_deg": 12.5}),
+    ("object", {"box": None, "label": "anything"}),
+    ("ambiguity", {"ambiguous": False, "reason": None}),
+    ("mutual", {"label": "yes", "rule": "review", "first_looks_at_second": None,
+                "heads": [[0.1, 0.1, 0.2, 0.2], [0.5, 0.5, 0.6, 0.6]], "gazes": [None, [1, 0]]}),
+    ("shared", {"label": "no"}),
+    ("whom", {"label": "nobody", "other": "the man in red"}),
+])
+def test_well_formed_fixed_targets_pass_unchanged(task, target):
+    assert check_fixed_target(task, dict(target)) == target
+
+
+@pytest.fixture(scope="module")
+def social_built(tmp_path_factory) -> Path:
+    """A benchmark of the social tasks only: GazeWorld's 20 scenes (seed 1) give both
+    labels of mutual, shared and whom."""
+    root = tmp_path_factory.mktemp("review-social")
+    synthesize(root / "scenes", 20, seed=1, size=64, progress=False)
+    build_benchmark([f"gazeworld:{root / 'scenes'}"], root / "bench", progress=False,
+                    tasks="social")
+    return root / "bench"
+
+
+#: What a reviewer types for each label (any form the task's scorer reads).
+TYPED = {"yes": "yes", "no": "No", "other": MARKERS[1].name, "nobody": "nobody"}
+
+
+@pytest.mark.parametrize("task", ["mutual", "shared", "whom"])
+def test_a_social_item_is_fixed_end_to_end(social_built, tmp_path, task):
+    """A reviewer types the other choice of a social item: the decision stores the answer
+    the build would write and the flipped label (rule ``review``), the export carries
+    them, and the scorer reads the fixed truth."""
+    bench = Path(shutil.copytree(social_built, tmp_path / "bench"))
+    client = TestClient(create_app(bench, split=None))
+    item = _first(bench, task, split="train")
+    before = registry.target_of(item)
+    url = f"/api/items/{item.id}/decision"
+    bad = client.post(url, json={"status": "fix", "fixed_answer": "perhaps"})
+    assert bad.status_code == 422 and f"a {task} fix must" in bad.json()["detail"]
+    same = client.post(url, json={"status": "fix", "fixed_answer": TYPED[before.label]})
+    assert same.json()["current_target"] == item.target  # the rules' label stands
+    assert same.json()["current_answer"] == item.answer
+    label = before.LABELS[before.positive]  # the other one of the two
+    got = client.post(url, json={"status": "fix", "fixed_answer": TYPED[label]}).json()
+    assert got["current_answer"] == before.answer_of(label) != item.answer
+    assert got["current_target"] == {**item.target, **got["decision"]["fixed_target"]}
+    assert (got["current_target"]["label"], got["current_target"]["rule"]) == (label, "review")
+    export_reviewed(bench, tmp_path / "out")
+    fixed = next(it for it in load_benchmark(tmp_path / "out") if it.id == item.id)
+    after = registry.target_of(fixed)
+    assert (after.label, fixed.answer) == (label, before.answer_of(label))
+    assert after.heads == before.heads and after.gazes == before.gazes
+    assert score_one(fixed, fixed.answer)["accuracy"] == 1.0
+    assert score_one(fixed, item.answer)["accuracy"] == 0.0
+
+
+@pytest.mark.parametrize(("label", "looks"), [("yes", True), ("no", None)])
+def test_a_mutual_fix_says_who_looks_at_whom_as_far_as_it_follows(social_built, label, looks):
+    """Yes: each looks at the other; no: which one looks away is not known (null)."""
+    item = next(it for it in load_benchmark(social_built) if it.task == "mutual"
+                and it.target["label"] != label)
+    answer, changes = answer_fix(item, label)
+    assert answer == registry.target_of(item).answer_of(label)
+    assert changes == {"label": label, "rule": "review", "first_looks_at_second": looks,
+                       "second_looks_at_first": looks}
+    assert check_fixed_target("mutual", changes) == changes

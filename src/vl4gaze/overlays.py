@@ -11,7 +11,9 @@ import math
 from typing import Any
 
 from vl4gaze.schema import QAItem
+from vl4gaze.tasks import registry
 from vl4gaze.tasks.refs import MARKERS
+from vl4gaze.tasks.social import PairTarget
 
 TRUE_COLOR = "#00e676"
 HEAD_COLOR = "#ffd600"
@@ -59,28 +61,33 @@ def _truth_arrow(origin: tuple[float, float], gaze: tuple[float, float], w: int,
     return shapes
 
 
-def _pair_shapes(target: dict[str, Any], w: int, h: int) -> list[dict[str, Any]]:
-    """A two-person item (``heads`` and ``gazes`` in the target): each head in its
-    marker colour and each person's true gaze arrow."""
+def _pair_target(item: QAItem) -> PairTarget | None:
+    """The typed target of a question about two people (None for the other tasks)."""
+    kind = registry.get(item.task).target_type
+    return registry.target_of(item) if kind and issubclass(kind, PairTarget) else None
+
+
+def _pair_shapes(target: PairTarget, w: int, h: int) -> list[dict[str, Any]]:
+    """A two-person item: each head in its marker colour and each person's true gaze
+    arrow."""
     shapes: list[dict[str, Any]] = []
-    for head, gaze, marker in zip(target["heads"], target.get("gazes") or [], MARKERS,
-                                  strict=False):
-        x1, y1, x2, y2 = (float(v) for v in head)
+    for (x1, y1, x2, y2), gaze, marker in zip(target.heads, target.gazes, MARKERS,
+                                              strict=False):
         color = "#{:02x}{:02x}{:02x}".format(*marker.rgb)
         shapes.append({"kind": "rect", "cls": "head", "color": color,
                        "x": round(x1 * w, 1), "y": round(y1 * h, 1),
                        "w": round((x2 - x1) * w, 1), "h": round((y2 - y1) * h, 1)})
-        q = _xy(gaze)
-        if q is not None:
-            shapes += _truth_arrow(((x1 + x2) / 2, (y1 + y2) / 2), q, w, h, color)
+        if gaze is not None:
+            shapes += _truth_arrow(((x1 + x2) / 2, (y1 + y2) / 2), gaze, w, h, color)
     return shapes
 
 
 def truth_shapes(item: QAItem, w: int, h: int) -> list[dict[str, Any]]:
     """Ground-truth overlays of one item: head box, gaze arrow and points, object box
     (both people's heads and gaze arrows for a question about two)."""
-    if isinstance(item.target.get("heads"), list):
-        return _pair_shapes(item.target, w, h)
+    pair = _pair_target(item)
+    if pair is not None:
+        return _pair_shapes(pair, w, h)
     shapes: list[dict[str, Any]] = []
     side = max(w, h)
     if item.person_head is not None:

@@ -253,7 +253,9 @@ class QAItem(_Record):
     ``target`` holds the task's structure (JSON-able): for ``point`` the annotators'
     ``points`` and their ``mean``; for ``direction`` the class name, ``angle_deg`` and
     the ``eye`` and ``gaze`` points; for ``object`` the ``label``, ``description`` and
-    ``box``; for ``ambiguity`` the ``ambiguous`` flag and its ``reason``.
+    ``box``; for ``ambiguity`` the ``ambiguous`` flag and its ``reason``; for the social
+    tasks the ``label``, its ``rule`` and both people's ``heads`` and ``gazes``. Each
+    task's ``target_type`` reads it typed (``registry.target_of``).
 
     ``task`` is a registered task's name (``vl4gaze.tasks.registry``): a ``Task`` for the
     built-in ones, the plain name for one added by ``registry.register``.

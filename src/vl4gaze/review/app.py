@@ -151,7 +151,7 @@ class Review:
                 fixed_answer, target = answer_fix(item, fixed_answer)
                 fixed_target = {**target, **(fixed_target or {})}
             if fixed_target is not None:
-                check_fixed_target(fixed_target)
+                check_fixed_target(item.task, fixed_target)
             return self.store.record(item.id, body.status, fixed_answer=fixed_answer,
                                      fixed_target=fixed_target, note=body.note,
                                      reviewer=body.reviewer or self.reviewer)

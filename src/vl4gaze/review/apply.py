@@ -8,6 +8,7 @@ counts). Item ids are kept, so a decision, a prediction and an item still join o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,14 +33,21 @@ from vl4gaze.schema import QAItem
 from vl4gaze.tasks import fixes, registry
 
 
-def check_fixed_target(target: dict[str, Any]) -> dict[str, Any]:
-    """Validate the fields a fix may change (normalized coordinates, known labels): every
-    task checks the fields it knows (``TaskSpec.check_target``), so a field means the
-    same whichever item it is posted for."""
-    checks = [s.check_target for s in registry.specs() if s.check_target is not None]
-    for key, value in target.items():
-        for check in checks:
-            check(key, value)
+def check_fixed_target(task: object, target: dict[str, Any]) -> dict[str, Any]:
+    """Validate the fields a fix of one of ``task``'s items may change, as that task reads
+    them (``label`` is free text for object, yes / no for mutual): a field its
+    ``target_type`` does not have is refused (nothing would read it), and the task checks
+    each value (``TaskSpec.check_target``: normalized coordinates, known labels)."""
+    spec = registry.get(task)
+    if spec.target_type is not None:
+        fields = [f.name for f in dataclasses.fields(spec.target_type)]
+        for key in target:
+            if key not in fields:
+                raise ValueError(f"fixed_target.{key}: a {spec.name} target has no such "
+                                 f"field (its fields: {', '.join(fields)})")
+    if spec.check_target is not None:
+        for key, value in target.items():
+            spec.check_target(key, value)
     return target
 
 
@@ -63,8 +71,10 @@ def answer_fix(item: QAItem, answer: str) -> tuple[str, dict[str, Any]]:
     """A typed answer fix as the scorer will read it: (canonical answer, target changes).
 
     The item's task decides (``TaskSpec.fix_answer``): a direction fix must be one of the
-    eight names, a point fix a point in the image in the item's format (the scorer reads
-    those from the target, not the answer text). Other tasks keep the text as written.
+    eight names, a point fix a point in the image in the item's format, a social fix a
+    choice its scorer reads (yes / no; the other person or nobody), written as the build
+    writes it (the scorers read these from the target, not the answer text). Other tasks
+    keep the text as written.
     """
     fix = registry.get(item.task).fix_answer
     return fix(item, answer) if fix is not None else (answer, {})

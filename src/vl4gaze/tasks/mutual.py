@@ -10,10 +10,13 @@ image); yes and no are balanced per split by the builder.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext
 from vl4gaze.schema import QAItem
-from vl4gaze.tasks import social
+from vl4gaze.tasks import registry, social
 from vl4gaze.tasks.context import PairContext
 from vl4gaze.tasks.refs import MARKERS, Draft, choose
 
@@ -29,6 +32,19 @@ TEXTS = (
     "Do {a} and {b} meet each other's gaze?",
 )
 TEMPLATES = social.templates("mutual", TEXTS, SUFFIX)
+
+
+@dataclass(frozen=True)
+class MutualTarget(social.PairTarget):
+    """A mutual item's target: the pair fields (label ``yes`` / ``no``) and whether each
+    person looks at the other (null when a reviewer's ``no`` left it open which one not)."""
+
+    first_looks_at_second: bool | None
+    second_looks_at_first: bool | None
+
+
+def item_target(item: QAItem) -> MutualTarget:
+    return MutualTarget.from_dict(item.target)
 
 
 def truth(ctx: PairContext) -> tuple[bool, str, bool, bool] | None:
@@ -64,10 +80,29 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
 
 
 def yes_no(item: QAItem, raw: str, out: ItemScore) -> None:
+    """Score a yes/no item of this task or ``shared`` (its target read by its own task)."""
     from vl4gaze.parse.choice import parse_yes_no
 
     got = parse_yes_no(raw) if out.error is None else None
-    social.score_choice(out, got, raw, item.target["label"], "yes")
+    t = registry.target_of(item)
+    social.score_choice(out, got, raw, t.label, t.LABELS[0])
+
+
+def fix_answer(item: QAItem, text: str) -> tuple[str, dict[str, Any]]:
+    """A typed fix is read as the scorer reads an answer (yes / no). A reviewer's yes
+    means each looks at the other; a no does not say which one looks away (null)."""
+    label = social.yes_no_fix("mutual", text)
+    looks = True if label == "yes" else None
+    return social.relabel(item_target(item), label, first_looks_at_second=looks,
+                          second_looks_at_first=looks)
+
+
+def check_target(key: str, value: Any) -> None:
+    """The pair fields (``social.check_pair``); who looks at whom: true, false or null."""
+    social.check_pair(MutualTarget, key, value)
+    if (key in ("first_looks_at_second", "second_looks_at_first") and value is not None
+            and not isinstance(value, bool)):
+        raise ValueError(f"fixed_target.{key}: {value!r} is not true/false/null")
 
 
 def instruction(point: str) -> str:
@@ -78,4 +113,5 @@ def instruction(point: str) -> str:
 
 SPEC = social.spec("mutual", instruction=instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_mutual, max_new_tokens=16,
-                   vocabulary=(SUFFIX, TEXTS, social.YES, social.NO))
+                   vocabulary=(SUFFIX, TEXTS, social.YES, social.NO),
+                   target_type=MutualTarget, fix_answer=fix_answer, check_target=check_target)

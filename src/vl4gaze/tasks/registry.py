@@ -66,10 +66,12 @@ class TaskSpec:
     click, the image is not clickable); ``fix_answer(item, text)`` gives (canonical
     answer, target changes) for a typed answer (default: the text as written, no target
     change); ``check_target(key, value)`` refuses (ValueError) a fixed target field the
-    task's scorer could not read (default: every field accepted).
+    task's scorer could not read (default: every field accepted). The review checks a
+    fix with its item's own task, and refuses a field ``target_type`` does not have.
 
-    ``target_type``: the task's typed target (a ``schema.Record``: ``from_dict`` reads
-    the item's target dict, unknown keys ignored); :func:`target_of` gives it.
+    ``target_type``: the task's typed target (a ``schema.Record`` with exactly the keys
+    the builder writes: ``from_dict`` reads the item's target dict, unknown keys
+    ignored); :func:`target_of` gives it.
 
     Evaluation: ``max_new_tokens`` is the answer budget ``vl4gaze eval`` and the
     lmms-eval export give the task's items when the user names none.

@@ -10,6 +10,9 @@ and pairs in between the two distances, are not asked.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext
 from vl4gaze.schema import QAItem
@@ -31,6 +34,15 @@ TEXTS = (
 TEMPLATES = social.templates("shared", TEXTS, SUFFIX)
 
 
+@dataclass(frozen=True)
+class SharedTarget(social.PairTarget):
+    """A shared item's target: the pair fields alone (label ``yes`` / ``no``)."""
+
+
+def item_target(item: QAItem) -> SharedTarget:
+    return SharedTarget.from_dict(item.target)
+
+
 def make_pair(ctx: PairContext) -> Iterator[Draft]:
     found = social.same_target(ctx.first, ctx.second)
     if found is None:
@@ -50,6 +62,17 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     mutual.yes_no(item, raw, out)
 
 
+def fix_answer(item: QAItem, text: str) -> tuple[str, dict[str, Any]]:
+    """A typed fix is read as the scorer reads an answer (yes / no)."""
+    return social.relabel(item_target(item), social.yes_no_fix("shared", text))
+
+
+def check_target(key: str, value: Any) -> None:
+    """The pair fields (``social.check_pair``)."""
+    social.check_pair(SharedTarget, key, value)
+
+
 SPEC = social.spec("shared", instruction=mutual.instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_shared, max_new_tokens=16,
-                   vocabulary=(SUFFIX, TEXTS))
+                   vocabulary=(SUFFIX, TEXTS), target_type=SharedTarget,
+                   fix_answer=fix_answer, check_target=check_target)

@@ -20,14 +20,16 @@ one decided, and the dataset card counts them):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.geometry import box_iou
 from vl4gaze.metrics.scoring import ItemScore, TaskBlock
-from vl4gaze.schema import Box, GazeSample, InOut, PersonRef, QAItem
+from vl4gaze.schema import Box, GazeSample, InOut, PersonRef, QAItem, Record
+from vl4gaze.tasks import fixes, registry
 from vl4gaze.tasks.refs import (
     UNREADABLE_FLAGS,
     Options,
@@ -51,10 +53,41 @@ SAME_POINT = 0.06
 DIFFERENT_POINT = 0.2
 
 YES, NO = "Yes.", "No."
+#: The ``rule`` of a label a reviewer set (``vl4gaze review``): no geometric rule decided it.
+REVIEWED = "review"
 
 #: The metrics of a two-choice social task (positive: ``yes`` / the other person).
 METRICS = (Metric("accuracy"), Metric("balanced_accuracy"), Metric("f1"),
            Metric("precision"), Metric("recall"), Metric("decline_rate", False))
+
+HeadBox = tuple[float, float, float, float]
+GazePoint = tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class PairTarget(Record):
+    """What every social item's target holds (``pair_target`` writes it): the label and
+    the rule that decided it, both people's head boxes and mean gaze points (normalized,
+    None out of frame), the person asked about first. Each task's target extends it."""
+
+    #: The task's two labels, the positive one (what the metrics call positive) first.
+    LABELS: ClassVar[tuple[str, str]] = ("yes", "no")
+
+    label: str
+    rule: str
+    heads: tuple[HeadBox, HeadBox]
+    gazes: tuple[GazePoint, GazePoint]
+
+    @property
+    def positive(self) -> bool:
+        return self.label == self.LABELS[0]
+
+    def answers(self) -> tuple[str, str]:
+        """The canonical answers of the two labels, in ``LABELS`` order."""
+        return YES, NO
+
+    def answer_of(self, label: str) -> str:
+        return self.answers()[self.LABELS.index(label)]
 
 
 def templates(task: str, texts: tuple[str, ...], suffix: str) -> tuple[Template, ...]:
@@ -206,22 +239,55 @@ def single(s: ItemScore, item: QAItem, embedder: Any) -> dict[str, Any]:
 
 def detail(item: QAItem) -> str:
     """The gallery's ground-truth line: the label and the rule that decided it."""
-    t = item.target
-    return f"{t.get('label')} ({t.get('rule')})"
+    t = registry.target_of(item)
+    return f"{t.label} ({t.rule})"
+
+
+# -- review (``TaskSpec.fix_answer`` / ``check_target``; ``vl4gaze.review`` calls these) --
+
+def relabel(target: PairTarget, label: str, **extra: Any) -> tuple[str, dict[str, Any]]:
+    """A reviewer's label as (canonical answer, target changes): no change when it is the
+    label the rules gave, else the label with rule ``REVIEWED`` (and ``extra``, the
+    task's fields that follow from it)."""
+    changes = {} if label == target.label else {"label": label, "rule": REVIEWED, **extra}
+    return target.answer_of(label), changes
+
+
+def yes_no_fix(task: str, text: str) -> str:
+    """A typed yes/no fix as the scorer reads an answer (``parse_yes_no``): its label."""
+    from vl4gaze.parse.choice import parse_yes_no
+
+    got = parse_yes_no(text)
+    if got is None:
+        raise ValueError(f"a {task} fix must answer yes or no; got {text!r}")
+    return got.value
+
+
+def check_pair(kind: type[PairTarget], key: str, value: Any) -> None:
+    """The fields every social target has: ``label`` one of the task's two, ``rule``
+    text, ``heads`` two normalized boxes, ``gazes`` two normalized points (or null)."""
+    if key == "label" and value not in kind.LABELS:
+        raise ValueError(f"fixed_target.label: {value!r} is not one of "
+                         f"{', '.join(kind.LABELS)}")
+    if key == "rule" and not (isinstance(value, str) and value):
+        raise ValueError(f"fixed_target.rule: {value!r} is not a rule name")
+    if key in ("heads", "gazes") and not (isinstance(value, list | tuple) and len(value) == 2):
+        raise ValueError(f"fixed_target.{key}: expected one for each of the two people, "
+                         f"got {value!r}")
+    if key == "heads":
+        for i, head in enumerate(value):
+            if fixes.box(f"heads[{i}]", head) is None:
+                raise ValueError(f"fixed_target.heads[{i}]: a head box is needed")
+    elif key == "gazes":
+        for i, gaze in enumerate(value):
+            if gaze is not None:
+                fixes.pair(f"gazes[{i}]", gaze)
 
 
 # -- baselines (``TaskSpec.baselines``; ``vl4gaze.models.baselines`` calls these) ---------
 
-def choices(item: QAItem) -> tuple[str, str]:
-    """The item's two answers in canonical form: (positive, negative)."""
-    if item.target["label"] in ("yes", "no"):
-        return YES, NO
-    other = str(item.target.get("other") or box_phrase(1))
-    return other[:1].upper() + other[1:] + ".", "Nobody in the image."
-
-
 def _answer(item: QAItem, positive: bool) -> str:
-    yes, no = choices(item)
+    yes, no = registry.target_of(item).answers()
     return yes if positive else no
 
 
@@ -233,32 +299,29 @@ def _random(ask: Any) -> str:
 def _center(ask: Any) -> str:
     """The train split's more common label, in this item's words (ties: positive)."""
     task = str(ask.item.task)
-    positive = "yes" if ask.item.target["label"] in ("yes", "no") else "other"
 
     def count() -> float:
-        labels = [it.target.get("label") for it in ask.prior.items(task)]
-        return sum(lab == positive for lab in labels) / len(labels) if labels else 1.0
+        targets = [registry.target_of(it) for it in ask.prior.items(task)]
+        return sum(t.positive for t in targets) / len(targets) if targets else 1.0
     return _answer(ask.item, ask.prior.memo(("social-share", task), count) >= 0.5)
 
 
 def predicted_gazes(ask: Any) -> tuple[tuple[float, float], tuple[float, float]]:
     """Where the ``head`` baseline puts both people's gaze: the train split's head ->
     gaze map applied to each head centre."""
-    out = []
-    for head in ask.item.target["heads"]:
-        x1, y1, x2, y2 = head
-        out.append(ask.prior.gaze_from_head(Box(x1, y1, x2, y2).center))
-    return out[0], out[1]
+    a, b = (ask.prior.gaze_from_head(Box(*head).center)
+            for head in registry.target_of(ask.item).heads)
+    return a, b
 
 
-def _inside(point: tuple[float, float], head: list[float]) -> bool:
+def _inside(point: tuple[float, float], head: HeadBox) -> bool:
     x1, y1, x2, y2 = grown(Box(*head))
     return x1 <= point[0] <= x2 and y1 <= point[1] <= y2
 
 
 def head_mutual(ask: Any) -> str:
     """Geometric floor: both extrapolated gaze points land in the other's head."""
-    (pa, pb), (ha, hb) = predicted_gazes(ask), ask.item.target["heads"]
+    (pa, pb), (ha, hb) = predicted_gazes(ask), registry.target_of(ask.item).heads
     return _answer(ask.item, _inside(pa, hb) and _inside(pb, ha))
 
 
@@ -272,7 +335,7 @@ def head_shared(ask: Any) -> str:
 def head_whom(ask: Any) -> str:
     """Geometric floor: the first person's extrapolated gaze lands in the other's head."""
     pa, _ = predicted_gazes(ask)
-    return _answer(ask.item, _inside(pa, ask.item.target["heads"][1]))
+    return _answer(ask.item, _inside(pa, registry.target_of(ask.item).heads[1]))
 
 
 def baselines(head: Any) -> dict[str, Any]:
@@ -281,11 +344,14 @@ def baselines(head: Any) -> dict[str, Any]:
 
 
 def spec(name: str, *, instruction: Any, score_item: Any, make_pair: Any, head: Any,
-         max_new_tokens: int, vocabulary: tuple[object, ...]) -> TaskSpec:
+         max_new_tokens: int, vocabulary: tuple[object, ...], target_type: type[PairTarget],
+         fix_answer: Callable[[QAItem, str], tuple[str, dict[str, Any]]],
+         check_target: Callable[[str, Any], None]) -> TaskSpec:
     """The ``TaskSpec`` of a social task: what the three share (group, metrics and
     headline, aggregation, counts, balance, baselines) around the task's own parts."""
     return TaskSpec(
         name=name, group="social", metrics=METRICS, headline="balanced_accuracy",
         instruction=instruction, detail=detail, score_item=score_item, aggregate=aggregate,
         single=single, make_pair=make_pair, counts=counts(name), balance=balance,
-        baselines=baselines(head), max_new_tokens=max_new_tokens, vocabulary=vocabulary)
+        baselines=baselines(head), max_new_tokens=max_new_tokens, vocabulary=vocabulary,
+        target_type=target_type, fix_answer=fix_answer, check_target=check_target)

@@ -11,6 +11,9 @@ choice would be right). Both orders of a pair are asked. Scored by exact choice
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext
 from vl4gaze.schema import QAItem
@@ -33,6 +36,28 @@ TEXTS = (
 TEMPLATES = social.templates("whom", TEXTS, SUFFIX)
 
 
+def named(phrase: str) -> str:
+    """The answer naming the person a phrase refers to: "The person in the blue box."."""
+    return phrase[:1].upper() + phrase[1:] + "."
+
+
+@dataclass(frozen=True)
+class WhomTarget(social.PairTarget):
+    """A whom item's target: the pair fields (label ``other`` / ``nobody``) and the
+    question's phrase for the other person (the answer names them so)."""
+
+    LABELS: ClassVar[tuple[str, str]] = ("other", "nobody")
+
+    other: str
+
+    def answers(self) -> tuple[str, str]:
+        return named(self.other), NOBODY
+
+
+def item_target(item: QAItem) -> WhomTarget:
+    return WhomTarget.from_dict(item.target)
+
+
 def _one(ctx: PairContext, a, b) -> Iterator[Draft]:
     found = social.looks_at(a, b.person.head)
     if found is None:
@@ -48,7 +73,7 @@ def _one(ctx: PairContext, a, b) -> Iterator[Draft]:
     ref, other = social.pair_refs(a, b, ctx.options)
     template = choose(TEMPLATES, ctx.rng)
     label = "other" if at_b else "nobody"
-    answer = (other[:1].upper() + other[1:] + ".") if at_b else NOBODY
+    answer = named(other) if at_b else NOBODY
     yield Draft("whom", social.fill_pair(template, ref.phrase, other), answer,
                 social.pair_target(a, b, label, rule, other=other), ref, template.id)
 
@@ -62,8 +87,29 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     """Read which choice the answer names; a refusal is a wrong answer."""
     from vl4gaze.parse.choice import parse_whom
 
-    got = parse_whom(raw, item.target.get("other") or "") if out.error is None else None
-    social.score_choice(out, got, raw, item.target["label"], "other")
+    t = item_target(item)
+    got = parse_whom(raw, t.other) if out.error is None else None
+    social.score_choice(out, got, raw, t.label, t.LABELS[0])
+
+
+def fix_answer(item: QAItem, text: str) -> tuple[str, dict[str, Any]]:
+    """A typed fix is read as the scorer reads an answer: the other person (their marker
+    colour, "the other person", the question's phrase for them) or nobody."""
+    from vl4gaze.parse.choice import parse_whom
+
+    t = item_target(item)
+    got = parse_whom(text, t.other)
+    if got is None:
+        raise ValueError(f"a whom fix must name {t.other} (or the {MARKERS[1].name} "
+                         f"marker) or nobody; got {text!r}")
+    return social.relabel(t, got.value)
+
+
+def check_target(key: str, value: Any) -> None:
+    """The pair fields (``social.check_pair``); ``other`` the phrase answers name."""
+    social.check_pair(WhomTarget, key, value)
+    if key == "other" and not (isinstance(value, str) and value.strip()):
+        raise ValueError(f"fixed_target.other: {value!r} is not a phrase for the other person")
 
 
 def instruction(point: str) -> str:
@@ -75,4 +121,5 @@ def instruction(point: str) -> str:
 
 SPEC = social.spec("whom", instruction=instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_whom, max_new_tokens=24,
-                   vocabulary=(SUFFIX, TEXTS, NOBODY))
+                   vocabulary=(SUFFIX, TEXTS, NOBODY), target_type=WhomTarget,
+                   fix_answer=fix_answer, check_target=check_target)

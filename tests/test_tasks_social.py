@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -266,6 +267,25 @@ def test_social_items_go_to_parquet_with_json_targets(tmp_path):
     table = pq.read_table(tmp_path / "b" / "data" / "train.parquet")
     target = json.loads(table["target"][0].as_py())
     assert set(target) >= {"label", "rule", "heads", "gazes"}
+
+
+def test_each_social_target_type_has_exactly_the_fields_its_builder_writes(tmp_path):
+    """The typed target (``TaskSpec.target_type``) reads every key the builder writes, and
+    nothing else: the scorer, baselines and overlays read the fields from it."""
+    build_from_samples(_pictures(tmp_path / "src"), tmp_path / "b", progress=False,
+                       tasks="social")
+    items = load_benchmark(tmp_path / "b")
+    for task in ("mutual", "shared", "whom"):
+        kind = registry.get(task).target_type
+        assert issubclass(kind, social.PairTarget)
+        mine = [it for it in items if it.task == task]
+        assert mine and all(set(it.target) == {f.name for f in dataclasses.fields(kind)}
+                            for it in mine), task
+        for it in mine:
+            t = registry.target_of(it)
+            assert isinstance(t, kind) and t.label in kind.LABELS
+            assert it.answer == t.answer_of(t.label)  # the builder's canonical answer
+            assert [list(h) for h in t.heads] == it.target["heads"]
 
 
 def test_one_person_listed_twice_is_no_pair(tmp_path):

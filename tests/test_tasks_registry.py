@@ -265,9 +265,11 @@ def test_review_hooks_come_from_the_specs(toy_bench):
     with pytest.raises(ValueError, match="a side item has no gaze point to set"):
         point_fix(side, 0.2, 0.3)
     assert answer_fix(side, "left") == ("left", {})  # no fix_answer: the text as written
-    check_fixed_target({"side": "anything"})  # no task checks a field it does not know
+    # No check_target, no target_type: every field as posted; another task's checks
+    # do not apply (``gaze`` would have to be normalized on a direction item).
+    assert check_fixed_target("side", {"side": "anything", "gaze": [0.5, 2.0]})
     with pytest.raises(ValueError, match=r"fixed_target\.gaze"):
-        check_fixed_target({"gaze": [0.5, 2.0]})
+        check_fixed_target("direction", {"gaze": [0.5, 2.0]})
 
 
 def test_the_build_makes_items_of_a_registered_task(toy, tmp_path):
