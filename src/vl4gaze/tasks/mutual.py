@@ -76,6 +76,7 @@ def instruction(point: str) -> str:
             f"{MARKERS[1].name} box, or named in the question). Answer yes or no.")
 
 
-SPEC = social.spec("mutual", instruction=instruction, score_item=score_item,
+SPEC = social.spec("mutual", title="Mutual gaze task", labels=("yes", "no"),
+                   instruction=instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_mutual, max_new_tokens=16,
                    vocabulary=(SUFFIX, TEXTS, social.YES, social.NO))

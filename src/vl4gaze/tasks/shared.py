@@ -50,6 +50,7 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     mutual.yes_no(item, raw, out)
 
 
-SPEC = social.spec("shared", instruction=mutual.instruction, score_item=score_item,
+SPEC = social.spec("shared", title="Shared attention task", labels=("yes", "no"),
+                   instruction=mutual.instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_shared, max_new_tokens=16,
                    vocabulary=(SUFFIX, TEXTS))

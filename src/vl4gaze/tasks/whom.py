@@ -73,6 +73,7 @@ def instruction(point: str) -> str:
             "as the question names them, or answer 'Nobody in the image.'")
 
 
-SPEC = social.spec("whom", instruction=instruction, score_item=score_item,
+SPEC = social.spec("whom", title="Whom task", labels=("other", "nobody"),
+                   instruction=instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_whom, max_new_tokens=24,
                    vocabulary=(SUFFIX, TEXTS, NOBODY))
