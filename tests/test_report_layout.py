@@ -36,16 +36,19 @@ def make_many_runs(root: Path, k: int) -> tuple[list[Path], dict]:
             fail = (j + m) % 3 == 0
             if it.task == "point":
                 p = (0.2 + 0.1 * m, 0.5)
-                rows.append(_row(it, str(p), None if fail else {"x": p[0], "y": p[1]},
+                rows.append(_row(it, str(p), None if fail else list(p),
                                  None if fail else False,
                                  None if fail else math.dist(p, t["mean"])))
             elif it.task == "direction":
                 d = ["down", "left", "lower right", "up"][(j + m) % 4]
-                rows.append(_row(it, d, {"direction": d}, d == t["direction"], 0.0))
+                rows.append(_row(it, d, d, d == t["direction"], 0.0))
             elif it.task == "object" and m == k - 1 and k > 1:
                 continue  # the last of several runs did not do the object task: n/a
+            elif it.task == "ambiguity":
+                rows.append(_row(it, it.answer, {"declines": fail, "reason": None}, not fail,
+                                 float(not fail)))
             else:
-                rows.append(_row(it, it.answer, {"text": it.answer}, not fail, float(not fail)))
+                rows.append(_row(it, it.answer, it.answer, not fail, float(not fail)))
         spec, _, shots = LABELS[m].partition(" ")
         paths.append(write_run(root / "runs", f"r{m}", spec, int(shots[:1] or 0), bench, rows,
                                quality=(m + 1) / (k + 1)))
