@@ -378,7 +378,12 @@ def test_a_parsed_value_of_another_shape_names_its_row(tmp_path):
     rows = [_row(items[0], "(1, 2)", {"x": 0.1, "y": 0.2}, None, 0.1)]
     run = write_run(tmp_path / "runs", "r", "m", 0, tmp_path / "bench", rows, 0.5)
     with pytest.raises(RunError, match=r"items\.parquet: row 0: field 'parsed' .* is not a "
-                                       r"point answer"):
+                                       r"point answer: a parsed point is \[x, y\]"):
+        load_runs([run])
+    rows = [_row(items[2], "north", "north", False, 0.0)]
+    run = write_run(tmp_path / "runs", "d", "m", 0, tmp_path / "bench", rows, 0.5)
+    with pytest.raises(RunError, match=r"row 0: field 'parsed' '\"north\"' is not a direction "
+                                       r"answer: Value error, direction 'north' is not one of"):
         load_runs([run])
 
 

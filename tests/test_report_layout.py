@@ -14,7 +14,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.text import Text
-from test_report import _row, make_bench, write_run
+from test_report import _item, _row, make_bench, write_run
 
 from vl4gaze.report import load_runs, plots
 
@@ -118,6 +118,30 @@ def test_figures_have_no_overlapping_or_clipped_text(tmp_path, monkeypatch, k):
     for fig in figures.values():
         plt.close(fig)
     assert {name: p for name, p in problems.items() if p} == {}
+
+
+@pytest.mark.parametrize("k", [1, 8])
+def test_a_social_confusion_has_no_overlapping_or_clipped_text(tmp_path, monkeypatch, k):
+    """The social tasks' two-class confusions (declared in tasks/social.py) fit too."""
+    figures: dict[str, plt.Figure] = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figures.setdefault(stem, fig)
+                        and [out / f"{stem}.png"])
+    items = [_item(i, "shared", {"label": label, "rule": "object"}, label)
+             for i, label in enumerate(["yes", "no", "no"])]
+    paths = []
+    for m in range(k):
+        rows = [_row(it, "x", None if (j + m) % 3 == 0 else
+                     {"choice": ("yes", "no")[(j + m) % 2], "declines": False}, False, 0.0)
+                for j, it in enumerate(items)]
+        spec, _, shots = LABELS[m].partition(" ")
+        paths.append(write_run(tmp_path / "runs", f"r{m}", spec, int(shots[:1] or 0),
+                               tmp_path / "bench", rows, quality=0.5))
+    plots.write_plots(load_runs(paths), {it.id: it for it in items}, tmp_path / "plots")
+    fig = figures["shared_confusion"]
+    problems = layout_problems(fig)
+    for f in figures.values():
+        plt.close(f)
+    assert problems == []
 
 
 def test_the_checker_sees_an_overlap():

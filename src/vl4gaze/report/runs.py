@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from vl4gaze.schema import QAItem
 from vl4gaze.tasks import registry
@@ -109,9 +110,9 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             row["parsed"] = registry.parsed_of(row["task"], value) if row["task"] in known \
                 else value
         except ValueError as exc:
-            first = str(exc).splitlines()[0]
+            why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
             raise RunError(f"{path}: row {i}: field 'parsed' {text!r} is not a "
-                           f"{row['task']} answer ({first})") from exc
+                           f"{row['task']} answer: {why}") from exc
     return rows
 
 
