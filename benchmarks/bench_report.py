@@ -60,8 +60,8 @@ def _run(root: Path, k: int, bench: Path, items: list[QAItem], rng: random.Rando
         for t in ("object", "direction", "point", "ambiguity")}}))
     rows = []
     for it in items:
-        parsed = {"point": [rng.random(), rng.random()], "direction": rng.choice(DIRECTIONS)
-                  }.get(str(it.task), "text")
+        parsed = {"point": [rng.random(), rng.random()], "direction": rng.choice(DIRECTIONS),
+                  "ambiguity": {"declines": False, "reason": None}}.get(str(it.task), "text")
         rows.append({"item_id": it.id, "task": str(it.task), "raw": "answer <b>x</b>",
                      "parsed": json.dumps(parsed), "rule": "r", "correct": rng.random() < 0.5,
                      "score": rng.random(), "error": None})

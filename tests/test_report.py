@@ -12,11 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw
 
-from vl4gaze.report import ReportConfig, RunError, load_runs, write_report
-from vl4gaze.report.plots import accuracy_by_reason, direction_confusion
-from vl4gaze.report.runs import parsed_direction, parsed_point, short_model_name
+from vl4gaze.report import ReportConfig, RunError, load_runs, plots, write_report
+from vl4gaze.report.plots import accuracy_by, confusion
+from vl4gaze.report.runs import short_model_name
 from vl4gaze.report.tables import main_table_latex, main_table_markdown
 from vl4gaze.schema import Box, QAItem
+from vl4gaze.tasks import registry
 
 EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 
@@ -123,25 +124,32 @@ def _row(item: QAItem, raw: str, parsed, correct, score) -> dict:
 
 
 def make_runs(root: Path) -> tuple[list[Path], list[QAItem]]:
-    """Three runs (oracle, a good model, a bad model whose answers try to inject HTML)."""
+    """Three runs (oracle, a good model, a bad model whose answers try to inject HTML),
+    ``parsed`` in the shapes each task's scorer writes (``TaskSpec.parsed_type``)."""
     items = make_bench(root)
     bench = root / "bench"
     oracle, good, evil = [], [], []
     for it in items:
         t = it.target
         if it.task == "point":
-            oracle.append(_row(it, it.answer, {"x": t["mean"][0], "y": t["mean"][1]}, None, 0.0))
-            good.append(_row(it, "(0.6, 0.6)", {"x": 0.6, "y": 0.6}, None,
+            oracle.append(_row(it, it.answer, t["mean"], None, 0.0))
+            good.append(_row(it, "(0.6, 0.6)", [0.6, 0.6], None,
                              math.dist((0.6, 0.6), t["mean"])))
             evil.append(_row(it, EVIL, None, None, None))
         elif it.task == "direction":
-            oracle.append(_row(it, it.answer, {"direction": t["direction"]}, True, 1.0))
-            good.append(_row(it, "down", {"direction": "down"}, False, 0.0))
-            evil.append(_row(it, EVIL + " left", {"direction": "left"}, False, 0.0))
+            oracle.append(_row(it, it.answer, t["direction"], True, 1.0))
+            good.append(_row(it, "down", "down", False, 0.0))
+            evil.append(_row(it, EVIL + " left", "left", False, 0.0))
+        elif it.task == "ambiguity":
+            truth = {"declines": t["ambiguous"], "reason": t["reason"]}
+            oracle.append(_row(it, it.answer, truth, True, 1.0))
+            good.append(_row(it, it.answer, truth, True, 1.0))
+            evil.append(_row(it, EVIL, {"declines": not t["ambiguous"], "reason": None},
+                             False, 0.0))
         else:
-            oracle.append(_row(it, it.answer, {"text": it.answer}, True, 1.0))
-            good.append(_row(it, it.answer, {"text": it.answer}, True, 1.0))
-            evil.append(_row(it, EVIL, {"text": EVIL}, False, 0.0))
+            oracle.append(_row(it, it.answer, it.answer, True, 1.0))
+            good.append(_row(it, it.answer, it.answer, True, 1.0))
+            evil.append(_row(it, EVIL, EVIL, False, 0.0))
     paths = [write_run(root / "runs", "oracle", "baseline:oracle", 0, bench, oracle, 1.0),
              write_run(root / "runs", "good", "hf:/tmp/some/ckpt-good", 2, bench, good, 0.7),
              write_run(root / "runs", "evil", "openai:evil_model", 0, bench, evil, 0.2)]
@@ -242,11 +250,94 @@ def test_confusion_and_reason_stats(report):
     _, runs, items = report
     loaded = load_runs(runs)
     by_id = {it.id: it for it in items}
-    matrix = direction_confusion(loaded[1], by_id)
+    (figure,) = registry.get("direction").figures
+    matrix = confusion(loaded[1], by_id, "direction", figure)
     assert matrix.sum() == 2 and matrix[7, 6] == 2  # lower right -> down
-    stats = accuracy_by_reason(loaded[2], by_id)
+    (figure,) = registry.get("ambiguity").figures
+    stats = accuracy_by(loaded[2], by_id, "ambiguity", figure)
     assert stats == {"gaze_out_of_frame": (0.0, 1), "unspecified_person": (0.0, 1),
                      "answerable": (0.0, 2)}
+
+
+def test_the_paper_figures_come_from_the_task_declarations(report, tmp_path, monkeypatch):
+    """Issue 19: the three paper figures are the point, direction and ambiguity tasks'
+    declarations, under the names and titles the report always had."""
+    _, runs, items = report
+    declared = {f.name: (spec.name, f.kind) for spec in registry.specs() for f in spec.figures}
+    assert {k: v for k, v in declared.items() if v[0] in ("point", "direction", "ambiguity")} \
+        == {"point_l2_cdf": ("point", "score_cdf"),
+            "direction_confusion": ("direction", "confusion"),
+            "ambiguity_by_reason": ("ambiguity", "accuracy_by")}
+    figures: dict[str, object] = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figures.setdefault(stem, fig)
+                        and [out / f"{stem}.png"])
+    made = plots.write_plots(load_runs(runs), {it.id: it for it in items}, tmp_path)
+    assert list(made) == ["tasks", "direction_confusion", "point_l2_cdf",
+                          "ambiguity_by_reason"]  # the tasks' report order
+    point = figures["point_l2_cdf"].axes[0]
+    assert point.get_title() == "Point task: cumulative distribution of L2"
+    assert point.get_xlabel() == "L2 to the annotators' mean point (normalized)"
+    assert [line.get_xdata()[0] for line in point.lines[3:]] == [0.1, 0.2]  # after 3 runs
+    assert figures["direction_confusion"]._suptitle.get_text() == (
+        "Direction task: confusion (colour: row share; numbers: counts)")
+    reasons = figures["ambiguity_by_reason"].axes[0]
+    assert reasons.get_title() == "Ambiguity task: accuracy by reason"
+    assert [t.get_text().split("\n")[0] for t in reasons.get_xticklabels()] == [
+        "gaze out of", "unspecified", "answerable"]
+
+
+@pytest.fixture
+def toy():
+    """tests/toy_task.py's ``side`` task, registered for one test."""
+    import toy_task
+
+    registry.register(toy_task.SPEC)
+    yield toy_task
+    registry.unregister(toy_task.NAME)
+
+
+def test_a_registered_task_gets_its_declared_figure_drawn(toy, tmp_path, monkeypatch):
+    """A plug-in's figure (tests/toy_task.py declares a confusion over its ``side``
+    target, parsed value undeclared: the bare class) is drawn like a built-in one."""
+    figures: dict[str, object] = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figures.setdefault(stem, fig)
+                        and [out / f"{stem}.png"])
+    items = [_item(i, "side", {"side": side, "gaze": [0.2, 0.5]}, side)
+             for i, side in enumerate(["left", "left", "right"])]
+    rows = [_row(items[0], "left", "left", True, 1.0), _row(items[1], "right", "right", False, 0.0),
+            _row(items[2], "up", None, False, 0.0)]
+    run = write_run(tmp_path, "toy", "baseline:random", 0, tmp_path / "bench", rows, 0.5)
+    loaded = load_runs([run])
+    by_id = {it.id: it for it in items}
+    (figure,) = toy.SPEC.figures
+    assert confusion(loaded[0], by_id, "side", figure).tolist() == [[1, 1, 0], [0, 0, 1]]
+    made = plots.write_plots(loaded, by_id, tmp_path / "plots")
+    assert "side_confusion" in made
+    fig = figures["side_confusion"]
+    assert fig._suptitle.get_text().startswith("Side task: confusion")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["left", "right", "none"]
+
+
+def test_social_tasks_draw_their_label_confusion(tmp_path):
+    """mutual / shared / whom declare a confusion of the label against the parsed choice
+    (a refusal or an unread answer: ``none``)."""
+    whom = registry.get("whom")
+    (figure,) = whom.figures
+    assert (figure.name, figure.classes) == ("whom_confusion", ("other", "nobody"))
+    assert {f.name for t in ("mutual", "shared") for f in registry.get(t).figures} == {
+        "mutual_confusion", "shared_confusion"}
+    items = [_item(i, "whom", {"label": label, "rule": "gaze", "other": "the person in "
+                               "the blue box"}, label) for i, label in
+             enumerate(["other", "other", "nobody"])]
+    rows = [_row(items[0], "x", {"choice": "other", "declines": False}, True, 1.0),
+            _row(items[1], "x", {"choice": None, "declines": True}, False, 0.0),
+            _row(items[2], "x", {"choice": "other", "declines": False}, False, 0.0)]
+    run = write_run(tmp_path, "w", "baseline:random", 0, tmp_path / "bench", rows, 0.5)
+    loaded = load_runs([run])
+    by_id = {it.id: it for it in items}
+    assert confusion(loaded[0], by_id, "whom", figure).tolist() == [[1, 0, 1], [1, 0, 0]]
+    made = plots.write_plots(loaded, by_id, tmp_path / "plots")
+    assert "whom_confusion" in made and "mutual_confusion" not in made
 
 
 def test_bad_runs_name_file_and_field(tmp_path):
@@ -262,16 +353,38 @@ def test_bad_runs_name_file_and_field(tmp_path):
         load_runs([run])
 
 
-def test_parsed_value_shapes():
-    assert parsed_point({"x": 0.1, "y": 0.2}) == (0.1, 0.2)
-    assert parsed_point([0.3, 0.4]) == (0.3, 0.4)
-    assert parsed_point({"point": [0.5, 0.6], "rule": "norm"}) == (0.5, 0.6)
-    assert parsed_point({"text": "hi"}) is None and parsed_point(None) is None
-    assert parsed_direction({"direction": "Upper Left"}) == "upper left"
-    assert parsed_direction("down") == "down"
-    assert parsed_direction({"direction": "north"}) is None
+def test_parsed_values_read_as_their_task_type():
+    point = registry.parsed_of("point", [0.3, 0.4])
+    assert (type(point).__name__, point.x, point.y) == ("PointAnswer", 0.3, 0.4)
+    assert registry.parsed_of("direction", "upper left").direction == "upper left"
+    assert registry.parsed_of("object", "a mug").text == "a mug"
+    amb = registry.parsed_of("ambiguity", {"declines": True, "reason": "eyes_not_visible"})
+    assert (amb.declines, amb.reason) == (True, "eyes_not_visible")
+    choice = registry.parsed_of("mutual", {"choice": "yes", "declines": False})
+    assert (choice.choice, choice.declines) == ("yes", False)
+    assert registry.parsed_of("point", None) is None  # nothing read
+    for task, value in (("point", {"x": 0.1, "y": 0.2}), ("point", [0.1]),
+                        ("direction", "north"), ("direction", {"direction": "up"}),
+                        ("object", 3), ("ambiguity", {"declines": True, "reason": "why"}),
+                        ("whom", {"choice": "maybe", "declines": False})):
+        with pytest.raises(ValueError):
+            registry.parsed_of(task, value)
     assert short_model_name("hf:/a/b/ckpt") == "hf:ckpt"
     assert short_model_name("baseline:oracle") == "baseline:oracle"
+
+
+def test_a_parsed_value_of_another_shape_names_its_row(tmp_path):
+    items = make_bench(tmp_path)
+    rows = [_row(items[0], "(1, 2)", {"x": 0.1, "y": 0.2}, None, 0.1)]
+    run = write_run(tmp_path / "runs", "r", "m", 0, tmp_path / "bench", rows, 0.5)
+    with pytest.raises(RunError, match=r"items\.parquet: row 0: field 'parsed' .* is not a "
+                                       r"point answer: a parsed point is \[x, y\]"):
+        load_runs([run])
+    rows = [_row(items[2], "north", "north", False, 0.0)]
+    run = write_run(tmp_path / "runs", "d", "m", 0, tmp_path / "bench", rows, 0.5)
+    with pytest.raises(RunError, match=r"row 0: field 'parsed' '\"north\"' is not a direction "
+                                       r"answer: Value error, direction 'north' is not one of"):
+        load_runs([run])
 
 
 def test_report_cli(tmp_path, monkeypatch):

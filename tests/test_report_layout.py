@@ -14,7 +14,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.text import Text
-from test_report import _row, make_bench, write_run
+from test_report import _item, _row, make_bench, write_run
 
 from vl4gaze.report import load_runs, plots
 
@@ -36,16 +36,19 @@ def make_many_runs(root: Path, k: int) -> tuple[list[Path], dict]:
             fail = (j + m) % 3 == 0
             if it.task == "point":
                 p = (0.2 + 0.1 * m, 0.5)
-                rows.append(_row(it, str(p), None if fail else {"x": p[0], "y": p[1]},
+                rows.append(_row(it, str(p), None if fail else list(p),
                                  None if fail else False,
                                  None if fail else math.dist(p, t["mean"])))
             elif it.task == "direction":
                 d = ["down", "left", "lower right", "up"][(j + m) % 4]
-                rows.append(_row(it, d, {"direction": d}, d == t["direction"], 0.0))
+                rows.append(_row(it, d, d, d == t["direction"], 0.0))
             elif it.task == "object" and m == k - 1 and k > 1:
                 continue  # the last of several runs did not do the object task: n/a
+            elif it.task == "ambiguity":
+                rows.append(_row(it, it.answer, {"declines": fail, "reason": None}, not fail,
+                                 float(not fail)))
             else:
-                rows.append(_row(it, it.answer, {"text": it.answer}, not fail, float(not fail)))
+                rows.append(_row(it, it.answer, it.answer, not fail, float(not fail)))
         spec, _, shots = LABELS[m].partition(" ")
         paths.append(write_run(root / "runs", f"r{m}", spec, int(shots[:1] or 0), bench, rows,
                                quality=(m + 1) / (k + 1)))
@@ -115,6 +118,30 @@ def test_figures_have_no_overlapping_or_clipped_text(tmp_path, monkeypatch, k):
     for fig in figures.values():
         plt.close(fig)
     assert {name: p for name, p in problems.items() if p} == {}
+
+
+@pytest.mark.parametrize("k", [1, 8])
+def test_a_social_confusion_has_no_overlapping_or_clipped_text(tmp_path, monkeypatch, k):
+    """The social tasks' two-class confusions (declared in tasks/social.py) fit too."""
+    figures: dict[str, plt.Figure] = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figures.setdefault(stem, fig)
+                        and [out / f"{stem}.png"])
+    items = [_item(i, "shared", {"label": label, "rule": "object"}, label)
+             for i, label in enumerate(["yes", "no", "no"])]
+    paths = []
+    for m in range(k):
+        rows = [_row(it, "x", None if (j + m) % 3 == 0 else
+                     {"choice": ("yes", "no")[(j + m) % 2], "declines": False}, False, 0.0)
+                for j, it in enumerate(items)]
+        spec, _, shots = LABELS[m].partition(" ")
+        paths.append(write_run(tmp_path / "runs", f"r{m}", spec, int(shots[:1] or 0),
+                               tmp_path / "bench", rows, quality=0.5))
+    plots.write_plots(load_runs(paths), {it.id: it for it in items}, tmp_path / "plots")
+    fig = figures["shared_confusion"]
+    problems = layout_problems(fig)
+    for f in figures.values():
+        plt.close(f)
+    assert problems == []
 
 
 def test_the_checker_sees_an_overlap():

@@ -324,3 +324,55 @@ def test_a_task_without_a_target_type_reads_its_target_as_the_dict(toy_bench):
     _, test, _ = toy_bench
     side = next(it for it in test if it.task == "side")
     assert registry.target_of(side) is side.target
+
+
+def test_every_builtin_parsed_value_reads_as_its_task_type():
+    """The typed parsed answers (issue 19) read every ``parsed`` value the golden runs'
+    scorer wrote, field for field (the values themselves stay as the scorer wrote them)."""
+    import json
+    from pathlib import Path
+
+    golden = Path(__file__).parent / "data" / "golden" / "items"
+    seen = set()
+    for path in sorted(golden.glob("*.json")):
+        for row in json.loads(path.read_text()):
+            value = json.loads(row["parsed"]) if row["parsed"] else None
+            typed = registry.parsed_of(row["task"], value)
+            if value is None:
+                assert typed is None
+                continue
+            assert type(typed) is registry.get(row["task"]).parsed_type
+            fields = typed.to_dict()  # an object field by field, a list or a bare value in order
+            parts = value if isinstance(value, list) else [value]
+            assert fields == (value if isinstance(value, dict) else dict(zip(fields, parts,
+                                                                             strict=True)))
+            seen.add(row["task"])
+    assert seen == {"object", "direction", "point", "ambiguity"}
+
+
+def test_figures_and_parsed_types_are_checked_where_declared():
+    from vl4gaze.tasks.direction import DirectionAnswer
+    from vl4gaze.tasks.registry import Figure
+
+    with pytest.raises(ValueError, match="kind 'pie' is not one of"):
+        Figure("pie", "p", "P")
+    with pytest.raises(ValueError, match="needs a target key"):
+        Figure("accuracy_by", "p", "P")
+    with pytest.raises(ValueError, match="needs its classes"):
+        Figure("confusion", "p", "P", key="side")
+    with pytest.raises(ValueError, match="mark 'point' needs a parsed_type with the fields x, y"):
+        TaskSpec("toy", (Metric("a"),), "a", lambda p: "", print, print, mark="point",
+                 parsed_type=DirectionAnswer)
+    wrong = Figure("confusion", "toy_confusion", "T", key="side", predicted="side",
+                   classes=("left", "right"))
+    with pytest.raises(ValueError, match="parsed field 'side'"):
+        TaskSpec("toy", (Metric("a"),), "a", lambda p: "", print, print,
+                 parsed_type=DirectionAnswer, figures=(wrong,))
+    with pytest.raises(ValueError, match="figure names repeat"):
+        TaskSpec("toy", (Metric("a"),), "a", lambda p: "", print, print,
+                 figures=(Figure("score_cdf", "t", "T"), Figure("score_cdf", "t", "U")))
+    taken = TaskSpec("toy", (Metric("a"),), "a", lambda p: "", print, print,
+                     figures=(Figure("score_cdf", "point_l2_cdf", "T"),))
+    with pytest.raises(ValueError, match="figure 'point_l2_cdf' is task 'point''s"):
+        registry.register(taken)
+    assert "toy" not in registry.task_names()

@@ -3,7 +3,9 @@
 ``side``: is the person looking into the left or the right half of the picture? The
 canonical answer is ``left`` or ``right`` (from the annotators' mean gaze point); the
 one metric, ``side_accuracy``, is the share of answers naming that half. It declares no
-baselines (the generic ones answer it) and a short answer budget (``max_new_tokens=4``).
+baselines (the generic ones answer it), a short answer budget (``max_new_tokens=4``), no
+parsed-answer type (the parsed value is the bare word) and one report figure, the
+confusion of the true half against the word read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import GazeSample, QAItem
 from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, mean_point, unanswerable
-from vl4gaze.tasks.registry import Metric, TaskSpec
+from vl4gaze.tasks.registry import Figure, Metric, TaskSpec
 
 NAME = "side"
 TEMPLATES = (Template("side/00", "Is {who} looking at the left or the right half of the "
@@ -69,4 +71,6 @@ SPEC = TaskSpec(
     group="toy",
     make=make,
     skip_reason=skip_reason,
+    figures=(Figure("confusion", "side_confusion", "Side task: confusion", key="side",
+                    classes=("left", "right")),),
 )

@@ -102,6 +102,16 @@ class _Record:
 Record = _Record
 
 
+class Answer(_Record):
+    """The base of a task's parsed-answer type (``TaskSpec.parsed_type``): ``of`` builds
+    it from the ``parsed`` JSON value the scorer wrote (by default an object of its
+    fields); a ValueError names a value of another shape."""
+
+    @classmethod
+    def of(cls, value: Any) -> Self:
+        return cls.from_dict(value)
+
+
 @cache
 def _adapter(cls: type) -> TypeAdapter:
     return TypeAdapter(cls)

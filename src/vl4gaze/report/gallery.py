@@ -27,13 +27,15 @@ from PIL import Image
 
 from vl4gaze.geometry import direction_center_deg
 from vl4gaze.overlays import HEAD_COLOR, TRUE_COLOR, arrow, origin_of, truth_shapes
-from vl4gaze.report.runs import Run, parsed_direction, parsed_point
+from vl4gaze.report.runs import Run
 from vl4gaze.schema import QAItem
 from vl4gaze.tasks import registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSETS = ("gallery.css", "gallery.js")
-WIDE_PLOTS = ("tasks", "direction_confusion")  # a panel per task / model: the page's width
+#: The figures with a panel per task or per model take the page's width: the headline
+#: bars and every task's ``confusion`` figure.
+WIDE_KINDS = ("confusion",)
 THUMB_SIDE = 640  # sharp enough to enlarge; shown small in the grid
 
 
@@ -94,20 +96,19 @@ def prediction_shape(item: QAItem, row: dict[str, Any], model: int, color: str,
     """A model's predicted point or direction arrow, as the task's ``mark`` says."""
     side = max(w, h)
     mark = registry.get(item.task).mark
+    parsed = row.get("parsed")  # the task's parsed_type, which has the mark's fields
+    if parsed is None:
+        return None
     if mark == "point":
-        point = parsed_point(row.get("parsed"))
-        if point is None:
-            return None
-        x = min(max(point[0], 0.0), 1.0) * w
-        y = min(max(point[1], 0.0), 1.0) * h
+        x = min(max(parsed.x, 0.0), 1.0) * w
+        y = min(max(parsed.y, 0.0), 1.0) * h
         return {"kind": "pred_dot", "model": model, "color": color, "cx": round(x, 1),
                 "cy": round(y, 1), "r": round(side * 0.016, 1)}
     if mark == "direction":
-        direction = parsed_direction(row.get("parsed"))
         origin = origin_of(item)
-        if direction is None or origin is None:
+        if origin is None:
             return None
-        angle = math.radians(direction_center_deg(direction))
+        angle = math.radians(direction_center_deg(parsed.direction))
         length = side * 0.22
         x1, y1 = origin[0] * w, origin[1] * h
         return {"kind": "pred_arrow", "model": model, "color": color,
@@ -224,8 +225,10 @@ def write_gallery(out: Path, *, runs: Sequence[Run], cards: Sequence[Card], colo
     tasks = [t for t in registry.task_names() if any(c.task == t for c in cards)]  # filter order
     tasks += sorted({c.task for c in cards} - set(tasks))
     models = [{"index": i, "label": run.label, "color": colors[i]} for i, run in enumerate(runs)]
+    wide = {"tasks"} | {f.name for s in registry.specs() for f in s.figures
+                        if f.kind in WIDE_KINDS}
     figures = [{"name": name, "png": paths[0].relative_to(out).as_posix(),
-                "svg": paths[-1].relative_to(out).as_posix(), "wide": name in WIDE_PLOTS}
+                "svg": paths[-1].relative_to(out).as_posix(), "wide": name in wide}
                for name, paths in plots.items()]
     html = environment().get_template("index.html.j2").render(
         title=title, cards=cards, tasks=tasks, models=models, header=table[0], rows=table[1],

@@ -1,10 +1,11 @@
 """Figures for the report (matplotlib, Agg backend, each saved as PNG and SVG).
 
 - ``tasks``: the headline metric of each task, one bar per model, 95% CI error bars.
-- ``point_l2_cdf``: share of point answers within a given L2 distance (unparsed answers
-  never arrive, so a model that often fails to answer stays low).
-- ``direction_confusion``: true vs predicted direction class, one panel per model.
-- ``ambiguity_by_reason``: accuracy on ambiguity items by reason (and on answerable ones).
+- then each task's own figures (``TaskSpec.figures``, a ``registry.Figure`` each), drawn
+  here by kind: ``score_cdf`` (share of items within each per-item score; unparsed
+  answers never arrive, so a model that often fails to answer stays low), ``confusion``
+  (true vs parsed class, one panel per model), ``accuracy_by`` (accuracy per value of a
+  target field). The paper's are point_l2_cdf, direction_confusion, ambiguity_by_reason.
 
 A model keeps its colour in every figure and in the gallery (``run_colors``). A run with
 no value for a task or reason gets a hatched grey "n/a" bar, never an empty slot that
@@ -29,13 +30,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import to_hex
 
-from vl4gaze.geometry import DIRECTIONS
-from vl4gaze.report.runs import Run, parsed_direction
+from vl4gaze.report.runs import Run
 from vl4gaze.report.tables import METRIC_TITLES, has_value, main_columns, metric_n
 from vl4gaze.schema import QAItem
+from vl4gaze.tasks import registry
+from vl4gaze.tasks.registry import Figure
 
 FORMATS = ("png", "svg")
-ANSWERABLE = "answerable"
 NA_STYLE = {"color": "none", "hatch": "////", "edgecolor": "#b0b0b0", "linewidth": 0.0}
 EDGE = {"edgecolor": "#333333", "linewidth": 0.6}  # a zero-height bar still shows a line
 
@@ -125,26 +126,29 @@ def _fmt_value(value: float) -> str:
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
-def _point_l2(run: Run) -> list[float]:
-    """Per-item L2 of a run's point answers; unparsed or failed answers are infinite."""
+def _rows(run: Run, task: str) -> list[dict]:
+    return [row for row in run.rows if row["task"] == task]
+
+
+def cdf_values(run: Run, task: str) -> list[float]:
+    """Per-item scores of a run's ``task`` answers; unparsed or failed answers are infinite."""
     values = []
-    for row in run.rows:
-        if row["task"] != "point":
-            continue
+    for row in _rows(run, task):
         score = row.get("score")
         ok = score is not None and not math.isnan(float(score)) and row.get("parsed") is not None
         values.append(float(score) if ok else math.inf)
     return values
 
 
-def plot_point_cdf(runs: Sequence[Run], out: Path) -> list[Path]:
-    """Cumulative share of point answers within each L2 distance of the annotators' mean."""
-    series = [(i, run, _point_l2(run)) for i, run in enumerate(runs)]
+def plot_score_cdf(runs: Sequence[Run], items: dict[str, QAItem], task: str,
+                   figure: Figure, out: Path) -> list[Path]:
+    """Cumulative share of the task's answers within each score (a ``score_cdf`` figure)."""
+    series = [(i, run, cdf_values(run, task)) for i, run in enumerate(runs)]
     series = [s for s in series if s[2]]
     if not series:
         return []
     colors = run_colors(runs)
-    grid = np.linspace(0.0, 1.0, 201)
+    grid = np.linspace(0.0, figure.xmax, 201)
     longest = max(len(_wrap(run.label, 30).split("\n")[0]) for _, run, _ in series)
     fig, ax = plt.subplots(figsize=(4.6 + 0.065 * longest, 3.4), layout="constrained")
     for i, run, values in series:
@@ -152,38 +156,40 @@ def plot_point_cdf(runs: Sequence[Run], out: Path) -> list[Path]:
         share = np.searchsorted(arr, grid, side="right") / len(arr)
         ax.plot(grid, share, color=colors[i], label=f"{_wrap(run.label, 30)} (n={len(arr)})",
                 linewidth=1.6)
-    for threshold in (0.1, 0.2):
+    for threshold in figure.marks:
         ax.axvline(threshold, color="#999999", linestyle=":", linewidth=1)
-    ax.set_xlabel("L2 to the annotators' mean point (normalized)")
-    ax.set_ylabel("share of point items")
-    ax.set_xlim(0, 1)
+    ax.set_xlabel(figure.xlabel)
+    ax.set_ylabel(figure.ylabel)
+    ax.set_xlim(0, figure.xmax)
     ax.set_ylim(0, 1.01)
-    ax.set_title("Point task: cumulative distribution of L2")
+    ax.set_title(figure.title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     ax.grid(alpha=0.3)
-    return _save(fig, out, "point_l2_cdf")
+    return _save(fig, out, figure.name)
 
 
-def direction_confusion(run: Run, items: dict[str, QAItem]) -> np.ndarray:
-    """Counts, rows = true class (DIRECTIONS order), columns = predicted class + 'none'."""
-    matrix = np.zeros((len(DIRECTIONS), len(DIRECTIONS) + 1), dtype=int)
-    for row in run.rows:
+def confusion(run: Run, items: dict[str, QAItem], task: str, figure: Figure) -> np.ndarray:
+    """Counts, rows = true class (``figure.classes`` order), columns = predicted class +
+    'none' (unparsed, or a value that is no class)."""
+    classes = list(figure.classes)
+    matrix = np.zeros((len(classes), len(classes) + 1), dtype=int)
+    for row in _rows(run, task):
         item = items.get(row["item_id"])
-        if row["task"] != "direction" or item is None:
+        truth = None if item is None else item.target.get(figure.key)
+        if truth not in classes:
             continue
-        truth = item.target.get("direction")
-        if truth not in DIRECTIONS:
-            continue
-        pred = parsed_direction(row.get("parsed"))
-        col = DIRECTIONS.index(pred) if pred is not None else len(DIRECTIONS)
-        matrix[DIRECTIONS.index(truth), col] += 1
+        parsed = row.get("parsed")
+        pred = parsed if figure.predicted is None or parsed is None else getattr(
+            parsed, figure.predicted)
+        col = classes.index(pred) if pred in classes else len(classes)
+        matrix[classes.index(truth), col] += 1
     return matrix
 
 
-def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
-                             out: Path) -> list[Path]:
-    """Row-normalized confusion matrices of the direction task, one panel per model."""
-    panels = [(run, direction_confusion(run, items)) for run in runs]
+def plot_confusion(runs: Sequence[Run], items: dict[str, QAItem], task: str,
+                   figure: Figure, out: Path) -> list[Path]:
+    """Row-normalized confusion matrices (a ``confusion`` figure), one panel per model."""
+    panels = [(run, confusion(run, items, task, figure)) for run in runs]
     panels = [(run, m) for run, m in panels if m.sum() > 0]
     if not panels:
         return []
@@ -191,7 +197,8 @@ def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.6, 2.6 * ncols + 0.6), 2.9 * nrows + 0.6),
                              squeeze=False, layout="constrained")
-    labels = [*DIRECTIONS, "none"]
+    classes = list(figure.classes)
+    labels = [*classes, "none"]
     for k, (ax, (run, matrix)) in enumerate(zip(axes.flat, panels, strict=False)):
         totals = matrix.sum(axis=1, keepdims=True)
         share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
@@ -205,7 +212,7 @@ def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
         # tick labels on the outer panels only: text layout is most of the drawing time
         bottom = k + ncols >= len(panels)  # no panel below this one
         ax.set_xticks(range(len(labels)), labels if bottom else [], rotation=90, fontsize=7)
-        ax.set_yticks(range(len(DIRECTIONS)), DIRECTIONS if k % ncols == 0 else [], fontsize=7)
+        ax.set_yticks(range(len(classes)), classes if k % ncols == 0 else [], fontsize=7)
         if bottom:
             ax.set_xlabel("predicted")
         if k % ncols == 0:
@@ -213,67 +220,73 @@ def plot_direction_confusion(runs: Sequence[Run], items: dict[str, QAItem],
         ax.set_title(_wrap(f"{run.label} (n={int(matrix.sum())})", 26), fontsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.remove()  # an empty panel would still hold the space of its tick labels
-    fig.suptitle(_wrap("Direction task: confusion (colour: row share; numbers: counts)",
+    fig.suptitle(_wrap(f"{figure.title} (colour: row share; numbers: counts)",
                        max(48, 34 * ncols)))
-    return _save(fig, out, "direction_confusion")
+    return _save(fig, out, figure.name)
 
 
-def accuracy_by_reason(run: Run, items: dict[str, QAItem]) -> dict[str, tuple[float, int]]:
-    """Accuracy and item count per ambiguity reason ('answerable' for look-alikes)."""
+def accuracy_by(run: Run, items: dict[str, QAItem], task: str,
+                figure: Figure) -> dict[str, tuple[float, int]]:
+    """Accuracy and item count per value of the target field ``figure.key`` (a missing
+    or null value counts as ``figure.default``)."""
     hits: dict[str, list[bool]] = {}
-    for row in run.rows:
+    for row in _rows(run, task):
         item = items.get(row["item_id"])
-        if row["task"] != "ambiguity" or item is None or row.get("correct") is None:
+        if item is None or row.get("correct") is None:
             continue
-        reason = item.target.get("reason") or ANSWERABLE
-        hits.setdefault(reason, []).append(bool(row["correct"]))
-    return {reason: (sum(v) / len(v), len(v)) for reason, v in hits.items()}
+        group = str(item.target.get(figure.key) or figure.default)
+        hits.setdefault(group, []).append(bool(row["correct"]))
+    return {group: (sum(v) / len(v), len(v)) for group, v in hits.items()}
 
 
-def plot_ambiguity_by_reason(runs: Sequence[Run], items: dict[str, QAItem],
-                             out: Path) -> list[Path]:
-    """Grouped bars: accuracy on each kind of unanswerable question, per model."""
-    stats = [accuracy_by_reason(run, items) for run in runs]
-    reasons = sorted({r for s in stats for r in s if r != ANSWERABLE})
-    if any(ANSWERABLE in s for s in stats):
-        reasons.append(ANSWERABLE)
-    if not reasons:
+def plot_accuracy_by(runs: Sequence[Run], items: dict[str, QAItem], task: str,
+                     figure: Figure, out: Path) -> list[Path]:
+    """Grouped bars (an ``accuracy_by`` figure): accuracy per group, per model."""
+    stats = [accuracy_by(run, items, task, figure) for run in runs]
+    groups = sorted({g for s in stats for g in s if g != figure.default})
+    if any(figure.default in s for s in stats):
+        groups.append(figure.default)
+    if not groups:
         return []
     colors = run_colors(runs)
     width = 0.8 / len(runs)
     longest = max(len(_wrap(run.label, 30).split("\n")[0]) for run in runs)
     group = max(1.1, 0.16 * len(runs) + 0.3)
-    fig, ax = plt.subplots(figsize=(group * len(reasons) + 1.6 + 0.065 * longest, 3.4),
+    fig, ax = plt.subplots(figsize=(group * len(groups) + 1.6 + 0.065 * longest, 3.4),
                            layout="constrained")
     for i, (run, stat) in enumerate(zip(runs, stats, strict=True)):
-        xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(reasons))]
-        have = [(x, stat[r][0]) for x, r in zip(xs, reasons, strict=True) if r in stat]
+        xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(groups))]
+        have = [(x, stat[g][0]) for x, g in zip(xs, groups, strict=True) if g in stat]
         if have:
             ax.bar([x for x, _ in have], [y for _, y in have], width=width, color=colors[i],
                    label=_wrap(run.label, 30), **EDGE)
-        missing = [x for x, r in zip(xs, reasons, strict=True) if r not in stat]
+        missing = [x for x, g in zip(xs, groups, strict=True) if g not in stat]
         if missing:  # no such item for this run: hatched, so it cannot pass for 0
             ax.bar(missing, [1.0] * len(missing), width=width, **NA_STYLE,
                    label=None if have else f"{_wrap(run.label, 30)} (n/a)")
-    counts = [max((s[r][1] for s in stats if r in s), default=0) for r in reasons]
-    ax.set_xticks(range(len(reasons)),
-                  [f"{_wrap(r.replace('_', ' '), 11)}\n(n={n})" for r, n in zip(reasons, counts,
+    counts = [max((s[g][1] for s in stats if g in s), default=0) for g in groups]
+    ax.set_xticks(range(len(groups)),
+                  [f"{_wrap(g.replace('_', ' '), 11)}\n(n={n})" for g, n in zip(groups, counts,
                                                                              strict=True)],
                   fontsize=7)
     ax.set_ylim(-0.03, 1.05)  # a bar of 0 shows as a line just above the axis
     ax.set_ylabel("accuracy")
-    ax.set_title("Ambiguity task: accuracy by reason")
+    ax.set_title(figure.title)
     ax.legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, out, "ambiguity_by_reason")
+    return _save(fig, out, figure.name)
+
+
+#: How each ``Figure.kind`` is drawn.
+DRAW = {"score_cdf": plot_score_cdf, "confusion": plot_confusion,
+        "accuracy_by": plot_accuracy_by}
 
 
 def write_plots(runs: Sequence[Run], items: dict[str, QAItem], out: Path) -> dict[str, list[Path]]:
-    """Every figure that has data, as {name: [png, svg]}."""
-    made = {
-        "tasks": plot_tasks(runs, out),
-        "point_l2_cdf": plot_point_cdf(runs, out),
-        "direction_confusion": plot_direction_confusion(runs, items, out),
-        "ambiguity_by_reason": plot_ambiguity_by_reason(runs, items, out),
-    }
+    """Every figure that has data, as {name: [png, svg]}: the headline bars, then each
+    task's declared figures in registry order."""
+    made = {"tasks": plot_tasks(runs, out)}
+    for spec in registry.specs():
+        for figure in spec.figures:
+            made[figure.name] = DRAW[figure.kind](runs, items, spec.name, figure, out)
     return {name: paths for name, paths in made.items() if paths}

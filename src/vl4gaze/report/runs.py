@@ -1,10 +1,10 @@
 """Read RUN directories (config.json, scores.json, items.parquet) for the report.
 
 A report compares several runs side by side, so each run gets a short, unique label
-(model spec, path shortened, plus the number of shots). The per-item rows keep the
-scorer's ``parsed`` JSON decoded, and helpers pull a point or a direction out of it
-whatever shape the scorer chose (dict, list or bare string), so the report does not
-break when the parser grows a field.
+(model spec, path shortened, plus the number of shots). The per-item rows hold the
+scorer's ``parsed`` value as its task's typed answer (``registry.parsed_of``: a point's
+``x``, ``y``, a direction's class...), read once here; a value of another shape is a
+RunError naming the row, not a figure that silently drops it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
-from vl4gaze.geometry import DIRECTIONS
 from vl4gaze.schema import QAItem
 from vl4gaze.tasks import registry
 
@@ -97,14 +97,22 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     if missing:
         raise RunError(f"{path}: missing column(s) {', '.join(missing)}")
     rows = table.to_pylist()
+    known = set(registry.task_names())
     for i, row in enumerate(rows):
         for column in ITEM_COLUMNS:
             row.setdefault(column, None)
         text = row["parsed"]
         try:
-            row["parsed"] = json.loads(text) if isinstance(text, str) and text else None
+            value = json.loads(text) if isinstance(text, str) and text else None
         except json.JSONDecodeError as exc:
             raise RunError(f"{path}: row {i}: field 'parsed' is not JSON: {exc.msg}") from exc
+        try:  # a task this install does not know keeps the plain JSON value
+            row["parsed"] = registry.parsed_of(row["task"], value) if row["task"] in known \
+                else value
+        except ValueError as exc:
+            why = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            raise RunError(f"{path}: row {i}: field 'parsed' {text!r} is not a "
+                           f"{row['task']} answer: {why}") from exc
     return rows
 
 
@@ -158,46 +166,6 @@ def tasks_present(runs: Sequence[Run]) -> list[str]:
     seen = {task for run in runs for task in run.scores.get("tasks", {})}
     order = registry.task_names()
     return [t for t in order if t in seen] + sorted(seen - set(order))
-
-
-def _as_xy(value: Any) -> tuple[float, float] | None:
-    if isinstance(value, dict):
-        if "x" in value and "y" in value:
-            value = (value["x"], value["y"])
-        else:
-            return None
-    if isinstance(value, list | tuple) and len(value) == 2:
-        try:
-            x, y = float(value[0]), float(value[1])
-        except (TypeError, ValueError):
-            return None
-        return (x, y)
-    return None
-
-
-def parsed_point(parsed: Any) -> tuple[float, float] | None:
-    """The normalized point in a scorer's ``parsed`` value, if it holds one."""
-    direct = _as_xy(parsed)
-    if direct is not None:
-        return direct
-    if isinstance(parsed, dict):
-        for key in ("point", "xy", "pred", "value"):
-            found = _as_xy(parsed.get(key))
-            if found is not None:
-                return found
-    return None
-
-
-def parsed_direction(parsed: Any) -> str | None:
-    """The direction class in a scorer's ``parsed`` value, if it holds one."""
-    if isinstance(parsed, dict):
-        for key in ("direction", "label", "value", "pred"):
-            if isinstance(parsed.get(key), str):
-                parsed = parsed[key]
-                break
-    if isinstance(parsed, str) and parsed.strip().lower() in DIRECTIONS:
-        return parsed.strip().lower()
-    return None
 
 
 def item_ids(run: Run) -> dict[str, set[str]]:

@@ -27,6 +27,7 @@ from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
 from vl4gaze.schema import (
     AmbiguityReason,
+    Answer,
     Box,
     Flag,
     GazeSample,
@@ -51,7 +52,7 @@ from vl4gaze.tasks.refs import (
     point_instruction,
     text_phrase,
 )
-from vl4gaze.tasks.registry import Metric, TaskSpec
+from vl4gaze.tasks.registry import Figure, Metric, TaskSpec
 
 SUFFIX = "If the question cannot be answered from the image, say so and explain why."
 
@@ -96,6 +97,20 @@ class AmbiguityTarget(Record):
     asks: str | None = None
     format: str | None = None
     expected: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AmbiguityAnswer(Answer):
+    """A parsed ambiguity answer: whether it declines and the ``AmbiguityReason`` value it
+    gives (the scorer writes ``{"declines": ..., "reason": ...}`` for every answer)."""
+
+    declines: bool
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason is not None and self.reason not in set(AmbiguityReason):
+            raise ValueError(f"reason {self.reason!r} is not one of "
+                             f"{', '.join(AmbiguityReason)}")
 
 
 def item_target(item: QAItem) -> AmbiguityTarget:
@@ -370,4 +385,7 @@ SPEC = TaskSpec(
                "head": _head_baseline},
     check_target=check_target,
     target_type=AmbiguityTarget,
+    parsed_type=AmbiguityAnswer,
+    figures=(Figure("accuracy_by", "ambiguity_by_reason", "Ambiguity task: accuracy by reason",
+                    key="reason", default="answerable"),),
 )

@@ -16,7 +16,7 @@ from pydantic.dataclasses import dataclass
 from vl4gaze.geometry import DIRECTIONS, direction_of_angle, gaze_angle, gaze_direction
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import GazeSample, Point, QAItem, Record
+from vl4gaze.schema import Answer, GazeSample, Point, QAItem, Record
 from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
@@ -29,7 +29,7 @@ from vl4gaze.tasks.refs import (
     r6,
     unanswerable,
 )
-from vl4gaze.tasks.registry import Metric, TaskSpec
+from vl4gaze.tasks.registry import Figure, Metric, TaskSpec
 
 CHOICES = "Answer with one of: " + ", ".join(DIRECTIONS) + "."
 
@@ -56,6 +56,22 @@ class DirectionTarget(Record):
     angle_deg: float | None = None
     eye: tuple[float, float] | None = None
     gaze: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class DirectionAnswer(Answer):
+    """A parsed direction: one of the eight classes (the scorer writes the bare class)."""
+
+    direction: str
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction {self.direction!r} is not one of "
+                             f"{', '.join(DIRECTIONS)}")
+
+    @classmethod
+    def of(cls, value: Any) -> DirectionAnswer:
+        return cls.from_dict({"direction": value})
 
 
 def item_target(item: QAItem) -> DirectionTarget:
@@ -234,4 +250,8 @@ SPEC = TaskSpec(
     skip_reason=skip_reason,
     counts=counts,
     target_type=DirectionTarget,
+    parsed_type=DirectionAnswer,
+    figures=(Figure("confusion", "direction_confusion",
+                    "Direction task: confusion",
+                    key="direction", predicted="direction", classes=DIRECTIONS),),
 )

@@ -111,7 +111,8 @@ def instruction(point: str) -> str:
             f"{MARKERS[1].name} box, or named in the question). Answer yes or no.")
 
 
-SPEC = social.spec("mutual", instruction=instruction, score_item=score_item,
+SPEC = social.spec("mutual", title="Mutual gaze task",
+                   instruction=instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_mutual, max_new_tokens=16,
                    vocabulary=(SUFFIX, TEXTS, social.YES, social.NO),
                    target_type=MutualTarget, fix_answer=fix_answer, check_target=check_target)

@@ -15,7 +15,7 @@ from pydantic.dataclasses import dataclass
 
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import GazeSample, QAItem, Record
+from vl4gaze.schema import Answer, GazeSample, QAItem, Record
 from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import Draft, Options, Ref, Template, choose, fill, r6, unanswerable
 from vl4gaze.tasks.registry import Metric, TaskSpec
@@ -50,6 +50,18 @@ class ObjectTarget(Record):
     description: str | None = None
     box: tuple[float, float, float, float] | None = None
     synonyms: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ObjectAnswer(Answer):
+    """A parsed object answer: the answer's own text, stripped (the scorer writes it as a
+    string)."""
+
+    text: str
+
+    @classmethod
+    def of(cls, value: Any) -> ObjectAnswer:
+        return cls.from_dict({"text": value})
 
 
 def item_target(item: QAItem) -> ObjectTarget:
@@ -190,4 +202,5 @@ SPEC = TaskSpec(
     make=make,
     skip_reason=skip_reason,
     target_type=ObjectTarget,
+    parsed_type=ObjectAnswer,
 )

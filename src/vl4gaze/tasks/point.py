@@ -18,7 +18,7 @@ from pydantic.dataclasses import dataclass
 from vl4gaze.geometry import format_point
 from vl4gaze.metrics.memo import memo
 from vl4gaze.metrics.scoring import ItemScore, ScoreContext, TaskBlock
-from vl4gaze.schema import GazeSample, QAItem, Record
+from vl4gaze.schema import Answer, GazeSample, QAItem, Record
 from vl4gaze.tasks import fixes
 from vl4gaze.tasks.refs import (
     Draft,
@@ -31,7 +31,7 @@ from vl4gaze.tasks.refs import (
     point_instruction,
     unanswerable,
 )
-from vl4gaze.tasks.registry import Metric, TaskSpec
+from vl4gaze.tasks.registry import Figure, Metric, TaskSpec
 
 TEMPLATES: tuple[Template, ...] = tuple(
     Template(f"point/{i:02d}", text + " {fmt}") for i, text in enumerate((
@@ -56,6 +56,21 @@ class PointTarget(Record):
     mean: tuple[float, float] | None = None
     eye: tuple[float, float] | None = None
     format: str | None = None
+
+
+@dataclass(frozen=True)
+class PointAnswer(Answer):
+    """A parsed point (normalized; it may lie a little outside the image): the scorer
+    writes ``[x, y]``, rounded to 6 decimals."""
+
+    x: float
+    y: float
+
+    @classmethod
+    def of(cls, value: Any) -> PointAnswer:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ValueError(f"a parsed point is [x, y]; got {value!r}")
+        return cls.from_dict({"x": value[0], "y": value[1]})
 
 
 def item_target(item: QAItem) -> PointTarget:
@@ -277,4 +292,8 @@ SPEC = TaskSpec(
     make=make,
     skip_reason=skip_reason,
     target_type=PointTarget,
+    parsed_type=PointAnswer,
+    figures=(Figure("score_cdf", "point_l2_cdf", "Point task: cumulative distribution of L2",
+                    xlabel="L2 to the annotators' mean point (normalized)",
+                    ylabel="share of point items", marks=(0.1, 0.2)),),
 )

@@ -9,6 +9,7 @@ are imported on first use, in benchmark order (object, direction, point, ambigui
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +17,12 @@ from typing import Any
 
 #: The built-in task modules under ``vl4gaze.tasks``, in the order tasks are reported.
 BUILTIN = ("object", "direction", "point", "ambiguity", "mutual", "shared", "whom")
-#: How the gallery can draw a parsed answer (``TaskSpec.mark``).
+#: How the gallery can draw a parsed answer (``TaskSpec.mark``), and the fields of the
+#: task's ``parsed_type`` each mark reads.
 MARKS = (None, "point", "direction")
+MARK_FIELDS = {"point": ("x", "y"), "direction": ("direction",)}
+#: The report figures a task can declare (``TaskSpec.figures``; ``vl4gaze.report.plots``).
+FIGURE_KINDS = ("score_cdf", "confusion", "accuracy_by")
 #: The baselines a task may answer for itself (``TaskSpec.baselines``; ``oracle`` always
 #: gives the canonical answer).
 BASELINE_KINDS = ("random", "center", "head", "text-only")
@@ -29,6 +34,47 @@ class Metric:
 
     name: str
     higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One report figure of a task, declared with the task and drawn by
+    ``vl4gaze.report.plots`` for its ``kind`` (the task module needs no matplotlib).
+
+    - ``score_cdf``: cumulative share of the task's items per item ``score`` (from 0 to
+      ``xmax``; an unparsed answer never arrives), one line per run, dotted lines at
+      ``marks``; ``xlabel`` / ``ylabel`` name the axes.
+    - ``confusion``: true class (the target field ``key``) against the parsed class (the
+      ``parsed_type`` field ``predicted``; None: the parsed value itself), rows and
+      columns in ``classes`` order plus ``none`` (unparsed, or no class), a panel per run.
+    - ``accuracy_by``: accuracy grouped by the target field ``key`` (sorted; ``default``
+      names a missing or null value and goes last), a bar per run.
+
+    ``name`` is the file stem (REPORT/plots/NAME.png and .svg); ``title`` is drawn on top.
+    """
+
+    kind: str
+    name: str
+    title: str
+    key: str | None = None
+    predicted: str | None = None
+    classes: tuple[str, ...] = ()
+    default: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    xmax: float = 1.0
+    marks: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIGURE_KINDS:
+            raise ValueError(f"figure {self.name!r}: kind {self.kind!r} is not one of "
+                             f"{', '.join(FIGURE_KINDS)}")
+        if not self.name.isidentifier():
+            raise ValueError(f"figure {self.name!r}: the name must be a Python identifier")
+        if self.kind in ("confusion", "accuracy_by") and not self.key:
+            raise ValueError(f"figure {self.name}: a {self.kind} figure needs a target key")
+        if self.kind == "confusion" and not self.classes:
+            raise ValueError(f"figure {self.name}: a confusion figure needs its classes")
 
 
 @dataclass(frozen=True)
@@ -72,6 +118,12 @@ class TaskSpec:
     ``target_type``: the task's typed target (a ``schema.Record`` with exactly the keys
     the builder writes: ``from_dict`` reads the item's target dict, unknown keys
     ignored); :func:`target_of` gives it.
+    ``parsed_type``: the task's typed parsed answer (a ``schema.Answer``: ``of`` reads
+    the ``parsed`` JSON value the scorer wrote to items.parquet, ValueError for another
+    shape); :func:`parsed_of` gives it. A ``mark`` reads its fields (``MARK_FIELDS``).
+
+    Report: ``figures`` are the task's own figures (:class:`Figure`), drawn when a run
+    has items of the task.
 
     Evaluation: ``max_new_tokens`` is the answer budget ``vl4gaze eval`` and the
     lmms-eval export give the task's items when the user names none.
@@ -113,6 +165,8 @@ class TaskSpec:
     #: ``balance(target) -> class``: the builder keeps the classes equally often per split.
     balance: Callable[[dict[str, Any]], str] | None = None
     target_type: type | None = None
+    parsed_type: type | None = None
+    figures: tuple[Figure, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier():
@@ -137,6 +191,18 @@ class TaskSpec:
         if not self.group.isidentifier() or self.group in ("all",):
             raise ValueError(f"task {self.name}: group {self.group!r} must be an identifier "
                              "other than 'all'")
+        fields = ({f.name for f in dataclasses.fields(self.parsed_type)}
+                  if self.parsed_type is not None else set())
+        if self.mark is not None and not fields >= set(MARK_FIELDS[self.mark]):
+            raise ValueError(f"task {self.name}: mark {self.mark!r} needs a parsed_type with "
+                             f"the fields {', '.join(MARK_FIELDS[self.mark])}")
+        for fig in self.figures:
+            if fig.predicted is not None and fig.predicted not in fields:
+                raise ValueError(f"task {self.name}: figure {fig.name} reads the parsed field "
+                                 f"{fig.predicted!r}, which its parsed_type does not have")
+        stems = [f.name for f in self.figures]
+        if len(set(stems)) != len(stems):
+            raise ValueError(f"task {self.name}: figure names repeat: {stems}")
 
     def higher_is_better(self, metric: str) -> bool:
         """Whether a larger ``metric`` is better (KeyError for a metric not declared)."""
@@ -168,6 +234,11 @@ def register(spec: TaskSpec) -> TaskSpec:
     _load()
     if spec.name in _SPECS:
         raise ValueError(f"task {spec.name!r} is already registered")
+    taken = {f.name: s.name for s in _SPECS.values() for f in s.figures}
+    clash = [f.name for f in spec.figures if f.name in taken]
+    if clash:
+        raise ValueError(f"task {spec.name!r}: figure {clash[0]!r} is task "
+                         f"{taken[clash[0]]!r}'s")
     _SPECS[spec.name] = spec
     return spec
 
@@ -209,6 +280,14 @@ def target_of(item: Any) -> Any:
     declares none). The Parquet column stays JSON text; this is a read-only view."""
     kind = get(item.task).target_type
     return item.target if kind is None else kind.from_dict(item.target)
+
+
+def parsed_of(task: object, value: Any) -> Any:
+    """A ``parsed`` JSON value of ``task`` (items.parquet) as the task's ``parsed_type``
+    (the value itself when the task declares none; None when nothing was read).
+    ValueError when the value is not of the declared shape."""
+    kind = get(task).parsed_type
+    return value if kind is None or value is None else kind.of(value)
 
 
 def token_limit(task: object, given: int | None = None) -> int:

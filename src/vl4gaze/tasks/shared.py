@@ -72,7 +72,7 @@ def check_target(key: str, value: Any) -> None:
     social.check_pair(SharedTarget, key, value)
 
 
-SPEC = social.spec("shared", instruction=mutual.instruction, score_item=score_item,
-                   make_pair=make_pair, head=social.head_shared, max_new_tokens=16,
-                   vocabulary=(SUFFIX, TEXTS), target_type=SharedTarget,
-                   fix_answer=fix_answer, check_target=check_target)
+SPEC = social.spec("shared", title="Shared attention task",
+                   instruction=mutual.instruction, score_item=score_item, make_pair=make_pair,
+                   head=social.head_shared, max_new_tokens=16, vocabulary=(SUFFIX, TEXTS),
+                   target_type=SharedTarget, fix_answer=fix_answer, check_target=check_target)

@@ -28,7 +28,7 @@ from pydantic.dataclasses import dataclass
 
 from vl4gaze.geometry import box_iou
 from vl4gaze.metrics.scoring import ItemScore, TaskBlock
-from vl4gaze.schema import Box, GazeSample, InOut, PersonRef, QAItem, Record
+from vl4gaze.schema import Answer, Box, GazeSample, InOut, PersonRef, QAItem, Record
 from vl4gaze.tasks import fixes, registry
 from vl4gaze.tasks.refs import (
     UNREADABLE_FLAGS,
@@ -41,7 +41,7 @@ from vl4gaze.tasks.refs import (
     r6,
     text_phrase,
 )
-from vl4gaze.tasks.registry import Metric, TaskSpec
+from vl4gaze.tasks.registry import Figure, Metric, TaskSpec
 
 #: Growth of the other person's head box, per side, as a share of its larger side.
 HEAD_MARGIN = 0.25
@@ -55,6 +55,8 @@ DIFFERENT_POINT = 0.2
 YES, NO = "Yes.", "No."
 #: The ``rule`` of a label a reviewer set (``vl4gaze review``): no geometric rule decided it.
 REVIEWED = "review"
+#: Every social item's possible labels (``yes`` / ``no``; whom: ``other`` / ``nobody``).
+LABELS = ("yes", "no", "other", "nobody")
 
 #: The metrics of a two-choice social task (positive: ``yes`` / the other person).
 METRICS = (Metric("accuracy"), Metric("balanced_accuracy"), Metric("f1"),
@@ -88,6 +90,20 @@ class PairTarget(Record):
 
     def answer_of(self, label: str) -> str:
         return self.answers()[self.LABELS.index(label)]
+
+
+@dataclass(frozen=True)
+class ChoiceAnswer(Answer):
+    """A parsed two-choice answer: the choice read (a label: ``yes`` / ``no``, ``other`` /
+    ``nobody``; None for a refusal) and whether it declined (the scorer writes
+    ``{"choice": ..., "declines": ...}``, or nothing when it read neither)."""
+
+    choice: str | None
+    declines: bool
+
+    def __post_init__(self) -> None:
+        if self.choice is not None and self.choice not in LABELS:
+            raise ValueError(f"choice {self.choice!r} is not one of {', '.join(LABELS)}")
 
 
 def templates(task: str, texts: tuple[str, ...], suffix: str) -> tuple[Template, ...]:
@@ -343,15 +359,21 @@ def baselines(head: Any) -> dict[str, Any]:
     return {"random": _random, "center": _center, "head": head}
 
 
-def spec(name: str, *, instruction: Any, score_item: Any, make_pair: Any, head: Any,
-         max_new_tokens: int, vocabulary: tuple[object, ...], target_type: type[PairTarget],
+def spec(name: str, *, title: str, instruction: Any, score_item: Any, make_pair: Any,
+         head: Any, max_new_tokens: int, vocabulary: tuple[object, ...],
+         target_type: type[PairTarget],
          fix_answer: Callable[[QAItem, str], tuple[str, dict[str, Any]]],
          check_target: Callable[[str, Any], None]) -> TaskSpec:
     """The ``TaskSpec`` of a social task: what the three share (group, metrics and
-    headline, aggregation, counts, balance, baselines) around the task's own parts."""
+    headline, aggregation, counts, balance, baselines, the parsed choice and the report's
+    label confusion of ``target_type.LABELS``, under ``title``) around the task's own
+    parts."""
     return TaskSpec(
         name=name, group="social", metrics=METRICS, headline="balanced_accuracy",
         instruction=instruction, detail=detail, score_item=score_item, aggregate=aggregate,
         single=single, make_pair=make_pair, counts=counts(name), balance=balance,
         baselines=baselines(head), max_new_tokens=max_new_tokens, vocabulary=vocabulary,
-        target_type=target_type, fix_answer=fix_answer, check_target=check_target)
+        target_type=target_type, fix_answer=fix_answer, check_target=check_target,
+        parsed_type=ChoiceAnswer,
+        figures=(Figure("confusion", f"{name}_confusion", f"{title}: confusion",
+                        key="label", predicted="choice", classes=target_type.LABELS),))

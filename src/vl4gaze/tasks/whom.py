@@ -119,7 +119,8 @@ def instruction(point: str) -> str:
             "as the question names them, or answer 'Nobody in the image.'")
 
 
-SPEC = social.spec("whom", instruction=instruction, score_item=score_item,
+SPEC = social.spec("whom", title="Whom task",
+                   instruction=instruction, score_item=score_item,
                    make_pair=make_pair, head=social.head_whom, max_new_tokens=24,
                    vocabulary=(SUFFIX, TEXTS, NOBODY), target_type=WhomTarget,
                    fix_answer=fix_answer, check_target=check_target)
