@@ -25,11 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
+from ratios import ratio_line
 
 from vl4gaze.build import _image_key, build_from_samples, render_images
 from vl4gaze.schema import Box, GazeSample, InOut, Person, Point, Target
 from vl4gaze.sources.gazefollow import read_gazefollow
 
+#: Issue #20's goal: GOAL_N items built in GOAL_S seconds of wall time on 2 cores.
+GOAL_N, GOAL_S = 489_000, 30.0
 LABELS = ("mug", "book", "phone", "ball", "laptop", "dog", "window", "plate", "kite", "tv")
 
 
@@ -68,6 +71,14 @@ def gazefollow_like(n_train: int, n_test: int, seed: int = 0,
         yield from picture("test", number, 1, 10)
 
 
+def goal_line(seconds: float, items: int, what: str) -> str:
+    """The RATIO line: wall seconds for the goal's item count (linear from ``items``) over
+    the goal's seconds."""
+    return ratio_line("build_vs_goal", seconds * GOAL_N / max(items, 1) / GOAL_S,
+                      f"{what} wall s for {GOAL_N:,} items (linear from {items:,}) / "
+                      f"{GOAL_S:g} s goal; below 1 meets it")
+
+
 def _cpu() -> float:
     """CPU seconds of this process and of its finished children (the build's shares)."""
     me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
@@ -100,6 +111,7 @@ def from_files(n_train: int, n_test: int, workers: int | None) -> None:
           f"{items / cpu_s:,.0f} items per CPU second; load average now "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"peak RSS: {_peak_mb()}")
+    print(goal_line(seconds, items, "read + build"))
 
 
 def main() -> None:
@@ -135,6 +147,7 @@ def main() -> None:
               f"without generating samples); load average now {os.getloadavg()[0]:.1f} on "
               f"{os.cpu_count()} cores")
         print(f"peak RSS: {_peak_mb()}; planned images: {manifest['images']['planned']}")
+        print(goal_line(seconds, items, "build (incl. sample generation)"))
 
         if args.render:
             root = Path(folder) / "r"

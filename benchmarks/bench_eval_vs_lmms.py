@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_harnesses import CACHE, LMMS_VERSION, lmms_python  # noqa: E402
+from ratios import ratio_line  # noqa: E402
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
               "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -170,6 +171,7 @@ def main() -> None:
     lmms_rows = {key: (times[key].get("lmms-eval (batch 1)"),
                        answers[key].get("lmms-eval (batch 1)")) for key, _, _ in plans}
     full_lmms = lmms_rows[f"batch {sizes[0]}"] if 1 in sizes else (None, None)
+    whole = {key for key, _, limit in plans if limit is None}  # the RATIO lines' runs
     report = {"load_average_end": os.getloadavg(), "repeats": args.repeats, "runs": {}}
     print(f"\n{'run':22s} {'tool':22s} {'items':>5s} {'wall s':>7s} {'cpu s':>7s} "
           f"{'items/s':>8s} {'vs lmms':>7s} {'vs base':>7s} identical")
@@ -199,6 +201,13 @@ def main() -> None:
                   f"{'-' if vs_lmms is None else f'{vs_lmms:.2f}x':>7s} "
                   f"{'-' if vs_base is None else f'{vs_base:.2f}x':>7s} {same}/{total}")
         report["runs"][key] = block
+        if key not in whole:
+            continue
+        vs_lmms = block["vl4gaze"]["speed_vs_lmms"]
+        print(ratio_line(f"eval_vs_lmms_{key.replace(' ', '')}", vs_lmms,
+                         f"vl4gaze items/s at {key} / lmms-eval's at batch 1" if vs_lmms
+                         else "lmms-eval not run: " + ("--no-lmms" if args.no_lmms else
+                                                       f"not installed in {venv}")))
     print(f"uptime load average at the end: {os.getloadavg()}")
     (out / "bench_eval_vs_lmms.json").write_text(json.dumps(report, indent=1))
 
