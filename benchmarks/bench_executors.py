@@ -42,7 +42,7 @@ def main() -> None:
     from vl4gaze.build import build_benchmark
     from vl4gaze.infer import RunConfig, run_inference
     from vl4gaze.models.tiny import tiny_model_path
-    from vl4gaze.scale import build_benchmark_ray, init_ray, run_inference_ray
+    from vl4gaze.scale import RayExecutor, init_ray, run_inference_ray
     from vl4gaze.sources.gazeworld import synthesize
 
     seconds, _ = _timed(init_ray, num_cpus=args.cpus, object_store_memory=200 * 1024 * 1024)
@@ -59,7 +59,8 @@ def main() -> None:
             spec = [f"gazeworld:{source}"]
             t_local, manifest = _timed(build_benchmark, spec, root / f"local{scenes}",
                                        progress=False)
-            t_ray, _ = _timed(build_benchmark_ray, spec, root / f"ray{scenes}", progress=False)
+            t_ray, _ = _timed(build_benchmark, spec, root / f"ray{scenes}", progress=False,
+                              executor=RayExecutor())
             n = manifest["counts"]["total"]
             print(f"| build (images write) | {scenes} scenes | {n} | {t_local:.2f} "
                   f"| {t_ray:.2f} | {t_ray / t_local:.2f} |", flush=True)

@@ -233,3 +233,39 @@ def test_annotate_with_the_tiny_vlm_then_build(tmp_path):
                                      "--images", "none"])
     assert built.exit_code == 0, built.output
     assert (bench / "manifest.json").is_file()
+
+
+def test_batches_through_an_executor_give_the_one_pass(samples, tmp_path):
+    """annotate_batches: batches of one sample give the one pass's samples, records and
+    report; the local default is that one pass; a ready model is refused off this process."""
+    from dataclasses import dataclass
+
+    from vl4gaze.annotate import annotate_batches
+    from vl4gaze.executor import LocalExecutor
+
+    def run(**options):
+        result = annotate_batches(samples, model=FakeVLM(AGREE), embedder=WordEmbedder(),
+                                  **options)
+        return [s.to_json() for s in result.samples], result.records, result.report
+
+    one = annotate_samples(samples, model=FakeVLM(AGREE), embedder=WordEmbedder())
+    assert run(executor=LocalExecutor(), batch_size=1) == (
+        [s.to_json() for s in one.samples], one.records, one.report)
+    calls = []
+
+    @dataclass(frozen=True)
+    class Counting(LocalExecutor):
+        def map_batches(self, make_fn, items, **options):
+            calls.append(options["batch_size"])
+            return super().map_batches(make_fn, items, **options)
+
+    assert run(executor=Counting())[2] == one.report and calls == [len(samples)]
+
+    @dataclass(frozen=True)
+    class Elsewhere(LocalExecutor):
+        name = "ray"
+
+    with pytest.raises(ValueError, match="vlm:SPEC"):
+        run(executor=Elsewhere())
+    with pytest.raises(ValueError, match="unknown annotator"):
+        annotate_batches(samples, LocalExecutor(), annotator="magic")

@@ -136,3 +136,37 @@ def test_oracle_scores_perfectly_on_every_source(kind, tmp_path):
             assert block["metrics"]["avg_l2"]["value"] < 2e-3
     if kind == "goo":
         assert "object" in scores["tasks"]
+
+
+class _LastFirst:
+    """An executor that hands its batches back last first (Ray's may finish in any order)."""
+
+    name = "last-first"
+
+    def map_batches(self, make_fn, items, *, batch_size, **_):
+        fn = make_fn()
+        batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+        return iter([fn(batch) for batch in reversed(batches)])
+
+
+def test_sources_read_through_an_executor_come_in_source_order(gazeworld, tmp_path):
+    """Several sources read as batches elsewhere give the samples, the problems and the
+    build of sources streamed here, whatever order the batches finish in."""
+    from vl4gaze.build import build_benchmark, read_sources
+    from vl4gaze.executor import LocalExecutor
+
+    sources = [f"gazefollow:{GAZEFOLLOW}", f"gazeworld:{gazeworld}", f"gazefollow:{GAZEFOLLOW}"]
+    here: list = []
+    streamed = [(s.to_json(), key) for s, key in read_sources(sources, here)]
+    assert here and {s.split(":")[0] for s in sources} == {
+        json.loads(s)["source"] for s, _ in streamed}
+    for executor in (_LastFirst(), LocalExecutor(workers=2)):
+        found: list = []
+        read = [(s.to_json(), key) for s, key in read_sources(sources, found, executor=executor)]
+        assert read == streamed and found == here
+    build_benchmark(sources, tmp_path / "here", progress=False, images="none")
+    build_benchmark(sources, tmp_path / "there", progress=False, images="none",
+                    executor=_LastFirst())
+    for name in ("data/train.parquet", "data/test.parquet", "image_plan.parquet",
+                 "manifest.json", "README.md"):
+        assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()

@@ -13,13 +13,7 @@ pytest.importorskip("ray")
 
 from vl4gaze.build import build_benchmark, load_benchmark
 from vl4gaze.infer import RunConfig, prediction_files, read_predictions, run_inference
-from vl4gaze.scale import (
-    RayExecutor,
-    build_benchmark_ray,
-    check_executor,
-    init_ray,
-    run_inference_ray,
-)
+from vl4gaze.scale import RayExecutor, check_executor, init_ray, run_inference_ray
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +64,14 @@ def test_unknown_executor_is_refused():
 def test_ray_build_is_byte_identical(ray_session, scenes, bench):
     out = scenes.parent / "bench_ray"
     source = f"gazeworld:{scenes}"
-    manifest = build_benchmark_ray([source, source], out, seed=0, progress=False)
+    manifest = build_benchmark([source, source], out, seed=0, progress=False,
+                               executor=RayExecutor())
     local = build_benchmark([source, source], scenes.parent / "bench_two", seed=0,
                             progress=False)
     assert manifest == local
     assert _files(out) == _files(scenes.parent / "bench_two")  # Parquet, plan, card, images
-    single = build_benchmark_ray([source], scenes.parent / "bench_one", seed=0,
-                                 progress=False)
+    single = build_benchmark([source], scenes.parent / "bench_one", seed=0, progress=False,
+                             executor=RayExecutor())
     assert single["content_hash"] == json.loads((bench / "manifest.json").read_text()
                                                 )["content_hash"]
     assert _files(scenes.parent / "bench_one") == _files(bench)
@@ -131,7 +126,7 @@ def test_ray_annotate_boxes_matches_local(ray_session, scenes, tmp_path):
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
 
 
-def test_cli_eval_and_build_on_ray(ray_session, scenes, bench, tmp_path):
+def test_cli_eval_build_and_annotate_on_ray(ray_session, scenes, bench, tmp_path):
     from typer.testing import CliRunner
 
     from vl4gaze.cli import app
@@ -145,7 +140,15 @@ def test_cli_eval_and_build_on_ray(ray_session, scenes, bench, tmp_path):
     assert json.loads((run / "scores.json").read_text())["n_items"] == len(_lines(run))
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "0 answered now" in " ".join(again.output.split())
-    bad = runner.invoke(app, ["build", f"gazeworld:{scenes}", "-o", str(tmp_path / "b"),
+    source = f"gazeworld:{scenes}"
+    for stage, extra in (("build", ["--images", "link"]), ("annotate", [])):
+        for name in ("local", "ray"):
+            out = tmp_path / f"{stage}_{name}"
+            done = runner.invoke(app, [stage, source, source, "-o", str(out), "--executor",
+                                       name, *extra])
+            assert done.exit_code == 0, done.output
+        assert _files(tmp_path / f"{stage}_ray") == _files(tmp_path / f"{stage}_local")
+    bad = runner.invoke(app, ["build", source, "-o", str(tmp_path / "b"),
                               "--executor", "spark"])
     assert bad.exit_code == 2 and "'local'" in bad.output and "'ray'" in bad.output
 

@@ -66,6 +66,8 @@ _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _BATCH = 20_000
 #: The recent descriptions an absent-person question may borrow (``SampleContext``).
 _DESCRIPTION_WINDOW = 64
+#: Threads that write images on the local executor: copies and decodes overlap their I/O.
+RENDER_THREADS = 2
 #: Fewer samples than this are built in one process: a fork costs more than it saves.
 PARALLEL_MIN_SAMPLES = 20_000
 _Entry = tuple[GazeSample, str]
@@ -519,8 +521,32 @@ def _roots(path: str) -> list[str]:
 
 
 def read_sources(sources: list[str], problems: list | None = None,
-                 allow_outside_root: bool = False) -> Iterator[tuple[GazeSample, str]]:
-    """(sample, image key) for every sample of every ``KIND:PATH`` source."""
+                 allow_outside_root: bool = False, executor: Executor | None = None
+                 ) -> Iterator[tuple[GazeSample, str]]:
+    """(sample, image key) for every sample of every ``KIND:PATH`` source, in source order.
+
+    With an ``executor`` several sources are read there, one batch each (on Ray: one task
+    per source, all at once), and handed on in source order whatever order they finish
+    in; one source, or no executor, is streamed here (shipping it would only cost)."""
+    if executor is None or len(sources) < 2:
+        yield from _read_here(sources, problems, allow_outside_root)
+        return
+    finished: dict[int, tuple[list[_Entry], list]] = {}
+    following = 0
+    for index, entries, found in executor.map_batches(
+            partial(_source_reader, allow_outside_root), list(enumerate(sources)),
+            batch_size=1, label="reading sources", unit="sources", progress=False):
+        finished[index] = (entries, found)
+        while following in finished:
+            entries, found = finished.pop(following)
+            if problems is not None:
+                problems.extend(found)
+            yield from entries
+            following += 1
+
+
+def _read_here(sources: list[str], problems: list | None, allow_outside_root: bool
+               ) -> Iterator[_Entry]:
     from vl4gaze.sources import parse_spec, read_source
 
     options = {"allow_outside_root": True} if allow_outside_root else {}
@@ -531,6 +557,18 @@ def read_sources(sources: list[str], problems: list | None = None,
             yield sample, _image_key(sample, roots)
 
 
+def _source_reader(allow_outside_root: bool
+                   ) -> Callable[[list[tuple[int, str]]], tuple[int, list[_Entry], list]]:
+    """The executor function of ``read_sources``: one (index, source) -> its index, its
+    entries and its problems (a batch holds one source: ``batch_size=1``)."""
+    def read(batch: list[tuple[int, str]]) -> tuple[int, list[_Entry], list]:
+        [(index, spec)] = batch
+        problems: list = []
+        return index, list(_read_here([spec], problems, allow_outside_root)), problems
+
+    return read
+
+
 def build_benchmark(
     sources: list[str],
     out: Path,
@@ -539,6 +577,7 @@ def build_benchmark(
     progress: bool = True,
     allow_empty: bool = False,
     allow_outside_root: bool = False,
+    executor: Executor | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Build the benchmark directory from ``KIND:PATH`` sources; returns the manifest.
@@ -547,11 +586,15 @@ def build_benchmark(
     would hold no item raises :class:`EmptyBuildError` before anything is written
     (``allow_empty=True`` writes the empty benchmark anyway). Image paths read from
     annotation files must stay inside their dataset root unless ``allow_outside_root``.
+    ``executor`` (:func:`vl4gaze.executor.get_executor`) reads several sources and
+    renders the images; the items are made here in one ordered pass, so every executor
+    writes the same bytes.
     """
     problems: list = []
     return build_from_samples(
-        read_sources(sources, problems, allow_outside_root), out, config, progress=progress,
-        sources=sources, problems=problems, allow_empty=allow_empty, **options)
+        read_sources(sources, problems, allow_outside_root, executor), out, config,
+        progress=progress, sources=sources, problems=problems, allow_empty=allow_empty,
+        executor=executor, **options)
 
 
 def _workers(workers: int | None) -> int:
@@ -592,12 +635,14 @@ def build_from_samples(
     problems: list | None = None,
     allow_empty: bool = False,
     workers: int | None = None,
+    executor: Executor | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Build from GazeSamples (optionally paired with image keys; else the absolute path
     names the image). ``build_benchmark`` reads sources and calls this. ``config``: the
     build's options (or its fields as keywords, not both). ``workers``: processes for
-    the items of a large build (default: the CPUs, at most 2; the same bytes for any)."""
+    the items of a large build (default: the CPUs, at most 2; the same bytes for any).
+    ``executor``: where the images are rendered (default: ``RENDER_THREADS`` threads)."""
     if config is not None and options:
         raise TypeError(f"pass the options in config or as keywords, not both "
                         f"({', '.join(sorted(options))})")
@@ -624,7 +669,8 @@ def build_from_samples(
     rendered = 0
     if images != "none":
         entries = _plan_rows(builder.plan, used)
-        rendered, failed = render_plan(out, entries, link=images == "link", progress=progress)
+        rendered, failed = render_plan(out, entries, link=images == "link", progress=progress,
+                                       executor=executor)
         if failed:  # images that cannot be decoded: their items go, each one reported
             splits, used = _drop_images(splits, used, failed, entries, problems)
             if not allow_empty and not any(table.num_rows for _, table in splits):
@@ -676,7 +722,7 @@ def _drop_images(splits: list[tuple[str, pa.Table]], used: set[str], failed: dic
 def _files_of(out: Path) -> dict[str, dict[str, Any]]:
     """The files a manifest vouches for (bytes, SHA-256): the Parquet splits and the plan."""
     files = {}
-    # The card is derived from the manifest (and rewritten with it by the Ray build).
+    # The card is derived from the manifest (and rewritten with it): not listed.
     for path in [*sorted((out / "data").glob("*.parquet")), out / PLAN_FILE]:
         if path.is_file():
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -757,7 +803,7 @@ def _write_plan(plan: dict[str, tuple[str, _Markers]], used: set[str],
     return table.num_rows
 
 
-def render_images(bench: Path, *, link: bool = False, workers: int = 2,
+def render_images(bench: Path, *, link: bool = False, workers: int = RENDER_THREADS,
                   progress: bool = True, executor: Executor | None = None) -> int:
     """Write every planned image that is missing or incomplete: clean images copied (hard
     link when possible) or symlinked, marked images drawn once per person. Returns how
@@ -779,8 +825,8 @@ _RENDER_BATCH = {"local": 1, "ray": 64}
 
 
 def render_plan(bench: Path, plan: list[dict[str, Any]], *, link: bool = False,
-                workers: int = 2, progress: bool = True, executor: Executor | None = None
-                ) -> tuple[int, dict[str, str]]:
+                workers: int = RENDER_THREADS, progress: bool = True,
+                executor: Executor | None = None) -> tuple[int, dict[str, str]]:
     """Render plan entries; returns (images written, {dest: why it failed}).
 
     Every image is written to a temporary name and renamed, so a file under its final name

@@ -239,18 +239,13 @@ def build(
                     "most 2); any number gives the same bytes.")] = None,
 ) -> None:
     """Turn gaze samples into the tasks' question-answer items (Parquet + card)."""
-    from vl4gaze.build import BuildConfig, build_benchmark, render_images
+    from vl4gaze.build import RENDER_THREADS, BuildConfig, build_benchmark, render_images
     from vl4gaze.executor import get_executor
 
-    try:
-        runner = get_executor(executor)
+    try:  # ``workers`` here: the local executor's image threads (not --workers' processes)
+        runner = get_executor(executor, workers=RENDER_THREADS)
     except (ValueError, ImportError) as err:
         _fail(str(err))
-    build_fn = build_benchmark
-    if runner.name == "ray":  # sources are read on Ray too: a build of its own
-        from vl4gaze.scale import build_benchmark_ray
-
-        build_fn = build_benchmark_ray
     if render_only:
         n = render_images(out, link=images == "link", executor=runner)
         console.print(f"wrote {n} images under {out / 'images'}")
@@ -267,9 +262,9 @@ def build(
             ambiguity_ratio=ambiguity_ratio, caps=caps or None,
             balance_directions=balance_directions, absent_rate=absent_rate, images=images,
             tasks=tasks)
-        manifest = build_fn(
-            sources, out, config, allow_empty=allow_empty, workers=workers,
-            **({"allow_outside_root": True} if allow_outside_root else {}))
+        manifest = build_benchmark(
+            sources, out, config, allow_empty=allow_empty, allow_outside_root=allow_outside_root,
+            workers=workers, executor=runner)
     except (ValueError, OSError) as err:
         _fail(str(err))
     counts = manifest["counts"]

@@ -390,11 +390,18 @@ def make_answerer(bench: Path, config: RunConfig, prompt_hash: str, model: Model
         from vl4gaze.models import load_model
 
         model = load_model(config.model, bench=bench, seed=config.seed, **config.model_options)
-    sampler = None
-    if config.shots:
-        pool = train_items if train_items is not None else _load_split(bench, "train")
-        sampler = ShotSampler(list(pool), config.shots, config.seed)
-    return Answerer(model, config.model, bench, prompt_hash, sampler, config.max_new_tokens)
+    return Answerer(model, config.model, bench, prompt_hash,
+                    shot_sampler(bench, config, train_items), config.max_new_tokens)
+
+
+def shot_sampler(bench: Path, config: RunConfig, train_items: Sequence[QAItem] | None = None
+                 ) -> ShotSampler | None:
+    """The in-context examples of a k-shot run (every executor): drawn from
+    ``train_items``, else the benchmark's train split; None for zero-shot."""
+    if not config.shots:
+        return None
+    pool = train_items if train_items is not None else _load_split(bench, "train")
+    return ShotSampler(list(pool), config.shots, config.seed)
 
 
 class PredictionLog:

@@ -1,19 +1,22 @@
 """Ray Data execution of build, annotate and eval, with the same outputs as the local executor.
 
-Why each stage is split the way it is:
+:class:`RayExecutor` is the Ray side of the one seam (:mod:`vl4gaze.executor`): each stage
+maps its own local function through it, and the driver writes the stage's files as the
+local executor does. Why each stage is split the way it is:
 
 - eval: the driver computes the run's items exactly as :func:`vl4gaze.infer.run_inference`
-  does (same ``config.json``, same resume skip), a Ray Dataset of item JSON goes through an
-  actor pool of model replicas (each loads the model once and calls
-  :func:`vl4gaze.infer.predict_batch`), and the driver appends every result batch to the same
-  ``predictions.jsonl`` with flush + fsync. A killed Ray job therefore resumes like a local
+  does (same ``config.json``, same resume skip), batches of items go through an actor pool
+  of model replicas (each builds :func:`vl4gaze.infer.make_answerer` once), and the driver
+  appends every result batch to the same ``predictions.jsonl`` with
+  :class:`vl4gaze.infer.PredictionLog`. A killed Ray job therefore resumes like a local
   one: nothing answered is lost (it is on disk), nothing is asked twice (the resume skip,
   and a per-run id set on the driver). ``vllm:`` specs go through Ray Data LLM
-  (``ray.data.llm``) when it imports, else through the same actor pool.
+  (``ray.data.llm``, :func:`vllm_answers`, the one Ray-only path) when it imports, else
+  through the same actor pool.
 - build: item generation is a cheap single pass on the driver (seconds for GazeFollow), and
   it must stay one ordered pass for the Parquet to be byte-identical. The costly part is
-  I/O: reading several sources (one Ray task per source, consumed in order) and rendering
-  the image plan (Ray Data tasks over ``image_plan.parquet``).
+  I/O: reading several sources (one task per source, handed on in source order) and
+  rendering the image plan (``build.write_image`` in tasks of plan entries).
 - annotate: each sample is annotated on its own, so batches of samples map through workers
   (tasks for the box rule, actors holding the VLM for ``vlm:SPEC``); the driver keeps the
   order, re-derives the report and writes the same files.
@@ -22,13 +25,11 @@ Why each stage is split the way it is:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,14 +38,13 @@ from rich.console import Console
 
 from vl4gaze.executor import EXECUTORS, BatchFn, check_executor
 from vl4gaze.progress import ProgressLog
-from vl4gaze.schema import GazeSample, Prediction, QAItem
+from vl4gaze.schema import Prediction, QAItem
 
 if TYPE_CHECKING:
     from vl4gaze.infer import RunPlan, RunResult
     from vl4gaze.run_config import RunConfig
 
-__all__ = ["EXECUTORS", "RayExecutor", "annotate_samples_ray", "build_benchmark_ray",
-           "check_executor", "init_ray", "run_inference_ray"]
+__all__ = ["EXECUTORS", "RayExecutor", "check_executor", "init_ray", "run_inference_ray"]
 INSTALL_HINT = "Ray is not installed: pip install 'vl4gaze[scale]' (ray[data] >= 2.40)"
 #: ``Dataset`` blocks per replica: enough to keep every replica busy and the driver's
 #: writes steady, few enough that scheduling stays cheap.
@@ -200,9 +200,8 @@ def vllm_answers(plan: RunPlan, train_items: Sequence[QAItem] | None,
     them, results as Predictions. Needs GPUs and vLLM (not run in CI)."""
     import ray.data.llm as llm
 
-    from vl4gaze.infer import item_messages, prompt_error
-    from vl4gaze.models.vllm import engine_args, to_vllm_messages
-    from vl4gaze.prompting import ShotSampler
+    from vl4gaze.infer import item_messages, prompt_error, shot_sampler
+    from vl4gaze.models.vllm import engine_args, sampling_params, to_vllm_messages
     from vl4gaze.tasks.registry import token_limit
 
     config, bench, todo = plan.config, plan.bench, plan.todo
@@ -210,12 +209,7 @@ def vllm_answers(plan: RunPlan, train_items: Sequence[QAItem] | None,
     ds = ray.data.from_items([{"item": item.to_json()} for item in todo],
                              override_num_blocks=_blocks(len(todo), config.replicas,
                                                          config.batch_size))
-    sampler = None
-    if config.shots:
-        from vl4gaze.build import load_benchmark
-
-        sampler = ShotSampler(list(train_items) if train_items is not None
-                              else load_benchmark(bench, "train"), config.shots, config.seed)
+    sampler = shot_sampler(bench, config, train_items)
     engine = engine_args(**{**config.model_options, "seed": config.seed})
     common = {"model_source": config.model.removeprefix("vllm:"), "engine_kwargs": engine,
               "batch_size": config.batch_size, "concurrency": config.replicas}
@@ -236,8 +230,7 @@ def vllm_answers(plan: RunPlan, train_items: Sequence[QAItem] | None,
         except Exception as err:  # logged as the item's error, like the local path
             messages, error = [{"role": "user", "content": "."}], prompt_error(err)
         return {"item_id": item.id, "prompt_error": error, "messages": messages,
-                "sampling_params": {"temperature": 0.0,
-                                    "max_tokens": token_limit(item.task, max_new_tokens)}}
+                "sampling_params": sampling_params(token_limit(item.task, max_new_tokens))}
 
     def postprocess(row: dict[str, Any]) -> dict[str, Any]:
         error = row.get("prompt_error") or row.get("__inference_error__") or None
@@ -252,134 +245,3 @@ def vllm_answers(plan: RunPlan, train_items: Sequence[QAItem] | None,
             preds = [Prediction.from_json(p) for p in batch["prediction"] if p]
             yield preds
             bar.advance(len(preds))
-
-
-# -- build ------------------------------------------------------------------------------
-
-def build_benchmark_ray(sources: list[str], out: Path, config: Any = None, *,
-                        progress: bool = True, allow_empty: bool = False,
-                        workers: int | None = None, **options: Any) -> dict[str, Any]:
-    """:func:`vl4gaze.build.build_benchmark` with sources read and images rendered on Ray.
-
-    Items are generated on the driver in source order, so the Parquet files, the image plan
-    and the manifest are byte-identical to a local build. The images are written by
-    ``build.write_image`` on Ray workers (:class:`RayExecutor`).
-    """
-    from vl4gaze.build import BuildConfig, build_from_samples, dataset_card, render_images
-
-    config = config if config is not None else BuildConfig(**options)
-    images = config.images
-    ray = init_ray()
-    problems: list = []
-    manifest = build_from_samples(_read_sources_ray(ray, sources, problems), out,
-                                  dataclasses.replace(config, images="none"),
-                                  progress=progress, sources=sources, problems=problems,
-                                  allow_empty=allow_empty, workers=workers)
-    rendered = render_images(out, link=images == "link", progress=progress,
-                             executor=RayExecutor()) if images != "none" else 0
-    # What build_from_samples would have recorded had it rendered the images itself.
-    manifest["options"]["images"] = images
-    manifest["images"]["rendered_at_build"] = rendered
-    out = Path(out)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    (out / "README.md").write_text(dataset_card(manifest))
-    return manifest
-
-
-def _read_one_source(spec: str) -> tuple[list[tuple[GazeSample, str]], list]:
-    from vl4gaze.build import read_sources
-
-    problems: list = []
-    return list(read_sources([spec], problems)), problems
-
-
-def _read_sources_ray(ray: Any, sources: list[str], problems: list
-                      ) -> Iterator[tuple[GazeSample, str]]:
-    """(sample, image key) of every source, in source order; several sources are read at
-    once by Ray tasks (one source alone is read here: shipping it would only cost)."""
-    from vl4gaze.build import read_sources
-
-    if len(sources) < 2:
-        yield from read_sources(sources, problems)
-        return
-    remote = ray.remote(_read_one_source)
-    refs = [remote.remote(spec) for spec in sources]
-    for ref in refs:
-        samples, found = ray.get(ref)
-        problems.extend(found)
-        yield from samples
-
-
-# -- annotate ---------------------------------------------------------------------------
-
-#: Annotator figures (outside what ``annotate.annotation_report`` derives from the records) that
-#: are summed over chunks; the others are the same in every chunk.
-_SUMMED = {"model_calls", "cache_hits"}
-
-
-def _chunk_annotator(options: dict[str, Any], spec: str | None = None
-                     ) -> Callable[[list[tuple[int, GazeSample]]], dict[str, Any]]:
-    """The executor function of :func:`annotate_samples_ray`: (index, sample) pairs ->
-    their labelled samples and records, and the chunk's report. ``spec``: a VLM, loaded
-    once (per replica)."""
-    from vl4gaze.annotate import annotate_samples
-
-    model = None
-    if spec is not None:
-        from vl4gaze.models import load_model
-
-        model = load_model(spec)
-
-    def annotate(chunk: list[tuple[int, GazeSample]]) -> dict[str, Any]:
-        result = annotate_samples([s for _, s in chunk], model=model, **options)
-        return {"index": [i for i, _ in chunk], "samples": result.samples,
-                "records": result.records, "report": result.report}
-
-    return annotate
-
-
-def annotate_samples_ray(samples: Iterable[GazeSample], *, annotator: str = "boxes",
-                         executor: RayExecutor | None = None, batch_size: int = 64,
-                         progress: bool = False, model: Any = None, **options: Any) -> Any:
-    """:func:`vl4gaze.annotate.annotate_samples` on Ray; the same samples, records and report.
-
-    The box rule runs as Ray tasks; ``vlm:SPEC`` runs ``executor.replicas`` actors, each
-    holding the model (one GPU each when the cluster has GPUs). ``model`` (a ready Model)
-    is not shipped: give ``vlm:SPEC`` instead so each replica loads its own.
-    """
-    from vl4gaze.annotate import AnnotationResult, annotate_samples, annotation_report
-
-    if model is not None:
-        raise ValueError("annotate on Ray loads the model in each replica: pass "
-                         "annotator='vlm:SPEC' instead of a model object")
-    if annotator != "boxes" and not annotator.startswith("vlm:"):
-        raise ValueError(f"unknown annotator {annotator!r} (use boxes or vlm:SPEC)")
-    samples = list(samples)
-    options = {**options, "annotator": annotator}
-    if annotator.startswith("vlm:"):
-        options["batch_size"] = options.get("vlm_batch_size", 8)
-    options.pop("vlm_batch_size", None)
-    if not samples:
-        return annotate_samples([], **options)
-    executor = executor or RayExecutor()
-    vlm = annotator.removeprefix("vlm:") if annotator.startswith("vlm:") else None
-    labelled: list[GazeSample | None] = [None] * len(samples)
-    records: list[dict[str, Any] | None] = [None] * len(samples)
-    extra: dict[str, Any] = {}
-    derived = {*annotation_report(annotator, [], {}), "person"}
-    for chunk in executor.map_batches(partial(_chunk_annotator, options, vlm),
-                                      list(enumerate(samples)), batch_size=batch_size,
-                                      label="annotating", unit="samples", progress=progress,
-                                      per_replica=vlm is not None):
-        for index, sample, record in zip(chunk["index"], chunk["samples"], chunk["records"],
-                                         strict=True):
-            labelled[index], records[index] = sample, record
-        for key, value in chunk["report"].items():
-            if key in _SUMMED:
-                extra[key] = extra.get(key, 0) + value
-            elif key not in derived:
-                extra.setdefault(key, value)
-    if any(r is None for r in records):
-        raise RuntimeError("annotate on Ray lost samples: some batches returned nothing")
-    report = annotation_report(annotator, records, extra)  # type: ignore[arg-type]
-    return AnnotationResult(labelled, records, report)  # type: ignore[arg-type]

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vl4gaze.annotate.boxes import DEFAULT_TOLERANCE, pick_object
 from vl4gaze.annotate.similarity import DEFAULT_THRESHOLD, Embedder, similarities
+from vl4gaze.executor import Executor, LocalExecutor
 from vl4gaze.geometry import box_iou
 from vl4gaze.schema import GazeSample, SceneObject, Target
-
-if TYPE_CHECKING:
-    from vl4gaze.executor import Executor
 
 #: Target.rule when an annotator found nothing, or the VLM's two answers disagreed.
 BOX_NONE = "box:none"
@@ -40,7 +38,8 @@ NO_GAZE = "no_gaze"
 TRUTH_IOU = 0.5
 
 __all__ = [
-    "AnnotationResult", "annotate_samples", "read_annotated", "run_annotate", "true_target",
+    "AnnotationResult", "annotate_batches", "annotate_samples", "read_annotated", "run_annotate",
+    "true_target",
 ]
 
 
@@ -349,13 +348,13 @@ def run_annotate(
     problems: list | None = None,
     progress: bool = False,
     executor: Executor | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     """Read ``sources``, annotate them, write OUT (see the module docstring); return the report.
 
-    ``executor`` (:func:`vl4gaze.executor.get_executor`) says where: ``local`` (the
-    default) annotates here in one pass; ``ray`` maps chunks of ``batch_size`` samples
-    through Ray workers (``vl4gaze.scale.annotate_samples_ray``), with the same output.
+    ``executor`` (:func:`vl4gaze.executor.get_executor`, default local) and
+    ``batch_size`` say where and in what batches (:func:`annotate_batches`); every
+    executor writes the same files.
 
     ``coco`` adds objects from a COCO instances file to samples without any (matched by file
     name; GazeFollow's original names are used too). The VLM cache defaults to
@@ -381,15 +380,11 @@ def run_annotate(
             names = gazefollow_original_names(path) if kind == "gazefollow" else None
             read = attach_objects(read, index, original_names=names)
         samples.extend(read)
-    annotate = annotate_samples
-    if executor is not None and executor.name != "local":
-        from vl4gaze.scale import annotate_samples_ray
-
-        annotate = partial(annotate_samples_ray, executor=executor, batch_size=batch_size)
-    result = annotate(
-        samples, annotator=annotator, model=model, tolerance=tolerance, threshold=threshold,
+    result = annotate_batches(
+        samples, executor or LocalExecutor(), batch_size=batch_size, progress=progress,
+        annotator=annotator, model=model, tolerance=tolerance, threshold=threshold,
         cache_path=cache_path if cache_path is not None else out / "cache.sqlite",
-        embedder=embedder, keep_source_targets=keep_source_targets, progress=progress,
+        embedder=embedder, keep_source_targets=keep_source_targets,
     )
     with open(out / "samples.jsonl", "w", encoding="utf-8") as handle:
         for sample in result.samples:
@@ -401,6 +396,87 @@ def run_annotate(
               "source_problems": len(problems), **result.report}
     (out / "annotation_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
+
+
+#: Samples per executor batch when they are spread (Ray tasks, or VLM replicas).
+BATCH_SIZE = 64
+#: Annotator figures (beyond what ``annotation_report`` derives from the records) that add
+#: up over batches; the others are the same in every batch.
+_SUMMED = {"model_calls", "cache_hits"}
+
+
+def annotate_batches(
+    samples: Iterable[GazeSample],
+    executor: Executor,
+    *,
+    batch_size: int | None = None,
+    progress: bool = False,
+    annotator: str = "boxes",
+    model: Any = None,
+    **options: Any,
+) -> AnnotationResult:
+    """:func:`annotate_samples` over batches of samples mapped through ``executor``.
+
+    Each sample is annotated on its own, so the batches give the samples and records of
+    one pass; the driver puts them back in order and derives the report from them.
+    ``batch_size`` None is one batch on the local executor (one pass: the VLM's cache and
+    batches span every sample, so even its call counts are those of ``annotate_samples``)
+    and ``BATCH_SIZE`` elsewhere. ``vlm:SPEC`` is loaded once per replica; a ready
+    ``model`` is for the local executor only (it is not shipped). ``options`` go to
+    ``annotate_samples``.
+    """
+    samples = list(samples)
+    if model is not None and not annotator.startswith("vlm:"):
+        annotator = f"vlm:{model.name}"
+    if annotator != "boxes" and not annotator.startswith("vlm:"):
+        raise ValueError(f"unknown annotator {annotator!r} (use boxes or vlm:SPEC)")
+    if model is not None and executor.name != "local":
+        raise ValueError(f"annotate on {executor.name} loads the model in each replica: "
+                         "pass annotator='vlm:SPEC' instead of a model object")
+    if not samples:
+        return annotate_samples([], annotator=annotator, model=model, **options)
+    one_pass = batch_size is None and executor.name == "local"
+    size = len(samples) if one_pass else batch_size or BATCH_SIZE
+    labelled: list[GazeSample | None] = [None] * len(samples)
+    records: list[dict[str, Any] | None] = [None] * len(samples)
+    extra: dict[str, Any] = {}
+    derived = {*annotation_report(annotator, [], {}), "person"}
+    # One pass shows the VLM's own progress; batches show the executor's.
+    make_fn = partial(_batch_annotator, annotator, model, progress and one_pass, options)
+    for index, result in executor.map_batches(
+            make_fn, list(enumerate(samples)), batch_size=size, label="annotating",
+            unit="samples", progress=progress and not one_pass,
+            per_replica=annotator.startswith("vlm:")):
+        for i, sample, record in zip(index, result.samples, result.records, strict=True):
+            labelled[i], records[i] = sample, record
+        for key, value in result.report.items():
+            if key in _SUMMED:
+                extra[key] = extra.get(key, 0) + value
+            elif key not in derived:
+                extra.setdefault(key, value)
+    if any(r is None for r in records):
+        raise RuntimeError(f"annotate on {executor.name} lost samples: some batches "
+                           "returned nothing")
+    report = annotation_report(annotator, records, extra)  # type: ignore[arg-type]
+    return AnnotationResult(labelled, records, report)  # type: ignore[arg-type]
+
+
+def _batch_annotator(annotator: str, model: Any, progress: bool, options: dict[str, Any]
+                     ) -> Callable[[list[tuple[int, GazeSample]]],
+                                   tuple[list[int], AnnotationResult]]:
+    """The executor function of :func:`annotate_batches`: (index, sample) pairs -> their
+    indices and their ``annotate_samples`` result. The VLM is loaded here, once."""
+    if model is None and annotator.startswith("vlm:"):
+        from vl4gaze.models import load_model
+
+        model = load_model(annotator.removeprefix("vlm:"))
+
+    def annotate(batch: list[tuple[int, GazeSample]]) -> tuple[list[int], AnnotationResult]:
+        return [i for i, _ in batch], annotate_samples(
+            [s for _, s in batch], annotator=annotator, model=model, progress=progress,
+            **options)
+
+    return annotate
 
 
 def read_annotated(path: str, **options: Any):

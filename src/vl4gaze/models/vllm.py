@@ -60,6 +60,12 @@ def engine_args(*, dtype: str = "auto", tensor_parallel_size: int = 1,
     return kwargs
 
 
+def sampling_params(max_new_tokens: int) -> dict[str, Any]:
+    """vLLM sampling parameters: greedy, at most ``max_new_tokens`` (``VLLMModel`` and the
+    Ray Data LLM path)."""
+    return {"temperature": 0.0, "max_tokens": max_new_tokens}
+
+
 class VLLMModel:
     """A vLLM engine in this process; ``generate`` sends the batch in one ``chat`` call."""
 
@@ -89,7 +95,7 @@ class VLLMModel:
     def generate(self, requests: list[Request], max_new_tokens: int) -> list[str]:
         if not requests:
             return []
-        params = self._vllm.SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
+        params = self._vllm.SamplingParams(**sampling_params(max_new_tokens))
         conversations = [to_vllm_messages(r.messages, self.image_parts) for r in requests]
         outputs = self.llm.chat(conversations, params, use_tqdm=False)
         return self._texts([o.outputs[0] for o in outputs])
