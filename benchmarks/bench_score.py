@@ -18,9 +18,8 @@ import numpy as np
 from ratios import ratio_line
 
 from vl4gaze.geometry import DIRECTIONS
-from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import Prediction, QAItem
-from vl4gaze.score import _plan_resamples, _score_all, _summarise, gc_paused
+from vl4gaze.score import _plan_resamples, _score_items, _summarise, gc_paused
 
 ANSWERS = {
     "point": ["({x:.3f}, {y:.3f})", "The person is looking at ({x:.2f}, {y:.2f}).",
@@ -84,7 +83,6 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=489_000)
     ap.add_argument("--embed", type=int, default=2000)
     ap.add_argument("--n-boot", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=2, help="parsing processes (1 or 2)")
     args = ap.parse_args()
     items, preds = synthetic(args.n)
     by_id = {it.id: it for it in items}
@@ -94,9 +92,8 @@ def main() -> None:
     # As score_predictions: the resamples are drawn in the background while parsing.
     resamples = _plan_resamples(items, 0, args.n_boot)
     with gc_paused():
-        with ProgressLog("parsing", None, enabled=False) as bar:
-            scores = _score_all([(by_id[p.item_id], p.raw, p.error, p.heatmap) for p in preds],
-                                "auto", None, bar, workers=args.workers)
+        scores = _score_items(((by_id[p.item_id], p.raw, p.error, p.heatmap) for p in preds),
+                              "auto", None)
         rows = [s.row() for s in scores]
         t_parse = time.perf_counter() - t0
         cpu_parse = _cpu() - cpu0
@@ -111,7 +108,7 @@ def main() -> None:
           f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
     print(f"parse + per-item metrics + rows, all tasks: {t_parse:.2f} s "
           f"({t_parse / args.n * 1e6:.1f} us/answer; {cpu_parse:.2f} s CPU with the "
-          f"background draws; {args.workers} parsing processes)")
+          f"background draws)")
     print(f"aggregation, all tasks (CIDEr, {args.n_boot}-resample CIs; no embeddings): "
           f"{t_agg:.2f} s")
     print(f"total: {t_parse + t_agg:.2f} s wall, {cpu:.2f} s CPU (all threads) "

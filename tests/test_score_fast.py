@@ -253,27 +253,6 @@ def test_scores_are_identical_with_and_without_the_caches(tmp_path: Path) -> Non
     assert sorted(set(first.model.encoded)) == sorted(first.model.encoded)  # each text once
 
 
-def test_scores_are_identical_when_parsed_on_two_cores(tmp_path: Path, monkeypatch) -> None:
-    """Half the answers parsed in a forked process: the same scores.json, items and
-    samples log as one process (the fork is forced here by a threshold of one answer)."""
-    import vl4gaze.score as score
-
-    run = _run(tmp_path)
-    one = _outputs(run, CrcEmbedder(cache=None))
-    monkeypatch.setattr(score, "PARALLEL_MIN_ANSWERS", 1)
-    pids = tmp_path / "pids"
-    parse = score._score_items
-
-    def parse_here(*args, **kwargs):  # the forked worker inherits this patch
-        with pids.open("a") as f:
-            f.write(f"{os.getpid()}\n")
-        return parse(*args, **kwargs)
-
-    monkeypatch.setattr(score, "_score_items", parse_here)
-    assert _outputs(run, CrcEmbedder(cache=None)) == one
-    assert len(set(pids.read_text().split())) == 2  # this process and the fork
-
-
 # --- the on-disk embedding cache ------------------------------------------------------
 
 

@@ -29,10 +29,8 @@ import contextlib
 import gc
 import json
 import math
-import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +52,6 @@ from vl4gaze.parse.conventions import (
     llava_view_of,
     qwen_resize_of,
 )
-from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import Prediction, QAItem
 from vl4gaze.tasks import registry
 
@@ -101,16 +98,13 @@ def _score_item(
 def _score_items(
     answers: Iterable[tuple[QAItem, str, str | None, list[list[float]] | None]],
     convention: str, resize: dict[str, int] | None,
-    progress: Callable[[int], object] | None = None,
 ) -> list[ItemScore]:
     """``_score_item`` of many (item, raw, error, heatmap): one task lookup per task and
-    one context for every answer without a heatmap; ``progress(done)`` now and then."""
+    one context for every answer without a heatmap."""
     specs: dict[Any, Any] = {}
     plain = ScoreContext(convention, None, resize)
-    out: list[ItemScore] = []
+    out = []
     for item, raw, error, heatmap in answers:
-        if progress is not None and len(out) % 5000 == 0:
-            progress(len(out))
         spec = specs.get(item.task)
         if spec is None:
             task = str(item.task)
@@ -123,54 +117,6 @@ def _score_items(
                         else ScoreContext(convention, heatmap, resize))
         out.append(score)
     return out
-
-
-#: Fewer answers than this are parsed in one process (a fork costs more than it saves).
-PARALLEL_MIN_ANSWERS = 50_000
-_Answer = tuple[QAItem, str, str | None, list[list[float]] | None]
-#: The answers and the progress counter a forked share reads (set only while sharing;
-#: inherited, never pickled).
-_FORKED: tuple[list[_Answer], Any] | None = None
-
-
-def _score_all(answers: list[_Answer], convention: str, resize: dict[str, int] | None,
-               bar: ProgressLog, workers: int = 2) -> list[ItemScore]:
-    """``_score_items`` of every answer; many answers are parsed on two cores: the second
-    half in a forked process that hands back plain tuples (a third of the time of
-    pickling ``ItemScore``s). Each answer is scored alone, so the scores are the same."""
-    global _FORKED
-    if (workers < 2 or len(answers) < PARALLEL_MIN_ANSWERS
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        return _score_items(answers, convention, resize, bar.update)
-    half = len(answers) // 2
-    fork = multiprocessing.get_context("fork")
-    done = fork.Value("q", 0, lock=False)
-    _FORKED = (answers, done)
-    try:
-        with ProcessPoolExecutor(1, mp_context=fork) as pool:
-            theirs = pool.submit(_score_share, half, convention, resize)
-            mine = _score_items(answers[:half], convention, resize,
-                                lambda n: bar.update(n + done.value))
-            rest = theirs.result()
-    finally:
-        _FORKED = None
-    return mine + [ItemScore(item.id, task, raw or "", *fields)
-                   for (item, raw, _, _), (task, *fields) in zip(answers[half:], rest,
-                                                                 strict=True)]
-
-
-def _score_share(start: int, convention: str, resize: dict[str, int] | None
-                 ) -> list[tuple[Any, ...]]:
-    """In a forked worker: the scores of answers ``start:`` as tuples."""
-    assert _FORKED is not None
-    answers, done = _FORKED
-
-    def count(n: int) -> None:
-        done.value = n
-
-    with gc_paused():
-        return [(s.task, s.parsed, s.rule, s.correct, s.score, s.error, s.values)
-                for s in _score_items(answers[start:], convention, resize, count)]
 
 
 def _is_parsed(s: ItemScore) -> bool:
@@ -235,12 +181,16 @@ def score_predictions(
         raise ValueError(f"{len(unknown)} predictions name items not in the benchmark, "
                          f"e.g. item_id={unknown[0]!r}")
     scored_ids = [i for i in by_id if i in preds]
+    iterator: Iterable[str] = scored_ids
+    if progress:
+        from rich.progress import track
+
+        iterator = track(scored_ids, description="parsing answers", transient=True)
     resamples = _plan_resamples([by_id[i] for i in scored_ids], seed, n_boot)
     try:
-        with gc_paused(), ProgressLog("parsing answers", None, enabled=progress,
-                                      unit="answers") as bar:
-            scores = _score_all([(by_id[i], preds[i].raw, preds[i].error, preds[i].heatmap)
-                                 for i in scored_ids], convention, resize, bar)
+        with gc_paused():
+            scores = _score_items(((by_id[i], preds[i].raw, preds[i].error, preds[i].heatmap)
+                                   for i in iterator), convention, resize)
             summary = _summarise(scores, by_id, seed=seed, n_boot=n_boot,
                                  convention=convention, resize=resize, embedder=embedder,
                                  resamples=resamples)
