@@ -17,7 +17,7 @@ import os
 import shutil
 
 import pytest
-from browser import CHROMIUM, FLAGS, needs_chromium
+from browser import needs_chromium, open_page
 from test_report import loader, make_runs
 
 from vl4gaze.report import write_report
@@ -27,24 +27,11 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    sync_api = pytest.importorskip("playwright.sync_api")
     root = tmp_path_factory.mktemp("gallery")
     runs, items = make_runs(root)
     index = write_report(runs, root / "REPORT", load_items=loader(items))
-    errors: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(root / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1400, "height": 1000})
-        try:
-            page = context.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(index.as_uri())
-            page.wait_for_load_state("load")
-            yield page, errors, root
-        finally:
-            context.close()
+    with open_page(index.as_uri(), root / "profile") as (page, errors):
+        yield page, errors, root
 
 
 def _visible(page) -> int:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 import uvicorn
-from browser import CHROMIUM, FLAGS, needs_chromium
+from browser import needs_chromium, open_page
 
 from vl4gaze.build import build_benchmark
 from vl4gaze.review.app import create_app
@@ -26,7 +26,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     root = tmp_path_factory.mktemp("review_browser")
     synthesize(root / "scenes", 6, seed=1, size=96, progress=False)
     build_benchmark([f"gazeworld:{root / 'scenes'}"], root / "bench", progress=False)
@@ -40,22 +40,9 @@ def served(tmp_path_factory):
     deadline = time.monotonic() + 20
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
-    errors: list[str] = []
     try:
-        with sync_api.sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                str(root / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
-                viewport={"width": 1400, "height": 1000})
-            try:
-                page = context.new_page()
-                page.on("console",
-                        lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(f"http://127.0.0.1:{port}/")
-                page.wait_for_load_state("load")
-                yield page, errors, root
-            finally:
-                context.close()
+        with open_page(f"http://127.0.0.1:{port}/", root / "profile") as (page, errors):
+            yield page, errors, root
     finally:
         server.should_exit = True
         thread.join(timeout=10)
