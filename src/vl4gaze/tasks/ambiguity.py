@@ -270,7 +270,7 @@ def _parse_ambiguity(raw: str) -> Any:
 
 def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> None:
     """Did the answer decline, and should it have?"""
-    t = item_target(item)
+    t = out.target = item_target(item)
     a = _parse_ambiguity(raw) if out.error is None else None
     declines = bool(a and a.declines)
     out.parsed = {"declines": declines, "reason": a.reason if a else None}
@@ -292,7 +292,7 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     block.add_binary(y_true, y_pred)  # accuracy, precision, recall, f1
     block.add_balanced(list(y_true), list(y_true == y_pred))
     block.block["per_reason"] = amb_metrics.per_reason(
-        [item_target(items[s.item_id]).reason for s in scores], list(y_pred),
+        [s.target.reason for s in scores], list(y_pred),
         [s.parsed["reason"] if s.parsed else None for s in scores])
 
 

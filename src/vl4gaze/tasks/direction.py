@@ -117,7 +117,7 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     """Read one of the eight classes; exact, adjacent and angular error."""
     from vl4gaze.metrics import direction as dir_metrics
 
-    t = item_target(item)
+    t = out.target = item_target(item)
     d = _parse_direction(raw) if out.error is None else None
     gt = t.direction
     pred = d.direction if d else None
@@ -141,7 +141,7 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     for m in SPEC.metrics:
         if m.name != "balanced_accuracy":
             block.add(m.name, [s.values.get(m.name) for s in scores], m.higher_is_better)
-    truth = [item_target(items[s.item_id]).direction for s in scores]
+    truth = [s.target.direction for s in scores]
     block.add_balanced(truth, [bool(s.correct) for s in scores])
     conf = dir_metrics.confusion_matrix([s.parsed for s in scores], truth)
     block.block["confusion"] = {"rows": "true", "columns": "predicted (last: unparsed)",

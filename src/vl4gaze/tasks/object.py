@@ -94,7 +94,10 @@ def make(sample: GazeSample, ref: Ref, options: Options, rng: random.Random) -> 
 
 def reference_of(item: QAItem) -> str:
     """The text an answer is compared with: the description, else the label."""
-    t = item_target(item)
+    return _reference(item_target(item))
+
+
+def _reference(t: ObjectTarget) -> str:
     return t.description or t.label or ""
 
 
@@ -110,13 +113,13 @@ def score_item(item: QAItem, raw: str, out: ItemScore, ctx: ScoreContext) -> Non
     """The answer is its own text; label match (with synonyms) and ROUGE-L."""
     from vl4gaze.metrics import description as desc_metrics
 
-    t = item_target(item)
+    t = out.target = item_target(item)
     text = raw.strip() if out.error is None else ""
     label = t.label or t.description or ""
     out.parsed = text or None
     out.rule = "text" if text else None
     out.correct = bool(text) and _label_match(text, label, tuple(t.synonyms or ()))
-    reference = t.description or label
+    reference = _reference(t)
     out.values.update({
         "label_match": out.correct,
         "rouge_l": desc_metrics.rouge_l(text, reference) if text else 0.0,
@@ -130,7 +133,7 @@ def aggregate(block: TaskBlock, scores: list[ItemScore], items: Mapping[str, QAI
     from vl4gaze.metrics import description as desc_metrics
 
     n = len(scores)
-    refs = [reference_of(items[s.item_id]) for s in scores]
+    refs = [_reference(s.target) for s in scores]
     answers = [s.parsed or "" for s in scores]
     todo = [i for i, s in enumerate(scores) if s.parsed]
     sims = np.zeros(n)
