@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 import vl4gaze
 from vl4gaze.build_config import IMAGE_MODES, BuildConfig
+from vl4gaze.gc_pause import gc_paused
 from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import Box, GazeSample, QAItem, content_id
 from vl4gaze.tasks import registry
@@ -650,10 +651,11 @@ def build_from_samples(
     images = config.images
     builder = _Builder(config)
     entries = (e if isinstance(e, tuple) else (e, e.image) for e in samples)
-    with ProgressLog("building items", None, enabled=progress, unit="samples") as bar:
+    with (gc_paused(),
+          ProgressLog("building items", None, enabled=progress, unit="samples") as bar):
         builder.add_all(entries, bar, workers=_workers(workers))
-    splits = list(builder.finish(config.ambiguity_ratio, config.caps,
-                                 config.balance_directions))
+        splits = list(builder.finish(config.ambiguity_ratio, config.caps,
+                                     config.balance_directions))
     if not allow_empty and not any(table.num_rows for _, table in splits):
         raise EmptyBuildError(_empty_reason(sources or [], builder.samples, problems or []))
     out = Path(out)

@@ -25,17 +25,16 @@ docs/scoring.md for every definition). Conventions that matter for comparing num
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vl4gaze.gc_pause import gc_paused
 from vl4gaze.metrics import description as desc_metrics
 from vl4gaze.metrics.scoring import (
     ItemScore,
@@ -258,20 +257,6 @@ def _summary(blocks: Mapping[str, TaskBlock], scores: Sequence[ItemScore], n_ite
         "tasks": {task: block.block for task, block in blocks.items()},
         "overall": _overall(headline),
     }
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: scoring makes millions of small objects that
-    all live to the end and form no cycles, and the collector rescanning them took
-    about half the time of parsing 489K answers. Re-enabled (if it was) on the way out."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _overall(headline: dict[str, tuple[float | None, np.ndarray]]) -> dict[str, Any]:
