@@ -86,12 +86,15 @@ def main() -> None:
     ap.add_argument("--embed", type=int, default=2000)
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--out", help="write the scores dict here (JSON) to compare two trees")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="scoring processes (default: score_predictions' own, at most 2)")
     args = ap.parse_args()
     items, preds = synthetic(args.n)
     load = os.getloadavg()
     cpu0 = _cpu()
     t0 = time.perf_counter()
-    scores, rows = score_predictions(items, preds, n_boot=args.n_boot, embedder=NoEmbedder())
+    scores, rows = score_predictions(items, preds, n_boot=args.n_boot, embedder=NoEmbedder(),
+                                     workers=args.workers)
     wall = time.perf_counter() - t0
     cpu = _cpu() - cpu0
     if args.out:
@@ -102,7 +105,7 @@ def main() -> None:
           f"load average before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
     print(f"score_predictions (parse, per-item metrics, rows, CIDEr, {args.n_boot}-resample "
           f"CIs; no embeddings): {wall:.2f} s wall ({wall / args.n * 1e6:.1f} us/answer), "
-          f"{cpu:.2f} s CPU (all threads), {len(rows)} rows, overall "
+          f"{cpu:.2f} s CPU (all threads and processes), {len(rows)} rows, overall "
           f"{scores['overall']['metrics']['mean_headline']['value']:.6f}")
     per_goal = wall * GOAL_N / args.n
     print(ratio_line("score_vs_goal", per_goal / GOAL_S,

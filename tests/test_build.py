@@ -292,7 +292,13 @@ def test_shared_build_gives_the_bytes_of_one_pass(tmp_path, monkeypatch):
     options = {"progress": False, "images": "none", "absent_rate": 1.0, "tasks": "all"}
     build_from_samples(entries, tmp_path / "one", workers=1, **options)
     monkeypatch.setattr(build, "PARALLEL_MIN_SAMPLES", 1)
+    # The shares do not use torch, so they may fork even where pytest has imported it.
+    monkeypatch.setattr(build, "can_fork", lambda: True)
+    merge, merged = build._Builder._merge, []
+    monkeypatch.setattr(build._Builder, "_merge",
+                        lambda self, *args: (merged.append(1), merge(self, *args))[1])
     build_from_samples(iter(entries), tmp_path / "three", workers=3, **options)
+    assert len(merged) == 2  # two forked shares beside the first
     one, three = _files(tmp_path / "one"), _files(tmp_path / "three")
     assert one == three
     items = load_benchmark(tmp_path / "one")

@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 import vl4gaze
 from vl4gaze.build_config import IMAGE_MODES, BuildConfig
+from vl4gaze.forking import can_fork, worker_count
 from vl4gaze.gc_pause import gc_paused
 from vl4gaze.progress import ProgressLog
 from vl4gaze.schema import Box, GazeSample, QAItem, content_id
@@ -235,7 +236,7 @@ class _Builder:
     def add_all(self, entries: Iterable[_Entry], bar: ProgressLog, workers: int = 1) -> None:
         """Every sample of ``entries``, in one pass, or in ``workers`` processes when there
         are enough samples and the platform forks (the same result either way)."""
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if workers > 1 and can_fork():
             entries = list(entries)
             if len(entries) >= PARALLEL_MIN_SAMPLES:
                 self._add_shared(entries, bar, workers)
@@ -598,15 +599,6 @@ def build_benchmark(
         executor=executor, **options)
 
 
-def _workers(workers: int | None) -> int:
-    if workers is None:
-        return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else os.cpu_count() or 1)
-    if workers < 1:
-        raise ValueError(f"workers={workers}: must be >= 1")
-    return workers
-
-
 class EmptyBuildError(ValueError):
     """The sources gave nothing to build from; the message says where and why."""
 
@@ -653,7 +645,7 @@ def build_from_samples(
     entries = (e if isinstance(e, tuple) else (e, e.image) for e in samples)
     with (gc_paused(),
           ProgressLog("building items", None, enabled=progress, unit="samples") as bar):
-        builder.add_all(entries, bar, workers=_workers(workers))
+        builder.add_all(entries, bar, workers=worker_count(workers))
         splits = list(builder.finish(config.ambiguity_ratio, config.caps,
                                      config.balance_directions))
     if not allow_empty and not any(table.num_rows for _, table in splits):

@@ -397,12 +397,16 @@ def score(
     convention: Annotated[Convention | None, typer.Option(
         help="Point convention; default: the run's.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CIs.")] = 1000,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes for a large run (from 50,000 answers; default: the CPUs, at most "
+             "2); the same numbers for any.")] = None,
 ) -> None:
     """Parse a run's answers and compute every task's metrics with confidence intervals."""
     from vl4gaze.score import score_run
 
     try:
-        scores = score_run(run, n_boot=n_boot, convention=convention, progress=True)
+        scores = score_run(run, n_boot=n_boot, convention=convention, progress=True,
+                           workers=workers)
     except (ValueError, OSError) as err:
         _fail(str(err))
     _print_scores(scores)

@@ -25,21 +25,26 @@ docs/scoring.md for every definition). Conventions that matter for comparing num
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vl4gaze.forking import can_fork, worker_count
 from vl4gaze.gc_pause import gc_paused
 from vl4gaze.metrics import description as desc_metrics
 from vl4gaze.metrics.scoring import (
     ItemScore,
     Resamples,
     ScoreContext,
+    SharedResamples,
     TaskBlock,
     balanced_accuracy,
     metric_entry,
@@ -141,6 +146,10 @@ def score_one(
     return values
 
 
+#: Fewer predictions than this are scored in one process: a fork costs more than it saves.
+PARALLEL_MIN_PREDICTIONS = 50_000
+
+
 def score_predictions(
     items: Iterable[QAItem],
     predictions: Mapping[str, Prediction] | Iterable[Prediction],
@@ -151,12 +160,15 @@ def score_predictions(
     embedder: Any = None,
     progress: bool = False,
     resize: dict[str, int] | None = None,
+    workers: int | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score every item that has a prediction; returns (scores dict, items-table rows).
 
     ``embedder`` is anything with ``encode(texts) -> unit vectors`` (default: the shared
     all-MiniLM-L6-v2 ``SentenceEmbedder``, loaded only if there are object items).
     ``resize``: Qwen2.5-VL resize settings of the run's model (``qwen_resize``).
+    ``workers``: processes (default: the CPUs, at most 2); a large run's first tasks are
+    scored in a forked process (``vl4gaze.forking``), with the same numbers.
     Rows come in the benchmark's item order.
     """
     from vl4gaze.progress import ProgressLog
@@ -179,22 +191,133 @@ def score_predictions(
             raise ValueError(f"item {group[0].id}: unknown task {task!r}")
     order = [t for t in registry.task_names() if t in groups]
     n_scored = sum(len(g) for g in groups.values())
-    with (ProgressLog("parsing answers", n_scored, enabled=progress) as bar,
-          _Pipeline(order, groups, seed, n_boot) as pipeline, gc_paused()):
-        for task in order:
-            scores = _score_items(((it, preds[it.id].raw, preds[it.id].error,
-                                    preds[it.id].heatmap) for it in groups[task]),
-                                  convention, resize)
-            pipeline.aggregate(task, scores, by_id, embedder)
-            bar.advance(len(scores))
-        blocks = pipeline.blocks()
-        rank = {item_id: k for k, item_id in enumerate(by_id)}
-        scored = sorted((s for task in order for s in pipeline.scores[task]),
-                        key=lambda s: rank[s.item_id])
-        rows = [s.row() for s in scored]
-    summary = _summary(blocks, scored, len(by_id), seed=seed, n_boot=n_boot,
+    job = _Job(order, groups, preds, by_id, convention, resize, seed, n_boot, embedder)
+    n_workers = worker_count(workers)  # checked even where a run is too small to share
+    forked = (_forked_tasks(order, groups, preds)
+              if n_scored >= PARALLEL_MIN_PREDICTIONS and n_workers > 1 and can_fork()
+              else [])
+    # The fork comes first, before this process starts any thread.
+    with gc_paused(), _Fork(job, forked) as fork:
+        with ProgressLog("parsing answers", n_scored, enabled=progress) as bar:
+            results = job.run([t for t in order if t not in forked], advance=bar.advance,
+                              shared=fork.shared)
+            results.update(fork.results())
+            bar.advance(sum(len(groups[t]) for t in forked))
+        results = {task: results[task] for task in order}
+        # Each task's rows are in benchmark order: interleave them back as the items come.
+        per_task = {task: iter(result.rows) for task, result in results.items()}
+        rows = [next(per_task[str(it.task)]) for it in by_id.values() if it.id in preds]
+    summary = _summary(results, n_scored, len(by_id), seed=seed, n_boot=n_boot,
                        convention=convention, resize=resize)
     return summary, rows
+
+
+@dataclass
+class _TaskResult:
+    """What one task's scoring hands back (from a forked process too): its scores.json
+    block, its headline's bootstrap samples, its items-table rows in benchmark order and
+    how many of its answers were parsed."""
+
+    block: dict[str, Any]
+    headline: np.ndarray
+    rows: list[dict[str, Any]]
+    n_parsed: int
+
+
+@dataclass
+class _Job:
+    """One ``score_predictions`` call: the items grouped by task and how to score them
+    (shared with a forked process by the fork itself, never pickled)."""
+
+    order: list[str]
+    groups: dict[str, list[QAItem]]
+    preds: dict[str, Prediction]
+    by_id: dict[str, QAItem]
+    convention: str
+    resize: dict[str, int] | None
+    seed: int
+    n_boot: int
+    embedder: Any
+
+    def run(self, tasks: Sequence[str], advance: Callable[[int], None] | None = None,
+            shared: Mapping[str, SharedResamples] | None = None, forked: bool = False
+            ) -> dict[str, _TaskResult]:
+        """Score ``tasks`` (in registry order); ``shared`` holds the resamples of the
+        tasks scored in the forked process (``forked``: this is it)."""
+        with _Pipeline(self.order, self.groups, self.seed, self.n_boot, tasks,
+                       shared or {}, forked) as pipeline:
+            for task in tasks:
+                preds = self.preds
+                scores = _score_items(((it, preds[it.id].raw, preds[it.id].error,
+                                        preds[it.id].heatmap) for it in self.groups[task]),
+                                      self.convention, self.resize)
+                pipeline.aggregate(task, scores, self.by_id, self.embedder)
+                if advance is not None:
+                    advance(len(scores))
+            return pipeline.results()
+
+
+def _forked_tasks(order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
+                  preds: Mapping[str, Prediction]) -> list[str]:
+    """The tasks the forked process scores: of every way to split the tasks in two, the
+    one whose larger half costs least (ties: the first found, so the choice is fixed). A
+    task's estimated cost: its items plus three times its distinct answers (each is
+    parsed once, a repeat is a memo hit; a point answer costs ~3x a direction's)."""
+    if len(order) < 2:
+        return []
+    cost = {t: len(groups[t]) + 3 * len({preds[it.id].raw for it in groups[t]})
+            for t in order}
+    total = sum(cost.values())
+    splits = (list(c) for k in range(1, len(order))
+              for c in itertools.combinations(order, k))
+    return min(splits, key=lambda c: max(sum(cost[t] for t in c),
+                                         total - sum(cost[t] for t in c)))
+
+
+#: What a forked scoring process reads: the job and its tasks' shared resamples (set
+#: only while one runs).
+_FORKED: tuple[_Job, dict[str, SharedResamples]] | None = None
+
+
+def _score_forked(tasks: list[str]) -> dict[str, _TaskResult]:
+    """In the forked process: score ``tasks`` of the inherited job."""
+    assert _FORKED is not None
+    job, shared = _FORKED
+    return job.run(tasks, shared=shared, forked=True)
+
+
+class _Fork:
+    """The forked process scoring ``tasks`` of ``job`` (nothing when ``tasks`` is empty),
+    and the shared maps this process draws their resamples into."""
+
+    def __init__(self, job: _Job, tasks: list[str]) -> None:
+        self._job, self._tasks = job, tasks
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future[dict[str, _TaskResult]] | None = None
+        self.shared: dict[str, SharedResamples] = {}
+
+    def __enter__(self) -> _Fork:
+        global _FORKED
+        if self._tasks:
+            context = multiprocessing.get_context("fork")
+            self.shared = {t: SharedResamples(len(self._job.groups[t]), self._job.n_boot,
+                                              context) for t in self._tasks}
+            _FORKED = (self._job, self.shared)
+            self._pool = ProcessPoolExecutor(1, mp_context=context)
+            self._future = self._pool.submit(_score_forked, self._tasks)
+        return self
+
+    def results(self) -> dict[str, _TaskResult]:
+        """The forked process's task results (waits for them; its error is raised here)."""
+        return self._future.result() if self._future is not None else {}
+
+    def __exit__(self, *exc: object) -> None:
+        global _FORKED
+        for shared in self.shared.values():
+            shared.failed.set()  # read: nothing more will be drawn for the forked process
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED = None
 
 
 class _Pipeline:
@@ -203,58 +326,66 @@ class _Pipeline:
     thread while the next task's answers are parsed (Python, on the main thread). The
     resamples are drawn in the background too (``Resamples``: task after task in
     registry order from ``default_rng(seed)``, so the intervals are those of one task at
-    a time)."""
+    a time). ``shared``: the resamples of the tasks a forked process scores; the driver
+    draws them in their turn into it, the forked process reads its tasks' from it."""
 
     def __init__(self, order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
-                 seed: int, n_boot: int) -> None:
-        self._resamples = Resamples([(t, len(groups[t])) for t in order], n_boot,
-                                    np.random.default_rng(seed), ahead=1)
+                 seed: int, n_boot: int, tasks: Sequence[str],
+                 shared: Mapping[str, SharedResamples], forked: bool = False) -> None:
+        self._shared = shared if forked else {}
+        self._resamples: Resamples | None = None
+        if not forked:
+            self._resamples = Resamples(
+                [(t, len(groups[t])) for t in order], n_boot, np.random.default_rng(seed),
+                ahead=2, elsewhere=shared)
         self._finisher = ThreadPoolExecutor(1, thread_name_prefix="vl4gaze-aggregate")
-        self._pending: dict[str, tuple[TaskBlock, Future[None]]] = {}
-        self.scores: dict[str, list[ItemScore]] = {}
+        self._pending: dict[str, tuple[TaskBlock, list[ItemScore], Future[None]]] = {}
 
     def __enter__(self) -> _Pipeline:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._finisher.shutdown(wait=True, cancel_futures=True)
-        self._resamples.close()
+        if self._resamples is not None:
+            self._resamples.close()
 
     def aggregate(self, task: str, scores: list[ItemScore], items: Mapping[str, QAItem],
                   embedder: Any) -> None:
         """Fill the task's block (its ``aggregate`` hook, here) and start its intervals."""
-        block = TaskBlock(scores, self._resamples.get(task, len(scores)))
+        boot = (self._shared[task].bootstrap() if self._resamples is None
+                else self._resamples.get(task, len(scores)))
+        block = TaskBlock(scores, boot)
         registry.get(task).aggregate(block, scores, items, embedder)
-        self.scores[task] = scores
-        self._pending[task] = (block, self._finisher.submit(block.finish))
+        self._pending[task] = (block, scores, self._finisher.submit(block.finish))
 
-    def blocks(self) -> dict[str, TaskBlock]:
-        """Every task's finished block, in the order aggregated."""
+    def results(self) -> dict[str, _TaskResult]:
+        """Every task's result, in the order aggregated (waits for the intervals)."""
         out = {}
-        for task, (block, done) in self._pending.items():
+        for task, (block, scores, done) in self._pending.items():
             done.result()
-            out[task] = block
+            out[task] = _TaskResult(
+                block.block, block.samples.get(registry.get(task).headline, np.zeros(0)),
+                [s.row() for s in scores], sum(map(_is_parsed, scores)))
         return out
 
 
-def _summary(blocks: Mapping[str, TaskBlock], scores: Sequence[ItemScore], n_items: int,
-             *, seed: int, n_boot: int, convention: str, resize: dict[str, int] | None
+def _summary(results: Mapping[str, _TaskResult], n_scored: int, n_items: int, *,
+             seed: int, n_boot: int, convention: str, resize: dict[str, int] | None
              ) -> dict[str, Any]:
     """scores.json's numbers: each task's block and ``overall`` over their headlines."""
-    headline: dict[str, tuple[float | None, np.ndarray]] = {}
-    for task, block in blocks.items():
-        name = registry.get(task).headline
-        headline[task] = (block.block["metrics"][name]["value"],
-                          block.samples.get(name, np.zeros(0)))
+    headline = {task: (r.block["metrics"][registry.get(task).headline]["value"], r.headline)
+                for task, r in results.items()}
+    n_parsed = sum(r.n_parsed for r in results.values())
     return {
-        "n_items": len(scores),
-        "n_missing": n_items - len(scores),
+        "n_items": n_scored,
+        "n_missing": n_items - n_scored,
         "seed": seed,
         "n_boot": n_boot,
         "convention": convention,
         **({"qwen_resize": resize} if resize else {}),
-        "parse_rate": float(np.mean([_is_parsed(s) for s in scores])) if scores else None,
-        "tasks": {task: block.block for task, block in blocks.items()},
+        # The mean of the 0/1 parsed flags: an exact count over n, as np.mean gave.
+        "parse_rate": n_parsed / n_scored if n_scored else None,
+        "tasks": {task: r.block for task, r in results.items()},
         "overall": _overall(headline),
     }
 
@@ -273,7 +404,7 @@ def _overall(headline: dict[str, tuple[float | None, np.ndarray]]) -> dict[str, 
 
 def score_run(
     run: Path, *, n_boot: int = 1000, embedder: Any = None, convention: str | None = None,
-    progress: bool = False,
+    progress: bool = False, workers: int | None = None,
 ) -> dict[str, Any]:
     """Score a run directory: writes ``RUN/scores.json`` (with its ``provenance``),
     ``RUN/items.parquet`` and the samples log ``RUN/samples.jsonl``, each atomically."""
@@ -308,7 +439,8 @@ def score_run(
     summary, rows = score_predictions(items, predictions, convention=conv,
                                       seed=int(config.get("seed") or 0), n_boot=n_boot,
                                       embedder=embedder, progress=progress,
-                                      resize=qwen_resize(config["model"], conv))
+                                      resize=qwen_resize(config["model"], conv),
+                                      workers=workers)
     scores = {"model": config["model"], "bench": config["bench"], **summary,
               "provenance": provenance(config, current)}
     schema = pa.schema([("item_id", pa.string()), ("task", pa.string()), ("raw", pa.string()),

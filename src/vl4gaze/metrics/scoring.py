@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import mmap
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,13 +110,15 @@ class Bootstrap:
     order-free), so a task pays one pass for all of them (``evaluate``).
     """
 
-    def __init__(self, n: int, n_boot: int, rng: np.random.Generator) -> None:
+    def __init__(self, n: int, n_boot: int, rng: np.random.Generator | None,
+                 idx: np.ndarray | None = None) -> None:
         self.n, self.n_boot = n, n_boot
-        # uint32: the same numbers as int32 or int64 (the 32-bit stream, Lemire's
-        # bounded draw) at a third of numpy 2.4's int32 time.
-        dtype = np.uint32 if n <= np.iinfo(np.uint32).max else np.int64
-        self.idx = (rng.integers(0, n, size=(n_boot, n), dtype=dtype) if n and n_boot
-                    else np.zeros((0, n), dtype=np.int64))
+        if idx is not None:  # drawn elsewhere (``SharedResamples``)
+            self.idx = idx
+        else:
+            assert rng is not None
+            self.idx = (_draw(rng, n, n_boot) if n and n_boot
+                        else np.zeros((0, n), dtype=np.int64))
 
     def evaluate(self, sums: Sequence[np.ndarray], codes: np.ndarray | None,
                  n_codes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -164,15 +167,64 @@ class Bootstrap:
         return request.run(self)[key]
 
 
+def _draw(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
+    """``rows`` resamples of ``n`` item indices. uint32: the same numbers as int32 or int64
+    (the 32-bit stream, Lemire's bounded draw) at a third of numpy 2.4's int32 time."""
+    dtype = np.uint32 if n <= np.iinfo(np.uint32).max else np.int64
+    return rng.integers(0, n, size=(rows, n), dtype=dtype)
+
+
+class SharedResamples:
+    """One task's resamples drawn by this process for a forked process that scores the
+    task: an anonymous shared memory map (n_boot x n uint32, made before the fork) that
+    the drawer fills in its turn of the generator's stream, and ``ready`` set when it is
+    full. ``failed`` tells the waiting side that the drawer gave up."""
+
+    def __init__(self, n: int, n_boot: int, context: Any) -> None:
+        if n > np.iinfo(np.uint32).max:
+            raise ValueError(f"{n} items: too many to share resamples as uint32")
+        self.n, self.n_boot = n, n_boot
+        self._map = mmap.mmap(-1, max(1, n * n_boot * 4))
+        self.ready, self.failed = context.Event(), context.Event()
+
+    def _array(self) -> np.ndarray:
+        return np.frombuffer(self._map, dtype=np.uint32,
+                             count=self.n * self.n_boot).reshape(self.n_boot, self.n)
+
+    def fill(self, rng: np.random.Generator, chunk: int = 32) -> None:
+        """Draw the resamples ``Bootstrap(n, n_boot, rng)`` would hold into the map, a few
+        rows at a time (the same numbers: the stream does not depend on the chunking)."""
+        view = self._array()
+        if self.n:
+            for start in range(0, self.n_boot, chunk):
+                rows = min(chunk, self.n_boot - start)
+                view[start:start + rows] = _draw(rng, self.n, rows)
+        self.ready.set()
+
+    def bootstrap(self, poll_s: float = 1.0) -> Bootstrap:
+        """The filled resamples (waits for them; RuntimeError if the drawer gave up)."""
+        while not self.ready.wait(poll_s):
+            if self.failed.is_set():
+                raise RuntimeError("the scoring process that draws these resamples stopped")
+        if not self.n or not self.n_boot:
+            return Bootstrap(self.n, self.n_boot, None, np.zeros((0, self.n), np.int64))
+        return Bootstrap(self.n, self.n_boot, None, self._array())
+
+
 class Resamples:
     """Every task's ``Bootstrap``, drawn in a background thread (numpy releases the GIL
     while drawing) while the answers are parsed: task after task in the given order from
     one generator, so the indices are those drawn one task at a time. At most ``ahead``
-    tasks are drawn beyond the one being aggregated (each is n_boot x n uint32)."""
+    tasks are drawn beyond the one being aggregated (each is n_boot x n uint32). The
+    tasks in ``elsewhere`` are scored by another process: drawn in their turn into their
+    ``SharedResamples``."""
 
     def __init__(self, sizes: Sequence[tuple[str, int]], n_boot: int,
-                 rng: np.random.Generator, ahead: int = 2) -> None:
+                 rng: np.random.Generator, ahead: int = 2,
+                 elsewhere: Mapping[str, SharedResamples] | None = None) -> None:
         self._order = list(sizes)
+        self._elsewhere = dict(elsewhere or {})
+        self._fills: list[Future[None]] = []
         self._n_boot, self._rng = n_boot, rng
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="vl4gaze-resample")
         self._futures: dict[str, Future[Bootstrap]] = {}
@@ -181,10 +233,15 @@ class Resamples:
             self._submit()
 
     def _submit(self) -> None:
-        if self._next < len(self._order):
+        while self._next < len(self._order):
             task, n = self._order[self._next]
             self._next += 1
+            shared = self._elsewhere.get(task)
+            if shared is not None:  # one thread: drawn in turn, before the next task's
+                self._fills.append(self._pool.submit(shared.fill, self._rng))
+                continue
             self._futures[task] = self._pool.submit(Bootstrap, n, self._n_boot, self._rng)
+            return
 
     def get(self, task: str, n: int) -> Bootstrap:
         """The task's resamples (tasks must be asked for in the order given)."""
@@ -198,9 +255,17 @@ class Resamples:
         return boot
 
     def close(self) -> None:
-        """Stop drawing (a draw under way finishes) and free the thread."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop drawing this process's resamples (a draw under way finishes), finish
+        those another process waits for, and free the thread."""
+        stopped = [future for future in self._futures.values() if future.cancel()]
+        if stopped:  # given up part way: the later fills would draw from the wrong place
+            for fill in self._fills:
+                fill.cancel()
+        self._pool.shutdown(wait=True)
         self._futures.clear()
+        for fill in self._fills:
+            if not fill.cancelled() and fill.exception() is not None:
+                raise fill.exception()  # type: ignore[misc]
 
 
 def _category_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
