@@ -177,14 +177,20 @@ def score_predictions(
     by_id = {it.id: it for it in items}
     preds = dict(predictions) if isinstance(predictions, Mapping) else {
         p.item_id: p for p in predictions}
-    unknown = sorted(set(preds) - set(by_id))
-    if unknown:
-        raise ValueError(f"{len(unknown)} predictions name items not in the benchmark, "
-                         f"e.g. item_id={unknown[0]!r}")
     groups: dict[str, list[QAItem]] = {}
+    sequence: list[str] = []  # the task of each scored item, in benchmark order
+    names: dict[Any, str] = {}
     for item_id, item in by_id.items():
         if item_id in preds:
-            groups.setdefault(str(item.task), []).append(item)
+            name = names.get(item.task)
+            if name is None:
+                name = names[item.task] = str(item.task)
+            groups.setdefault(name, []).append(item)
+            sequence.append(name)
+    if len(sequence) != len(preds):
+        unknown = sorted(set(preds) - set(by_id))
+        raise ValueError(f"{len(unknown)} predictions name items not in the benchmark, "
+                         f"e.g. item_id={unknown[0]!r}")
     known = set(registry.task_names())
     for task, group in groups.items():
         if task not in known:
@@ -205,8 +211,8 @@ def score_predictions(
             bar.advance(sum(len(groups[t]) for t in forked))
         results = {task: results[task] for task in order}
         # Each task's rows are in benchmark order: interleave them back as the items come.
-        per_task = {task: iter(result.rows) for task, result in results.items()}
-        rows = [next(per_task[str(it.task)]) for it in by_id.values() if it.id in preds]
+        per_task = {task: iter(result.rows).__next__ for task, result in results.items()}
+        rows = [per_task[task]() for task in sequence]
     summary = _summary(results, n_scored, len(by_id), seed=seed, n_boot=n_boot,
                        convention=convention, resize=resize)
     return summary, rows
@@ -261,12 +267,16 @@ def _forked_tasks(order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
                   preds: Mapping[str, Prediction]) -> list[str]:
     """The tasks the forked process scores: of every way to split the tasks in two, the
     one whose larger half costs least (ties: the first found, so the choice is fixed). A
-    task's estimated cost: its items plus three times its distinct answers (each is
-    parsed once, a repeat is a memo hit; a point answer costs ~3x a direction's)."""
+    task's estimated cost: its items times (1 + 3 x the share of distinct answers among
+    its first ``_COST_SAMPLE``): each distinct answer is parsed once, a repeat is a memo
+    hit, and a point answer costs ~3x a direction's."""
     if len(order) < 2:
         return []
-    cost = {t: len(groups[t]) + 3 * len({preds[it.id].raw for it in groups[t]})
-            for t in order}
+    cost = {}
+    for t in order:
+        first = groups[t][:_COST_SAMPLE]
+        distinct = len({preds[it.id].raw for it in first}) / len(first)
+        cost[t] = len(groups[t]) * (1 + 3 * distinct)
     total = sum(cost.values())
     splits = (list(c) for k in range(1, len(order))
               for c in itertools.combinations(order, k))
@@ -274,6 +284,8 @@ def _forked_tasks(order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
                                          total - sum(cost[t] for t in c)))
 
 
+#: How many of a task's answers ``_forked_tasks`` looks at to guess its share of distinct ones.
+_COST_SAMPLE = 2_000
 #: What a forked scoring process reads: the job and its tasks' shared resamples (set
 #: only while one runs).
 _FORKED: tuple[_Job, dict[str, SharedResamples]] | None = None
