@@ -252,8 +252,8 @@ class _Job:
         tasks scored in the forked process (``forked``: this is it)."""
         with _Pipeline(self.order, self.groups, self.seed, self.n_boot, tasks,
                        shared or {}, forked) as pipeline:
+            preds = self.preds
             for task in tasks:
-                preds = self.preds
                 scores = _score_items(((it, preds[it.id].raw, preds[it.id].error,
                                         preds[it.id].heatmap) for it in self.groups[task]),
                                       self.convention, self.resize)
@@ -261,6 +261,10 @@ class _Job:
                 if advance is not None:
                     advance(len(scores))
             return pipeline.results()
+
+
+#: How many of a task's answers ``_forked_tasks`` looks at to guess its share of distinct ones.
+_COST_SAMPLE = 2_000
 
 
 def _forked_tasks(order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
@@ -284,8 +288,6 @@ def _forked_tasks(order: Sequence[str], groups: Mapping[str, Sequence[QAItem]],
                                          total - sum(cost[t] for t in c)))
 
 
-#: How many of a task's answers ``_forked_tasks`` looks at to guess its share of distinct ones.
-_COST_SAMPLE = 2_000
 #: What a forked scoring process reads: the job and its tasks' shared resamples (set
 #: only while one runs).
 _FORKED: tuple[_Job, dict[str, SharedResamples]] | None = None

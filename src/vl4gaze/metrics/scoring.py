@@ -264,8 +264,9 @@ class Resamples:
         self._pool.shutdown(wait=True)
         self._futures.clear()
         for fill in self._fills:
-            if not fill.cancelled() and fill.exception() is not None:
-                raise fill.exception()  # type: ignore[misc]
+            error = None if fill.cancelled() else fill.exception()
+            if error is not None:
+                raise error
 
 
 def _category_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
